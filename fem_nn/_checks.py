@@ -1,0 +1,34 @@
+"""Argument checks shared by the public API: each error names the argument and what was
+expected, and is raised before any work is done."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def integer(value, name: str, minimum: int | None = None) -> int:
+    """`value` as an int, or TypeError / ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def real_array(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """`value` as a finite float64 array (of `shape` when given).
+
+    Integer, boolean, complex and object arrays are rejected with TypeError: silently casting
+    them hides mistakes such as passing dof indices instead of coefficients.
+    """
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise TypeError(f"{name} must be a real floating-point array, got dtype {array.dtype}")
+    if shape is not None and array.shape != tuple(shape):
+        if array.size == int(np.prod(shape)) and array.ndim == 1:
+            array = array.reshape(shape)
+        else:
+            raise ValueError(f"{name} must have shape {tuple(shape)} (or be flat of that size), got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return np.asarray(array, dtype=np.float64)

@@ -1,0 +1,152 @@
+"""Mesh files: JSON a person can read and edit, validated on load, written atomically.
+
+Format (one object)::
+
+    {
+      "fem_nn_mesh": 1,
+      "description": "optional text",
+      "axes": [
+        {"name": "xi", "interval": [-1, 1], "cells": 8, "family": "lagrange", "order": 1},
+        {"name": "delta", "breakpoints": [0, 0.1, 0.3, 1], "family": "legendre",
+         "order": [3, 2, 1], "quadrature": "gauss_lobatto", "quadrature_points": 5}
+      ]
+    }
+
+Each axis gives either ``breakpoints`` or ``interval`` and ``cells``; ``quadrature`` and
+``quadrature_points`` are optional.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from .mesh import Axis, Mesh
+
+__all__ = ["save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_meshes", "atomic_write_text"]
+
+FORMAT_KEY = "fem_nn_mesh"
+FORMAT_VERSION = 1
+MAX_CELLS = 10_000_000
+_AXIS_KEYS = {"name", "breakpoints", "interval", "cells", "family", "order", "quadrature", "quadrature_points"}
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and a rename, so
+    an interrupted write never leaves a half-written file in place of the old one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save_mesh(mesh: Mesh, path: str | os.PathLike, description: str | None = None) -> None:
+    """Write `mesh` to a JSON mesh file (atomically)."""
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a Mesh, got {type(mesh).__name__}")
+    data = {FORMAT_KEY: FORMAT_VERSION}
+    if description is not None:
+        data["description"] = str(description)
+    data.update(mesh.to_dict())
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _axis_from_dict(entry, where: str) -> tuple[str | None, Axis]:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected an object, got {type(entry).__name__}")
+    unknown = set(entry) - _AXIS_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_AXIS_KEYS)}")
+    for key in ("family", "order"):
+        if key not in entry:
+            raise ValueError(f"{where}: missing key '{key}'")
+    if ("breakpoints" in entry) == ("interval" in entry or "cells" in entry):
+        raise ValueError(f"{where}: give either 'breakpoints' or both 'interval' and 'cells'")
+    if "breakpoints" in entry:
+        breakpoints = entry["breakpoints"]
+        if not isinstance(breakpoints, list) or len(breakpoints) > MAX_CELLS + 1:
+            raise ValueError(f"{where}.breakpoints: expected a list of at most {MAX_CELLS + 1} numbers")
+    else:
+        interval, cells = entry.get("interval"), entry.get("cells")
+        if not (isinstance(interval, list) and len(interval) == 2):
+            raise ValueError(f"{where}.interval: expected [a, b], got {interval!r}")
+        if not isinstance(cells, int) or isinstance(cells, bool) or not 1 <= cells <= MAX_CELLS:
+            raise ValueError(f"{where}.cells: expected an integer in [1, {MAX_CELLS}], got {cells!r}")
+        try:
+            a, b = (float(v) for v in interval)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}.interval: expected two numbers, got {interval!r}") from None
+        breakpoints = [a + (b - a) * i / cells for i in range(cells)] + [b]
+    name = entry.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"{where}.name: expected a string, got {name!r}")
+    try:
+        axis = Axis(
+            breakpoints,
+            entry["family"],
+            entry["order"],
+            entry.get("quadrature", "gauss_legendre"),
+            entry.get("quadrature_points"),
+        )
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    return name, axis
+
+
+def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
+    """Build and validate a mesh from the parsed content of a mesh file."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a JSON object at the top level")
+    if data.get(FORMAT_KEY) != FORMAT_VERSION:
+        raise ValueError(f"{source}: expected \"{FORMAT_KEY}\": {FORMAT_VERSION} (not a fem_nn mesh file?)")
+    unknown = set(data) - {FORMAT_KEY, "description", "axes"}
+    if unknown:
+        raise ValueError(f"{source}: unknown keys {sorted(unknown)}")
+    axes = data.get("axes")
+    if not isinstance(axes, list) or not 1 <= len(axes) <= 3:
+        raise ValueError(f"{source}: 'axes' must be a list of 1 to 3 axis objects")
+    parsed = [_axis_from_dict(entry, f"{source}: axes[{i}]") for i, entry in enumerate(axes)]
+    names = [name for name, _ in parsed]
+    try:
+        return Mesh([axis for _, axis in parsed], None if all(n is None for n in names) else names)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{source}: {error}") from None
+
+
+def load_mesh(path: str | os.PathLike) -> Mesh:
+    """Read and validate a JSON mesh file; a ValueError names the file and the bad entry."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"mesh file {path}: not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"mesh file {path}: not valid JSON ({error})") from None
+    return mesh_from_dict(data, f"mesh file {path}")
+
+
+def bundled_meshes() -> list[str]:
+    """Names of the ready-made meshes shipped in ``meshes/``."""
+    folder = resources.files("fem_nn.meshes")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def bundled_mesh(name: str) -> Mesh:
+    """A ready-made mesh by name (see :func:`bundled_meshes`), e.g. ``"default"``."""
+    names = bundled_meshes()
+    if name not in names:
+        raise ValueError(f"name must be one of the bundled meshes {names}, got {name!r}")
+    with resources.as_file(resources.files("fem_nn.meshes") / f"{name}.json") as path:
+        return load_mesh(path)

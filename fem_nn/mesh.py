@@ -1,0 +1,535 @@
+"""Axes (partitioned intervals carrying shape functions and quadrature) and tensor meshes.
+
+An :class:`Axis` is immutable: refine, coarsen, elevate and lower return new axes, and the
+same methods on a :class:`Mesh` act on one axis or all of them and return a new mesh.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from . import _checks
+from .elements import Family, reference_nodes, tabulate
+from .quadrature import QuadratureFamily, QuadratureRule, quadrature_rule, rule_on_cells
+
+__all__ = [
+    "Axis",
+    "Mesh",
+    "uniform_axis",
+    "signal_mesh",
+    "bias_mesh",
+    "weight_mesh",
+    "WIDTH_INTERVAL",
+    "DEPTH_INTERVAL",
+]
+
+WIDTH_INTERVAL = (-1.0, 1.0)
+DEPTH_INTERVAL = (0.0, 1.0)
+DEFAULT_NAMES = {1: ("xi",), 2: ("xi", "delta"), 3: ("xi", "eta", "delta")}
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _as_breakpoints(breakpoints) -> np.ndarray:
+    try:
+        b = np.array(breakpoints, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"breakpoints must be a sequence of real numbers, got {type(breakpoints).__name__}"
+        ) from None
+    if b.ndim != 1 or b.size < 2:
+        raise ValueError(f"breakpoints must be a 1D sequence of at least 2 numbers, got shape {b.shape}")
+    if not np.all(np.isfinite(b)):
+        raise ValueError("breakpoints must be finite (no NaN or inf)")
+    if not np.all(np.diff(b) > 0):
+        bad = int(np.argmin(np.diff(b) > 0))
+        raise ValueError(
+            f"breakpoints must be strictly increasing; breakpoints[{bad}] = {b[bad]!r} "
+            f">= breakpoints[{bad + 1}] = {b[bad + 1]!r}"
+        )
+    return _readonly(b)
+
+
+def _as_orders(order, n_cells: int, family: Family) -> np.ndarray:
+    raw = np.asarray(order)
+    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or raw.dtype == object):
+        raise TypeError(f"order must be an integer or a sequence of integers, got {order!r}")
+    if raw.dtype == object and not all(
+        isinstance(o, (int, np.integer)) and not isinstance(o, bool) for o in raw.ravel()
+    ):
+        raise TypeError(f"order must be an integer or a sequence of integers, got {order!r}")
+    orders = np.broadcast_to(raw.astype(np.int64), (n_cells,)) if raw.ndim == 0 else raw.astype(np.int64)
+    if orders.shape != (n_cells,):
+        raise ValueError(f"order must be one integer or one per cell ({n_cells}), got {orders.size}")
+    if np.any(orders < family.min_order):
+        raise ValueError(
+            f"order must be >= {family.min_order} for family '{family.value}', got {orders.min()}"
+        )
+    if family.max_order is not None and np.any(orders > family.max_order):
+        raise ValueError(
+            f"order must be {family.max_order} for family '{family.value}' "
+            f"(use family 'legendre' for higher orders), got {orders.max()}"
+        )
+    return _readonly(np.array(orders))
+
+
+def _as_family(family) -> Family:
+    try:
+        return Family(family)
+    except ValueError:
+        known = ", ".join(repr(f.value) for f in Family)
+        raise ValueError(f"family must be one of {known}, got {family!r}") from None
+
+
+class Axis:
+    """An interval partitioned into cells, with a shape-function family, per-cell orders and a
+    quadrature rule.
+
+    Parameters
+    ----------
+    breakpoints : array_like, shape (n_cells + 1,)
+        Strictly increasing cell boundaries.
+    family : Family or str, default "lagrange"
+    order : int or sequence of int, default 1
+        Polynomial order, one for all cells or one per cell (hp).
+    quadrature : QuadratureFamily or str, default "gauss_legendre"
+        The rule used for integrals over this axis (e.g. Nyström width integration). Mass
+        and mixed-mass matrices are always assembled exactly, independently of it.
+    quadrature_points : int, optional
+        Points per cell; default ``max(order) + 1``.
+
+    Examples
+    --------
+    >>> axis = Axis([-1.0, 0.0, 1.0], family="lagrange", order=2)
+    >>> axis.n_cells, axis.n_dofs
+    (2, 5)
+    >>> axis.refined().n_dofs
+    9
+    """
+
+    def __init__(
+        self,
+        breakpoints,
+        family: Family | str = Family.LAGRANGE,
+        order=1,
+        quadrature: QuadratureFamily | str = QuadratureFamily.GAUSS_LEGENDRE,
+        quadrature_points: int | None = None,
+    ):
+        self.breakpoints = _as_breakpoints(breakpoints)
+        self.family = _as_family(family)
+        self.orders = _as_orders(order, len(self.breakpoints) - 1, self.family)
+        try:
+            self.quadrature = QuadratureFamily(quadrature)
+        except ValueError:
+            known = ", ".join(repr(q.value) for q in QuadratureFamily)
+            raise ValueError(f"quadrature must be one of {known}, got {quadrature!r}") from None
+        # a count the user chose survives refine / elevate; the default follows the orders
+        self._given_points = quadrature_points
+        lobatto = self.quadrature is QuadratureFamily.GAUSS_LOBATTO
+        if quadrature_points is None:
+            quadrature_points = max(int(self.orders.max()) + 1, 2 if lobatto else 1)
+        else:
+            _checks.integer(quadrature_points, "quadrature_points", 2 if lobatto else 1)
+        self.quadrature_rule: QuadratureRule = quadrature_rule(self.quadrature, quadrature_points)
+        if self.family.continuous:
+            offsets = np.concatenate(([0], np.cumsum(self.orders)))
+            self.n_dofs = int(offsets[-1]) + 1
+        else:
+            offsets = np.concatenate(([0], np.cumsum(self.orders + 1)))
+            self.n_dofs = int(offsets[-1])
+        self._offsets = _readonly(offsets)
+
+    # --- description -------------------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        return len(self.breakpoints) - 1
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return float(self.breakpoints[0]), float(self.breakpoints[-1])
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.diff(self.breakpoints)
+
+    @property
+    def max_order(self) -> int:
+        return int(self.orders.max())
+
+    @property
+    def order(self) -> int:
+        """The order of every cell; a ValueError for an axis with per-cell orders."""
+        if np.any(self.orders != self.orders[0]):
+            raise ValueError("this axis has per-cell orders; use Axis.orders")
+        return int(self.orders[0])
+
+    @property
+    def quadrature_points(self) -> int:
+        return self.quadrature_rule.n_points
+
+    def cell_dofs(self) -> np.ndarray:
+        """Global dof numbers of every cell, shape (n_cells, max_order + 1), padded with -1."""
+        local = np.arange(self.max_order + 1)
+        dofs = self._offsets[:-1, None] + local
+        return np.where(local <= self.orders[:, None], dofs, -1)
+
+    def quadrature_on_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Physical points and weights of this axis' rule, each shape (n_cells, n_points)."""
+        return rule_on_cells(self.quadrature_rule, self.breakpoints)
+
+    def same_space(self, other: "Axis") -> bool:
+        """Whether `other` spans the same function space with the same dofs."""
+        return (
+            self.family is other.family
+            and np.array_equal(self.breakpoints, other.breakpoints)
+            and np.array_equal(self.orders, other.orders)
+        )
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Axis)
+            and self.same_space(other)
+            and self.quadrature_rule.family is other.quadrature_rule.family
+            and self.quadrature_points == other.quadrature_points
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        orders = self.orders[0] if np.all(self.orders == self.orders[0]) else self.orders.tolist()
+        a, b = self.interval
+        return (
+            f"Axis([{a:g}, {b:g}], cells={self.n_cells}, family='{self.family.value}', "
+            f"order={orders}, dofs={self.n_dofs})"
+        )
+
+    # --- evaluation --------------------------------------------------------------------
+    def locate(self, x, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
+        """The cell holding each point and the point's reference coordinate in it.
+
+        A point on an interior breakpoint belongs to the cell on its `side` ("right" or
+        "left"): that is how a one-sided value of a discontinuous field is chosen.
+        """
+        x = np.asarray(x, dtype=float)
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("points must be finite (no NaN or inf)")
+        a, b = self.interval
+        slack = 1e-12 * (b - a)
+        if x.size and (x.min() < a - slack or x.max() > b + slack):
+            raise ValueError(f"points must lie in the axis interval [{a:g}, {b:g}]")
+        cells = np.searchsorted(self.breakpoints, x, side=side) - 1
+        cells = np.clip(cells, 0, self.n_cells - 1)
+        left, right = self.breakpoints[cells], self.breakpoints[cells + 1]
+        reference = np.clip((2.0 * x - left - right) / (right - left), -1.0, 1.0)
+        return cells, reference
+
+    def tabulate(self, x, n_derivatives: int = 0, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
+        """Basis values (and first derivatives) at physical points, in gather form.
+
+        Returns
+        -------
+        values : ndarray, shape (n_derivatives + 1, n, max_order + 1)
+            Values of the local basis functions of the cell holding each point (zero in the
+            padding of lower-order cells); derivatives are with respect to the physical
+            coordinate.
+        dofs : ndarray, shape (n, max_order + 1)
+            Their global dof numbers (0 in the padding, where the value is 0).
+        """
+        x = np.ravel(np.asarray(x, dtype=float))
+        cells, reference = self.locate(x, side)
+        values = np.zeros((n_derivatives + 1, x.size, self.max_order + 1))
+        for order in np.unique(self.orders[cells]):
+            here = self.orders[cells] == order
+            values[:, here, : order + 1] = tabulate(self.family, int(order), reference[here], n_derivatives)
+        if n_derivatives:
+            values[1] *= (2.0 / self.widths[cells])[:, None]
+        dofs = np.maximum(self.cell_dofs()[cells], 0)
+        return values, dofs
+
+    def evaluation_matrix(self, x, derivative: int = 0, side: str = "right"):
+        """Sparse matrix E with ``E @ u`` the values (or derivatives) of the coefficients
+        `u` at the points `x`; shape (len(x), n_dofs)."""
+        from scipy import sparse
+
+        values, dofs = self.tabulate(x, derivative, side)
+        n = dofs.shape[0]
+        rows = np.repeat(np.arange(n), dofs.shape[1])
+        return sparse.csr_matrix(
+            (values[derivative].ravel(), (rows, dofs.ravel())), shape=(n, self.n_dofs)
+        )
+
+    def interpolation_points(self) -> np.ndarray:
+        """Points at which nodal interpolation into this axis' space is unisolvent.
+
+        One point per dof: the Gauss–Lobatto nodes of each cell for the Lagrange families
+        (shared end points counted once when continuous), Gauss points for the modal ones.
+        """
+        points = np.empty(self.n_dofs)
+        dofs = self.cell_dofs()
+        for c in range(self.n_cells):
+            p = int(self.orders[c])
+            a, b = self.breakpoints[c], self.breakpoints[c + 1]
+            points[dofs[c, : p + 1]] = a + 0.5 * (b - a) * (reference_nodes(self.family, p) + 1.0)
+        return points
+
+    # --- new axes ------------------------------------------------------------------------
+    def _replace(self, breakpoints=None, orders=None, family=None) -> "Axis":
+        return Axis(
+            self.breakpoints if breakpoints is None else breakpoints,
+            self.family if family is None else family,
+            self.orders if orders is None else orders,
+            self.quadrature,
+            self._given_points,
+        )
+
+    def _cell_mask(self, cells) -> np.ndarray:
+        mask = np.zeros(self.n_cells, dtype=bool)
+        if cells is None:
+            mask[:] = True
+            return mask
+        idx = np.asarray(cells)
+        if idx.dtype == bool:
+            if idx.shape != (self.n_cells,):
+                raise ValueError(f"cells as a mask must have length {self.n_cells}, got {idx.shape}")
+            return idx.copy()
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"cells must be integer cell indices or a boolean mask, got {cells!r}")
+        idx = idx.astype(np.int64).ravel()
+        if idx.size and (idx.min() < -self.n_cells or idx.max() >= self.n_cells):
+            raise ValueError(f"cells must be indices in [0, {self.n_cells}), got {cells!r}")
+        mask[idx] = True
+        return mask
+
+    def refined(self, cells=None, k: int = 2) -> "Axis":
+        """h-refinement: split every cell (or the selected `cells`) into `k` equal cells."""
+        k = _checks.integer(k, "k", 2)
+        mask = self._cell_mask(cells)
+        b, new_b, new_orders = self.breakpoints, [self.breakpoints[:1]], []
+        fractions = np.arange(1, k + 1) / k
+        for c in range(self.n_cells):
+            if mask[c]:
+                inner = b[c] + (b[c + 1] - b[c]) * fractions[:-1]
+                new_b.append(np.append(inner, b[c + 1]))
+                new_orders.append(np.full(k, self.orders[c]))
+            else:
+                new_b.append(b[c + 1 : c + 2])
+                new_orders.append(self.orders[c : c + 1])
+        return self._replace(np.concatenate(new_b), np.concatenate(new_orders))
+
+    def coarsened(self, k: int = 2) -> "Axis":
+        """Inverse of a uniform refinement by `k`: merge every `k` consecutive cells.
+
+        Raises ValueError unless the number of cells is a multiple of `k` and each group's
+        inner breakpoints split it into `k` equal cells.
+        """
+        k = _checks.integer(k, "k", 2)
+        if self.n_cells % k:
+            raise ValueError(f"cannot coarsen {self.n_cells} cells by k={k}: not a multiple of {k}")
+        groups = self.breakpoints[:-1].reshape(-1, k)
+        ends = self.breakpoints[k::k]
+        expected = groups[:, :1] + (ends - groups[:, 0])[:, None] * (np.arange(k) / k)
+        if not np.allclose(groups, expected, rtol=0, atol=1e-12 * (ends[-1] - groups[0, 0])):
+            raise ValueError(
+                f"cannot coarsen by k={k}: the breakpoints are not a uniform refinement by {k} "
+                "of a coarser partition"
+            )
+        orders = self.orders.reshape(-1, k).max(axis=1)
+        return self._replace(np.append(groups[:, 0], ends[-1]), orders)
+
+    def elevated(self, by: int = 1, cells=None) -> "Axis":
+        """p-refinement: raise the order of every cell (or the selected `cells`) by `by`.
+
+        A ``p0`` axis becomes ``legendre``, the modal family that contains it.
+        """
+        by = _checks.integer(by, "by", 0)
+        orders = self.orders + by * self._cell_mask(cells)
+        family = Family.LEGENDRE if self.family is Family.P0 and by else self.family
+        return self._replace(orders=orders, family=family)
+
+    def lowered(self, by: int = 1, cells=None) -> "Axis":
+        """Inverse of :meth:`elevated`: lower the order of every (or the selected) cell."""
+        by = _checks.integer(by, "by", 0)
+        orders = self.orders - by * self._cell_mask(cells)
+        if orders.min() < self.family.min_order:
+            raise ValueError(
+                f"cannot lower by {by}: order would drop below {self.family.min_order}, the "
+                f"minimum of family '{self.family.value}'"
+            )
+        return self._replace(orders=orders)
+
+    # --- serialization -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        orders = int(self.orders[0]) if np.all(self.orders == self.orders[0]) else self.orders.tolist()
+        return {
+            "breakpoints": self.breakpoints.tolist(),
+            "family": self.family.value,
+            "order": orders,
+            "quadrature": self.quadrature.value,
+            "quadrature_points": self.quadrature_points,
+        }
+
+
+def uniform_axis(
+    interval: tuple[float, float] = WIDTH_INTERVAL,
+    n_cells: int = 8,
+    family: Family | str = Family.LAGRANGE,
+    order=1,
+    **kwargs,
+) -> Axis:
+    """An axis of `n_cells` equal cells on `interval`; other arguments as for :class:`Axis`.
+
+    Examples
+    --------
+    >>> uniform_axis((0.0, 1.0), 4, "p0", 0).breakpoints
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    n_cells = _checks.integer(n_cells, "n_cells", 1)
+    try:
+        a, b = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise ValueError(f"interval must be a pair of numbers (a, b), got {interval!r}") from None
+    return Axis(np.linspace(a, b, n_cells + 1), family, order, **kwargs)
+
+
+class Mesh:
+    """Tensor product of one, two or three axes.
+
+    Coefficients of a field on the mesh are an array of shape :attr:`shape` (one dimension
+    per axis, in axis order); flattened in C order, the mass matrix is the Kronecker product
+    of the axes' mass matrices.
+
+    Parameters
+    ----------
+    axes : sequence of Axis
+    names : sequence of str, optional
+        One name per axis; default ``xi`` (1D), ``xi, delta`` (2D), ``xi, eta, delta`` (3D).
+
+    Examples
+    --------
+    >>> mesh = weight_mesh()
+    >>> mesh.names, mesh.shape
+    (('xi', 'eta', 'delta'), (9, 9, 4))
+    >>> mesh.refined("delta").shape
+    (9, 9, 8)
+    """
+
+    def __init__(self, axes: Sequence[Axis], names: Sequence[str] | None = None):
+        axes = tuple(axes)
+        if not 1 <= len(axes) <= 3 or not all(isinstance(a, Axis) for a in axes):
+            raise TypeError("axes must be a sequence of 1 to 3 Axis objects")
+        names = DEFAULT_NAMES[len(axes)] if names is None else tuple(names)
+        if len(names) != len(axes) or len(set(names)) != len(names) or not all(
+            isinstance(n, str) and n for n in names
+        ):
+            raise ValueError(f"names must be {len(axes)} distinct non-empty strings, got {names!r}")
+        self.axes = axes
+        self.names = names
+
+    @property
+    def dim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.n_dofs for a in self.axes)
+
+    @property
+    def n_dofs(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def box(self) -> tuple[tuple[float, float], ...]:
+        return tuple(a.interval for a in self.axes)
+
+    def axis_index(self, axis: int | str) -> int:
+        """The position of `axis`, given by position or by name."""
+        if isinstance(axis, str):
+            if axis not in self.names:
+                raise ValueError(f"axis must be one of {self.names}, got {axis!r}")
+            return self.names.index(axis)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -self.dim <= axis < self.dim:
+            raise ValueError(f"axis must be a name in {self.names} or an index below {self.dim}, got {axis!r}")
+        return int(axis) % self.dim
+
+    def _selected(self, axis) -> Iterable[int]:
+        if axis is None:
+            return range(self.dim)
+        if isinstance(axis, (str, int, np.integer)):
+            return (self.axis_index(axis),)
+        return tuple(self.axis_index(a) for a in axis)
+
+    def with_axis(self, axis: int | str, new: Axis) -> "Mesh":
+        """This mesh with one axis replaced."""
+        i = self.axis_index(axis)
+        return Mesh(self.axes[:i] + (new,) + self.axes[i + 1 :], self.names)
+
+    def _map(self, axis, method: str, **kwargs) -> "Mesh":
+        selected = set(self._selected(axis))
+        return Mesh(
+            [getattr(a, method)(**kwargs) if i in selected else a for i, a in enumerate(self.axes)],
+            self.names,
+        )
+
+    def refined(self, axis=None, cells=None, k: int = 2) -> "Mesh":
+        """h-refine `axis` (a name, an index, a sequence of them, or None for all axes)."""
+        return self._map(axis, "refined", cells=cells, k=k)
+
+    def coarsened(self, axis=None, k: int = 2) -> "Mesh":
+        """Inverse of a uniform :meth:`refined` on `axis` (None: all axes)."""
+        return self._map(axis, "coarsened", k=k)
+
+    def elevated(self, axis=None, by: int = 1, cells=None) -> "Mesh":
+        """p-refine `axis` (None: all axes)."""
+        return self._map(axis, "elevated", by=by, cells=cells)
+
+    def lowered(self, axis=None, by: int = 1, cells=None) -> "Mesh":
+        """Inverse of :meth:`elevated`."""
+        return self._map(axis, "lowered", by=by, cells=cells)
+
+    def check_same_box(self, other: "Mesh", name: str = "target") -> None:
+        """Raise ValueError unless `other` covers the same box with the same axis count."""
+        if not isinstance(other, Mesh):
+            raise TypeError(f"{name} must be a Mesh, got {type(other).__name__}")
+        if other.dim != self.dim or not np.allclose(other.box, self.box, rtol=0, atol=1e-12):
+            raise ValueError(
+                f"{name} mesh covers the box {other.box}, but the source covers {self.box}; "
+                "meshes must cover the same box"
+            )
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Mesh) and self.names == other.names and self.axes == other.axes
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        inner = ",\n     ".join(f"{n}: {a!r}" for n, a in zip(self.names, self.axes))
+        return f"Mesh({inner})"
+
+    def to_dict(self) -> dict:
+        return {"axes": [dict(name=n, **a.to_dict()) for n, a in zip(self.names, self.axes)]}
+
+
+def signal_mesh(width: Axis | None = None) -> Mesh:
+    """A 1D mesh for signals h(ξ) on [-1, 1] (default: 8 continuous P1 cells)."""
+    return Mesh((width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1),))
+
+
+def bias_mesh(width: Axis | None = None, depth: Axis | None = None) -> Mesh:
+    """A 2D mesh for biases b(ξ, δ) on [-1, 1] × [0, 1] (default: 8 P1 × 4 P0 cells)."""
+    width = width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1)
+    depth = depth or uniform_axis(DEPTH_INTERVAL, 4, Family.P0, 0)
+    return Mesh((width, depth))
+
+
+def weight_mesh(width: Axis | None = None, depth: Axis | None = None) -> Mesh:
+    """A 3D mesh for weights W(ξ, η, δ) on [-1, 1]² × [0, 1] (default: 8 P1 × 8 P1 × 4 P0)."""
+    width = width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1)
+    depth = depth or uniform_axis(DEPTH_INTERVAL, 4, Family.P0, 0)
+    return Mesh((width, width, depth))

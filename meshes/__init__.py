@@ -1,0 +1,1 @@
+"""Ready-made mesh files (JSON); load them with :func:`fem_nn.bundled_mesh`."""
