@@ -1,0 +1,10 @@
+"""Benchmarks run by ``fem-nn bench NAME``.
+
+Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` prints its table
+(figures as ratios against a baseline measured in the same process) and returns the figures
+that ``--json`` prints as the last line.
+"""
+
+from . import projection
+
+BENCHMARKS = {"projection": projection}
