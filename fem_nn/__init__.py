@@ -7,8 +7,10 @@ functions manifests them as coefficients, and L2 projection moves them between m
 from .assembly import integral_vector, mass_factors, mass_matrix, mixed_mass_factors, mixed_mass_matrix, supermesh
 from .elements import Family, reference_nodes, tabulate
 from .field import Field, l2_distance
+from .integrators import ButcherTableau, Scheme, integrate, tableau
 from .io import load_mesh, save_mesh, mesh_from_dict, bundled_mesh, bundled_meshes
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
+from .network import ContinuumNetwork, RateActivation, RightHandSide, ScaledActivation, activation_function
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
 

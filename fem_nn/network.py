@@ -1,0 +1,373 @@
+"""The continuum network as a ``torch.nn.Module`` whose parameters are field coefficients.
+
+The state h(ξ, δ) is kept at the width quadrature nodes ξ_q (Nyström), so that
+
+    ∫ W(ξ_q, ξ', δ) h(ξ') dξ'  ≈  Σ_r w_r W(ξ_q, ξ_r, δ) h(ξ_r)
+
+is one matrix product per Runge–Kutta stage. The kernel matrices ``w_r W(ξ_q, ξ_r, ·)`` are
+tabulated once per forward pass, one per depth dof, by sum factorization (gathers of the
+local width bases, never a dense tabulation), and combined at each stage's depth with the
+depth basis values; a stage on a depth-cell breakpoint takes the one-sided value of the cell
+that holds its step.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import _checks
+from .assembly import mass_factors
+from .field import Field
+from .integrators import integrate, tableau
+from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
+
+__all__ = ["ContinuumNetwork", "RightHandSide", "RateActivation", "ScaledActivation", "activation_function"]
+
+
+class RightHandSide(enum.Enum):
+    """Right-hand sides of ∂h/∂δ.
+
+    ``INTEGRAL``     γ(∫ W h + b) — the seed's equation.
+    ``RELAXATION``   rate · (σ(∫ W h + b) − h) — the plain-MLP limit.
+    ``TWO_LAYER``    ∫ W2 σ(∫ W1 h + b1) + b2 — the transport velocity of Li & Shi (2017).
+    """
+
+    INTEGRAL = "integral"
+    RELAXATION = "relaxation"
+    TWO_LAYER = "two_layer"
+
+
+_ACTIVATIONS: dict[str, Callable] = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "softplus": F.softplus,
+    "gelu": F.gelu,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda z: z,
+}
+
+
+class RateActivation:
+    """The seed's activation rate γ(z) = (f(z) − z) / Δ for a pointwise f and a step Δ."""
+
+    def __init__(self, function: str | Callable, delta: float):
+        self.function = activation_function(function)
+        self.delta = float(delta)
+        if not self.delta > 0:
+            raise ValueError(f"delta must be positive, got {delta!r}")
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.function(z) - z) / self.delta
+
+    def __repr__(self) -> str:
+        return f"RateActivation({self.function!r}, delta={self.delta})"
+
+
+class ScaledActivation:
+    """γ(z) = scale · σ(z): a residual block h + σ(z) is a forward-Euler step of size Δ with
+    γ = σ / Δ."""
+
+    def __init__(self, function: str | Callable, scale: float):
+        self.function = activation_function(function)
+        self.scale = float(scale)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.function(z)
+
+    def __repr__(self) -> str:
+        return f"ScaledActivation({self.function!r}, scale={self.scale})"
+
+
+def activation_function(spec: str | Callable) -> Callable:
+    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity) or a
+    callable, returned as is."""
+    if callable(spec):
+        return spec
+    if spec not in _ACTIVATIONS:
+        raise ValueError(f"activation must be a callable or one of {sorted(_ACTIVATIONS)}, got {spec!r}")
+    return _ACTIVATIONS[spec]
+
+
+def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    values, dofs = axis.tabulate(points)
+    return torch.as_tensor(values[0]), torch.as_tensor(dofs, dtype=torch.long)
+
+
+class ContinuumNetwork(torch.nn.Module):
+    """A neural continuum manifested on meshes, with a Runge–Kutta scheme in depth.
+
+    Parameters
+    ----------
+    weight_mesh : Mesh
+        3D mesh of W(ξ, η, δ) on [-1, 1]² × [0, 1].
+    bias_mesh : Mesh
+        2D mesh of b(ξ, δ) on [-1, 1] × [0, 1]; same width and depth intervals.
+    rhs : RightHandSide or str, default "integral"
+    activation : str or callable, default "tanh"
+        γ for "integral", σ for "relaxation" and "two_layer".
+    scheme : str, Scheme or ButcherTableau, default "rk4"
+    steps : int, optional
+        Runge–Kutta steps over [0, 1]; default one per depth cell of `weight_mesh`.
+    output_mesh : Mesh, optional
+        A 1D mesh on [-1, 1] read out by L2 projection (e.g. P0 with 10 cells gives 10 class
+        logits); default: the state at the width nodes.
+    rate : float, default 1.0
+        The rate of the "relaxation" right-hand side.
+    weights : dict of str to array_like, optional
+        Initial coefficients by parameter name; default small random values.
+    dtype : torch.dtype, default torch.float32
+
+    Examples
+    --------
+    >>> from fem_nn import weight_mesh, bias_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="midpoint", steps=4)
+    >>> net(torch.ones(5, 16)).shape  # a batch of 5 signals of 16 samples
+    torch.Size([5, 16])
+    """
+
+    def __init__(
+        self,
+        weight_mesh: Mesh,
+        bias_mesh: Mesh,
+        *,
+        rhs: RightHandSide | str = RightHandSide.INTEGRAL,
+        activation: str | Callable = "tanh",
+        scheme="rk4",
+        steps: int | None = None,
+        output_mesh: Mesh | None = None,
+        rate: float = 1.0,
+        weights: dict | None = None,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        self._check_meshes(weight_mesh, bias_mesh)
+        try:
+            self.rhs = RightHandSide(rhs)
+        except ValueError:
+            known = [r.value for r in RightHandSide]
+            raise ValueError(f"rhs must be one of {known}, got {rhs!r}") from None
+        self.activation = activation_function(activation)
+        self.tableau = tableau(scheme)
+        depth = weight_mesh.axes[2]
+        self.steps = depth.n_cells if steps is None else _checks.integer(steps, "steps", 1)
+        self.rate = float(rate)
+        self.weight_mesh, self.bias_mesh, self.output_mesh = weight_mesh, bias_mesh, output_mesh
+
+        # Nyström nodes and weights: the quadrature of the integration axis η
+        nodes, node_weights = (a.ravel() for a in weight_mesh.axes[1].quadrature_on_cells())
+        self.nodes = nodes
+        self.register_buffer("node_weights", torch.as_tensor(node_weights, dtype=dtype))
+        for name, axis in (("xi", weight_mesh.axes[0]), ("eta", weight_mesh.axes[1]), ("bias", bias_mesh.axes[0])):
+            values, dofs = _gather_form(axis, nodes)
+            self.register_buffer(f"_{name}_values", values.to(dtype))
+            self.register_buffer(f"_{name}_dofs", dofs)
+        if output_mesh is not None:
+            self.register_buffer("_readout", torch.as_tensor(self._readout_matrix(output_mesh, nodes, node_weights), dtype=dtype))
+
+        rng = np.random.default_rng(0)
+        shapes = self.parameter_shapes()
+        weights = {} if weights is None else dict(weights)
+        unknown = set(weights) - set(shapes)
+        if unknown:
+            raise ValueError(f"weights has unknown names {sorted(unknown)}; expected {sorted(shapes)}")
+        for name, shape in shapes.items():
+            if name in weights:
+                value = _checks.real_array(weights[name], f"weights[{name!r}]", shape)
+            else:  # small enough that the flow stays near the identity at initialization
+                value = rng.normal(0.0, 0.5 / np.sqrt(len(nodes)), shape) * (len(nodes) / 2.0)
+                value *= 0.0 if name.startswith("bias") else 1.0
+            self.register_parameter(name, torch.nn.Parameter(torch.as_tensor(value, dtype=dtype)))
+
+    @classmethod
+    def from_residual_mlp(cls, matrices, biases, activation: str | Callable = "tanh", dtype=torch.float64):
+        """The continuum manifesting a residual MLP ``h ← h + σ(A_k h + c_k)``, k = 1…D, exactly:
+        P0 fields on N × N × D cells, one-point Gauss quadrature per width cell (the cell
+        midpoints are the N neurons), forward Euler with D steps and γ = D·σ.
+
+        Parameters
+        ----------
+        matrices : array_like, shape (D, N, N)
+        biases : array_like, shape (D, N)
+        """
+        a = _checks.real_array(matrices, "matrices")
+        c = _checks.real_array(biases, "biases")
+        if a.ndim != 3 or a.shape[1] != a.shape[2] or c.shape != a.shape[:2]:
+            raise ValueError(f"matrices must have shape (D, N, N) and biases (D, N), got {a.shape} and {c.shape}")
+        depth_cells, width_cells = a.shape[:2]
+        width = uniform_axis(WIDTH_INTERVAL, width_cells, "p0", 0)
+        depth = uniform_axis(DEPTH_INTERVAL, depth_cells, "p0", 0)
+        # the Nyström weight of each node is 2/N: scale so that w_r U[:, r, k] = A_k
+        weights = {"weight": a.transpose(1, 2, 0) * (width_cells / 2.0), "bias": c.T}
+        return cls(
+            weight_mesh(width, depth), bias_mesh(width, depth), activation=ScaledActivation(activation, depth_cells),
+            scheme="euler", steps=depth_cells, weights=weights, dtype=dtype,
+        )
+
+    # --- construction helpers ------------------------------------------------------------
+    @staticmethod
+    def _check_meshes(weight_mesh: Mesh, bias_mesh: Mesh) -> None:
+        if not isinstance(weight_mesh, Mesh) or weight_mesh.dim != 3:
+            raise ValueError("weight_mesh must be a 3D Mesh over (ξ, η, δ)")
+        if not isinstance(bias_mesh, Mesh) or bias_mesh.dim != 2:
+            raise ValueError("bias_mesh must be a 2D Mesh over (ξ, δ)")
+        w, b = weight_mesh.box, bias_mesh.box
+        if not np.allclose([w[0], w[1]], [b[0], b[0]]) or not np.allclose(w[2], b[1]):
+            raise ValueError(
+                f"weight_mesh and bias_mesh disagree: weight box {w} needs a bias box {(w[0], w[2])}, got {b}"
+            )
+
+    @staticmethod
+    def _readout_matrix(output_mesh: Mesh, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """R with R h = M_out^{-1} ∫ φ_out h, the integral by the Nyström quadrature."""
+        if not isinstance(output_mesh, Mesh) or output_mesh.dim != 1:
+            raise ValueError("output_mesh must be a 1D Mesh on the width interval")
+        axis = output_mesh.axes[0]
+        load = axis.evaluation_matrix(nodes).T.toarray() * weights
+        return np.linalg.solve(mass_factors(output_mesh)[0].toarray(), load)
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Names and shapes of the coefficient parameters of this right-hand side."""
+        w, b = self.weight_mesh.shape, self.bias_mesh.shape
+        if self.rhs is RightHandSide.TWO_LAYER:
+            return {"weight1": w, "bias1": b, "weight2": w, "bias2": b}
+        return {"weight": w, "bias": b}
+
+    def fields(self) -> dict[str, Field]:
+        """The parameters as :class:`~fem_nn.Field` objects (float64 copies)."""
+        meshes = {"weight": self.weight_mesh, "bias": self.bias_mesh}
+        return {
+            name: Field(meshes[name.rstrip("12")], getattr(self, name).detach().cpu().double().numpy())
+            for name in self.parameter_shapes()
+        }
+
+    # --- tabulation ----------------------------------------------------------------------
+    def _kernels(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``K[k, q, r] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k]`` for every depth dof k."""
+        along_xi = torch.einsum("qi,qijk->qjk", self._xi_values, coefficients[self._xi_dofs])
+        both = torch.einsum("rj,qrjk->kqr", self._eta_values * self.node_weights[:, None], along_xi[:, self._eta_dofs])
+        return both
+
+    def _biases(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k."""
+        return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs])
+
+    def _depth_combination(self, table: torch.Tensor, axis: Axis, t: float, interval) -> torch.Tensor:
+        # the cell holding the step: a stage at the step's end takes the left-sided value
+        side = "left" if t >= interval[1] else "right"
+        values, dofs = axis.tabulate([t], side=side)
+        active = values[0, 0] != 0.0
+        values, dofs = values[0, 0, active], dofs[0, active]
+        if len(dofs) == 1 and values[0] == 1.0:
+            return table[int(dofs[0])]
+        return torch.tensordot(torch.as_tensor(values, dtype=table.dtype, device=table.device), table[dofs], 1)
+
+    # --- evaluation ----------------------------------------------------------------------
+    def read_in(self, x: torch.Tensor) -> torch.Tensor:
+        """The state at the width nodes from a batch of signals ``(batch, N_x)``, each read as a
+        P0 signal on N_x equal cells of [-1, 1]."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] < 1:
+            raise ValueError(f"x must have shape (batch, n_samples), got {tuple(x.shape)}")
+        if not torch.all(torch.isfinite(x)):
+            raise ValueError("x must be finite (no NaN or inf)")
+        return x[:, self._read_in_cells(x.shape[1]).to(x.device)].to(self.node_weights.dtype)
+
+    def _read_in_cells(self, n_samples: int) -> torch.Tensor:
+        """The input cell (of N_x equal cells) holding each width node."""
+        cells = np.floor((self.nodes + 1.0) * 0.5 * n_samples).astype(np.int64)
+        return torch.as_tensor(np.clip(cells, 0, n_samples - 1))
+
+    def velocity(self):
+        """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass."""
+        depth_w, depth_b = self.weight_mesh.axes[2], self.bias_mesh.axes[1]
+        if self.rhs is RightHandSide.TWO_LAYER:
+            k1, k2 = self._kernels(self.weight1), self._kernels(self.weight2)
+            b1, b2 = self._biases(self.bias1), self._biases(self.bias2)
+
+            def f(t, h, interval):
+                hidden = self.activation(torch.addmm(self._depth_combination(b1, depth_b, t, interval), h, self._depth_combination(k1, depth_w, t, interval).T))
+                return torch.addmm(self._depth_combination(b2, depth_b, t, interval), hidden, self._depth_combination(k2, depth_w, t, interval).T)
+
+            return f
+        kernels, biases = self._kernels(self.weight), self._biases(self.bias)
+
+        def f(t, h, interval):
+            kernel = self._depth_combination(kernels, depth_w, t, interval)
+            return self._one_layer(h, kernel, self._depth_combination(biases, depth_b, t, interval))
+
+        return f
+
+    def _one_layer(self, h: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """The integral or relaxation right-hand side for a tabulated kernel and bias."""
+        z = torch.addmm(bias, h, kernel.T)
+        if self.rhs is RightHandSide.RELAXATION:
+            return self.rate * (self.activation(z) - h)
+        return self.activation(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs for a batch of input signals ``(batch, N_x)``: read-out cells when an
+        output mesh was given, else the state at the width nodes."""
+        h = integrate(self.velocity(), self.read_in(x), 0.0, 1.0, self.steps, self.tableau, pass_interval=True)
+        return h if self.output_mesh is None else h @ self._readout.T
+
+    def export_resnet(self, n_samples: int) -> torch.export.ExportedProgram:
+        """This network's forward-Euler manifestation as a plain residual network: a
+        ``torch.export`` program (any batch size) that runs with plain torch, no fem_nn code
+        needed (``torch.export.save`` / ``torch.export.load(...).module()``).
+
+        Parameters
+        ----------
+        n_samples : int
+            The input width N_x the exported module reads (the read-in is fixed on export).
+        """
+        n_samples = _checks.integer(n_samples, "n_samples", 1)
+        if self.tableau.stages != 1 or self.rhs is RightHandSide.TWO_LAYER:
+            raise ValueError("export_resnet needs scheme 'euler' and an 'integral' or 'relaxation' right-hand side")
+        dt = 1.0 / self.steps
+        depth_w, depth_b = self.weight_mesh.axes[2], self.bias_mesh.axes[1]
+        with torch.no_grad():
+            kernels, biases = self._kernels(self.weight), self._biases(self.bias)
+            blocks = []
+            for k in range(self.steps):
+                step = (k * dt, (k + 1) * dt)
+                kernel = self._depth_combination(kernels, depth_w, step[0], step)
+                bias = self._depth_combination(biases, depth_b, step[0], step)
+                blocks.append(_EulerBlock(self, kernel.clone(), bias.clone(), dt))
+            readout = self._readout.clone() if self.output_mesh is not None else None
+            module = _ExportedResNet(self._read_in_cells(n_samples).to(kernels.device), blocks, readout)
+            example = torch.zeros(2, n_samples, dtype=kernels.dtype, device=kernels.device)
+            return torch.export.export(module, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+
+
+class _EulerBlock(torch.nn.Module):
+    """One residual block ``h + Δ f(h)`` with the step's kernel and bias frozen in."""
+
+    def __init__(self, network: ContinuumNetwork, kernel: torch.Tensor, bias: torch.Tensor, dt: float):
+        super().__init__()
+        self.register_buffer("kernel", kernel)
+        self.register_buffer("bias", bias)
+        self.dt = dt
+        self.one_layer = network._one_layer  # traced: the export holds only its operations
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.dt * self.one_layer(h, self.kernel, self.bias)
+
+
+class _ExportedResNet(torch.nn.Module):
+    def __init__(self, cells: torch.Tensor, blocks: list, readout: torch.Tensor | None):
+        super().__init__()
+        self.register_buffer("cells", cells)
+        self.blocks = torch.nn.ModuleList(blocks)
+        self.readout = readout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x[:, self.cells]
+        for block in self.blocks:
+            h = block(h)
+        return h if self.readout is None else h @ self.readout.T

@@ -1,0 +1,148 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import expm
+
+from fem_nn import Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn.network import ContinuumNetwork
+
+
+def residual_mlp(x, matrices, biases, activation):
+    h = x
+    for a, c in zip(matrices, biases):
+        h = h + activation(h @ torch.as_tensor(a).T + torch.as_tensor(c))
+    return h
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 16, 64])
+@pytest.mark.parametrize("depth", [1, 3, 16])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_residual_mlp_is_p0_forward_euler_exactly(width, depth, activation):
+    rng = np.random.default_rng(width * 100 + depth)
+    matrices = rng.standard_normal((depth, width, width)) / np.sqrt(width)
+    biases = rng.standard_normal((depth, width))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, activation)
+    x = torch.as_tensor(rng.standard_normal((9, width)))
+    reference = residual_mlp(x, matrices, biases, getattr(torch, activation))
+    result = net(x)
+    assert torch.max(torch.abs(result - reference)) <= 1e-12 * torch.max(torch.abs(reference))
+
+
+def test_export_round_trip_runs_without_fem_nn(tmp_path):
+    rng = np.random.default_rng(3)
+    matrices, biases = rng.standard_normal((4, 6, 6)) / 3, rng.standard_normal((4, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh")
+    exported = net.export_resnet(6)
+    x = torch.as_tensor(rng.standard_normal((5, 6)))
+    assert torch.max(torch.abs(exported.module()(x) - net(x))) <= 1e-12
+    path = tmp_path / "resnet.pt2"
+    torch.export.save(exported, str(path))
+    torch.save(x, tmp_path / "x.pt")
+    script = (
+        "import sys, torch; m = torch.export.load(sys.argv[1]).module(); x = torch.load(sys.argv[2]);"
+        "print(repr(m(x).sum().item())); assert 'fem_nn' not in sys.modules"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "x.pt")], capture_output=True, text=True, check=True)
+    assert float(out.stdout) == pytest.approx(net(x).sum().item(), rel=1e-12)
+
+
+def constant_in_depth_network(scheme, steps):
+    width = uniform_axis((-1, 1), 3, "legendre", 2)
+    depth = uniform_axis((0, 1), 1, "p0", 0)
+    rng = np.random.default_rng(11)
+    wm, bm = weight_mesh(width, depth), bias_mesh(width, depth)
+    weights = {"weight": rng.standard_normal(wm.shape), "bias": rng.standard_normal(bm.shape)}
+    return ContinuumNetwork(wm, bm, activation="identity", scheme=scheme, steps=steps, weights=weights, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("scheme,order", [("euler", 1), ("midpoint", 2), ("heun", 2), ("ralston", 2), ("rk4", 4), ("rk4_38", 4)])
+def test_observed_order_against_the_matrix_exponential(scheme, order):
+    x = torch.as_tensor(np.random.default_rng(2).standard_normal((2, 12)))
+    steps = np.array([8, 16, 32, 64])
+    errors = []
+    for n in steps:
+        net = constant_in_depth_network(scheme, int(n))
+        # the Nyström system h' = K h + b is linear: exact by the augmented exponential
+        kernel = net._kernels(net.weight)[0].detach().numpy()
+        bias = net._biases(net.bias)[0].detach().numpy()
+        q = len(bias)
+        augmented = np.zeros((q + 1, q + 1))
+        augmented[:q, :q], augmented[:q, q] = kernel, bias
+        h0 = net.read_in(x).numpy()
+        exact = (expm(augmented) @ np.vstack([h0.T, np.ones((1, len(h0)))]))[:q].T
+        errors.append(np.abs(net(x).detach().numpy() - exact).max())
+    assert -np.polyfit(np.log(steps), np.log(errors), 1)[0] == pytest.approx(order, abs=0.1)
+
+
+@pytest.mark.parametrize("depth_family,order", [("p0", 0), ("lagrange", 1), ("legendre", 2)])
+def test_nested_depth_refinement_leaves_the_output_unchanged(depth_family, order):
+    width = uniform_axis((-1, 1), 4, "lagrange", 2)
+    depth = uniform_axis((0, 1), 3, depth_family, order)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), scheme="rk4", steps=6, dtype=torch.float64)
+    with torch.no_grad():
+        net.bias.normal_()
+    fine_w, fine_b = net.weight_mesh.refined("delta"), net.bias_mesh.refined("delta")
+    fields = net.fields()
+    refined = ContinuumNetwork(
+        fine_w, fine_b, scheme="rk4", steps=6, dtype=torch.float64,
+        weights={"weight": fields["weight"].project(fine_w).coefficients, "bias": fields["bias"].project(fine_b).coefficients},
+    )
+    x = torch.randn(4, 10, dtype=torch.float64)
+    assert torch.max(torch.abs(refined(x) - net(x))) <= 1e-12 * torch.max(torch.abs(net(x)))
+
+
+@pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
+def test_gradcheck(rhs):
+    width = uniform_axis((-1, 1), 2, "lagrange", 1)
+    depth = uniform_axis((0, 1), 2, "lagrange", 1)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme="midpoint", steps=2,
+                           output_mesh=Mesh([uniform_axis((-1, 1), 3, "p0", 0)]), dtype=torch.float64)
+    x = torch.randn(2, 5, dtype=torch.float64)
+    params = tuple(net.parameters())
+
+    def function(*values):
+        for p, v in zip(params, values):
+            p.data = v
+        return torch.func.functional_call(net, {n: v for (n, _), v in zip(net.named_parameters(), values)}, (x,))
+
+    inputs = tuple(p.detach().clone().requires_grad_(True) for p in params)
+    assert torch.autograd.gradcheck(function, inputs)
+
+
+def test_state_dict_round_trip_and_float32():
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="heun", steps=3)
+    other = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="heun", steps=3)
+    with torch.no_grad():
+        other.weight.mul_(2.0)
+    x = torch.randn(3, 8)
+    assert not torch.equal(net(x), other(x))
+    other.load_state_dict(net.state_dict())
+    assert torch.equal(net(x), other(x))
+    assert net(x).dtype == torch.float32
+    assert net.double()(x.double()).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [(dict(scheme="rk5"), "scheme must be"), (dict(steps=0), "steps must be >= 1"), (dict(rhs="cubic"), "rhs must be"),
+     (dict(activation="swishy"), "activation must be"), (dict(bias_mesh=bias_mesh(depth=uniform_axis((0, 2), 2, "p0", 0))), "disagree"),
+     (dict(weights={"weight": np.zeros(3)}), "weights\\['weight'\\] must have shape"), (dict(weights={"W": 0}), "unknown names")],
+)
+def test_bad_construction(kwargs, match):
+    arguments = dict(weight_mesh=weight_mesh(), bias_mesh=bias_mesh())
+    arguments.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        ContinuumNetwork(arguments.pop("weight_mesh"), arguments.pop("bias_mesh"), **arguments)
+
+
+def test_bad_inputs():
+    net = ContinuumNetwork(weight_mesh(), bias_mesh())
+    with pytest.raises(ValueError, match="finite"):
+        net(torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(ValueError, match="shape \\(batch, n_samples\\)"):
+        net(torch.ones(3))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        net(np.ones((2, 3)))
