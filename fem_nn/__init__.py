@@ -5,6 +5,7 @@ functions manifests them as coefficients, and L2 projection moves them between m
 """
 
 from .assembly import integral_vector, mass_factors, mass_matrix, mixed_mass_factors, mixed_mass_matrix, supermesh
+from .convergence import ConvergenceResult, convergence_test
 from .elements import Family, reference_nodes, tabulate
 from .field import Field, l2_distance
 from .integrators import ButcherTableau, Scheme, integrate, tableau

@@ -149,6 +149,7 @@ def integrate(
     *,
     pass_interval: bool = False,
     return_trajectory: bool = False,
+    checkpoint: bool = False,
 ):
     """Integrate ``dh/dt = f(t, h)`` from `t0` to `t1` in `steps` equal explicit RK steps.
 
@@ -168,6 +169,11 @@ def integrate(
     scheme : Scheme, str or ButcherTableau
     return_trajectory : bool
         Also return every intermediate state.
+    checkpoint : bool
+        For torch states: keep only each step's input for the backward pass and recompute
+        the step's stages there (``torch.utils.checkpoint``). Memory then grows by one state
+        per step instead of every stage's intermediates, for about one extra forward pass of
+        compute; the gradients are the same (exact for the discrete scheme).
 
     Returns
     -------
@@ -187,8 +193,15 @@ def integrate(
     times = t0 + dt * np.arange(steps + 1)
     times[-1] = t1
     h, states = h0, [h0]
+    advance = step
+    if checkpoint:
+        from torch.utils.checkpoint import checkpoint as recompute
+
+        def advance(*args):
+            return recompute(step, *args, use_reentrant=False)
+
     for k in range(steps):
-        h = step(f, times[k], h, times[k + 1] - times[k], scheme, pass_interval)
+        h = advance(f, times[k], h, times[k + 1] - times[k], scheme, pass_interval)
         if return_trajectory:
             states.append(h)
     return (times, states) if return_trajectory else h

@@ -120,6 +120,9 @@ class ContinuumNetwork(torch.nn.Module):
         The rate of the "relaxation" right-hand side.
     weights : dict of str to array_like, optional
         Initial coefficients by parameter name; default small random values.
+    memory_flat : bool, default False
+        Checkpoint every step (see :func:`~fem_nn.integrate`): training memory grows by one
+        state per step, not by every stage's intermediates, for ~1.3× the compute.
     dtype : torch.dtype, default torch.float32
 
     Examples
@@ -142,6 +145,7 @@ class ContinuumNetwork(torch.nn.Module):
         output_mesh: Mesh | None = None,
         rate: float = 1.0,
         weights: dict | None = None,
+        memory_flat: bool = False,
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
@@ -156,6 +160,7 @@ class ContinuumNetwork(torch.nn.Module):
         depth = weight_mesh.axes[2]
         self.steps = depth.n_cells if steps is None else _checks.integer(steps, "steps", 1)
         self.rate = float(rate)
+        self.memory_flat = bool(memory_flat)
         self.weight_mesh, self.bias_mesh, self.output_mesh = weight_mesh, bias_mesh, output_mesh
 
         # Nyström nodes and weights: the quadrature of the integration axis η
@@ -229,6 +234,33 @@ class ContinuumNetwork(torch.nn.Module):
         axis = output_mesh.axes[0]
         load = axis.evaluation_matrix(nodes).T.toarray() * weights
         return np.linalg.solve(mass_factors(output_mesh)[0].toarray(), load)
+
+    def remanifested(self, scheme=None, steps: int | None = None, quadrature_points: int | None = None) -> "ContinuumNetwork":
+        """The same fields manifested with another scheme, step count or width quadrature
+        (points per width cell), as a new network holding copies of the coefficients.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="euler", steps=4)
+        >>> fine = net.remanifested(scheme="rk4", steps=16)
+        >>> fine.steps, fine.tableau.name
+        (16, 'rk4')
+        """
+        weight_mesh, bias_mesh = self.weight_mesh, self.bias_mesh
+        if quadrature_points is not None:
+            def requadrature(axis):
+                return Axis(axis.breakpoints, axis.family, axis.orders, axis.quadrature, quadrature_points)
+
+            weight_mesh = Mesh([requadrature(a) for a in weight_mesh.axes[:2]] + [weight_mesh.axes[2]], weight_mesh.names)
+            bias_mesh = Mesh([requadrature(bias_mesh.axes[0]), bias_mesh.axes[1]], bias_mesh.names)
+        parameter = next(self.parameters())
+        return ContinuumNetwork(
+            weight_mesh, bias_mesh, rhs=self.rhs, activation=self.activation,
+            scheme=self.tableau if scheme is None else scheme, steps=self.steps if steps is None else steps,
+            output_mesh=self.output_mesh, rate=self.rate, memory_flat=self.memory_flat, dtype=parameter.dtype,
+            weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
+        ).to(parameter.device)
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Names and shapes of the coefficient parameters of this right-hand side."""
@@ -313,7 +345,10 @@ class ContinuumNetwork(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs for a batch of input signals ``(batch, N_x)``: read-out cells when an
         output mesh was given, else the state at the width nodes."""
-        h = integrate(self.velocity(), self.read_in(x), 0.0, 1.0, self.steps, self.tableau, pass_interval=True)
+        h = integrate(
+            self.velocity(), self.read_in(x), 0.0, 1.0, self.steps, self.tableau,
+            pass_interval=True, checkpoint=self.memory_flat and torch.is_grad_enabled(),
+        )
         return h if self.output_mesh is None else h @ self._readout.T
 
     def export_resnet(self, n_samples: int) -> torch.export.ExportedProgram:
