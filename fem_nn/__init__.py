@@ -12,6 +12,7 @@ from .integrators import ButcherTableau, Scheme, integrate, tableau
 from .io import load_mesh, save_mesh, mesh_from_dict, bundled_mesh, bundled_meshes
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
 from .network import ContinuumNetwork, RateActivation, RightHandSide, ScaledActivation, activation_function
+from .numba_backend import NumbaNetwork
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
 

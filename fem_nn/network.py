@@ -42,13 +42,18 @@ class RightHandSide(enum.Enum):
     TWO_LAYER = "two_layer"
 
 
+def identity(z):
+    """The identity activation."""
+    return z
+
+
 _ACTIVATIONS: dict[str, Callable] = {
     "tanh": torch.tanh,
     "relu": torch.relu,
     "softplus": F.softplus,
     "gelu": F.gelu,
     "sigmoid": torch.sigmoid,
-    "identity": lambda z: z,
+    "identity": identity,
 }
 
 
@@ -91,6 +96,15 @@ def activation_function(spec: str | Callable) -> Callable:
     if spec not in _ACTIVATIONS:
         raise ValueError(f"activation must be a callable or one of {sorted(_ACTIVATIONS)}, got {spec!r}")
     return _ACTIVATIONS[spec]
+
+
+def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
+    """The depth dofs whose basis functions are non-zero at stage time `t` and their values,
+    in the cell holding the step `interval`: a stage at the step's end takes the left-sided
+    value, any other the right-sided one."""
+    values, dofs = axis.tabulate([t], side="left" if t >= interval[1] else "right")
+    active = values[0, 0] != 0.0
+    return dofs[0, active], values[0, 0, active]
 
 
 def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -289,11 +303,7 @@ class ContinuumNetwork(torch.nn.Module):
         return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs])
 
     def _depth_combination(self, table: torch.Tensor, axis: Axis, t: float, interval) -> torch.Tensor:
-        # the cell holding the step: a stage at the step's end takes the left-sided value
-        side = "left" if t >= interval[1] else "right"
-        values, dofs = axis.tabulate([t], side=side)
-        active = values[0, 0] != 0.0
-        values, dofs = values[0, 0, active], dofs[0, active]
+        dofs, values = depth_weights(axis, t, interval)
         if len(dofs) == 1 and values[0] == 1.0:
             return table[int(dofs[0])]
         return torch.tensordot(torch.as_tensor(values, dtype=table.dtype, device=table.device), table[dofs], 1)

@@ -1,0 +1,110 @@
+"""Forward evaluation of a continuum network on numpy arrays with Numba kernels: no torch at
+call time. The kernels tabulate the Nyström kernel matrices and fuse the pointwise stage
+updates; the matrix products go to BLAS through numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import network as kernels
+from .network import _ACTIVATIONS, ContinuumNetwork, RightHandSide, ScaledActivation, depth_weights
+
+__all__ = ["NumbaNetwork"]
+
+_CODES = {
+    _ACTIVATIONS["identity"]: kernels.IDENTITY,
+    _ACTIVATIONS["tanh"]: kernels.TANH,
+    _ACTIVATIONS["relu"]: kernels.RELU,
+    _ACTIVATIONS["softplus"]: kernels.SOFTPLUS,
+    _ACTIVATIONS["gelu"]: kernels.GELU,
+    _ACTIVATIONS["sigmoid"]: kernels.SIGMOID,
+}
+
+
+def _activation_code(activation) -> tuple[int, float]:
+    scale = 1.0
+    if isinstance(activation, ScaledActivation):
+        activation, scale = activation.function, activation.scale
+    if activation not in _CODES:
+        raise ValueError(
+            "the numba backend supports the named activations "
+            f"{sorted(_ACTIVATIONS)} (optionally scaled), got {activation!r}"
+        )
+    return _CODES[activation], scale
+
+
+class NumbaNetwork:
+    """A snapshot of a :class:`~fem_nn.ContinuumNetwork` evaluated with Numba kernels.
+
+    Parameters
+    ----------
+    network : ContinuumNetwork
+        Its coefficients are copied; later training of `network` does not change this one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fem_nn import weight_mesh, bias_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    >>> x = np.random.default_rng(0).standard_normal((3, 8))
+    >>> bool(np.allclose(NumbaNetwork(net)(x), net(torch.as_tensor(x)).detach().numpy(), rtol=1e-12))
+    True
+    """
+
+    def __init__(self, network: ContinuumNetwork):
+        if not isinstance(network, ContinuumNetwork):
+            raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
+        self.code, self.scale = _activation_code(network.activation)
+        self.rhs = network.rhs
+        self.relaxation_rate = network.rate if network.rhs is RightHandSide.RELAXATION else 0.0
+        self.tableau, self.steps = network.tableau, network.steps
+        self.nodes = network.nodes
+        self.depth_weight, self.depth_bias = network.weight_mesh.axes[2], network.bias_mesh.axes[1]
+        self.read_in_cells = network._read_in_cells
+        self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
+
+        def array(tensor):
+            return np.ascontiguousarray(tensor.detach().cpu().numpy())
+
+        xi, xi_dofs = array(network._xi_values), array(network._xi_dofs)
+        eta = array(network._eta_values * network.node_weights[:, None])
+        eta_dofs = array(network._eta_dofs)
+        bias_values, bias_dofs = array(network._bias_values), array(network._bias_dofs)
+        self.readout = None if network.output_mesh is None else array(network._readout)
+        names = ("1", "2") if self.rhs is RightHandSide.TWO_LAYER else ("",)
+        self.kernels = [kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, array(getattr(network, "weight" + n))) for n in names]
+        self.biases = [kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n))) for n in names]
+
+    def _at(self, tables, axis, t, interval) -> np.ndarray:
+        dofs, values = depth_weights(axis, t, interval)
+        if len(dofs) == 1 and values[0] == 1.0:
+            return tables[int(dofs[0])]
+        return np.tensordot(values.astype(tables.dtype), tables[dofs], 1)
+
+    def _slope(self, h: np.ndarray, t: float, interval) -> np.ndarray:
+        kernel = self._at(self.kernels[0], self.depth_weight, t, interval)
+        bias = self._at(self.biases[0], self.depth_bias, t, interval)
+        z = h @ kernel.T
+        if self.rhs is not RightHandSide.TWO_LAYER:
+            return kernels.slope(z, bias, h, self.code, self.scale, self.relaxation_rate)
+        hidden = kernels.slope(z, bias, h, self.code, self.scale, 0.0)
+        out = hidden @ self._at(self.kernels[1], self.depth_weight, t, interval).T
+        return kernels.slope(out, self._at(self.biases[1], self.depth_bias, t, interval), h, kernels.IDENTITY, 1.0, 0.0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Outputs for a batch of input signals ``(batch, N_x)`` (as the torch network)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or not np.all(np.isfinite(x)):
+            raise ValueError(f"x must be a finite array of shape (batch, n_samples), got shape {x.shape}")
+        h = np.ascontiguousarray(x[:, self.read_in_cells(x.shape[1]).numpy()], dtype=self.dtype)
+        a, b, c, stages = self.tableau.a, self.tableau.b, self.tableau.c, self.tableau.stages
+        slopes = np.empty((stages,) + h.shape, dtype=self.dtype)
+        stage = np.empty_like(h)
+        dt = 1.0 / self.steps
+        for k in range(self.steps):
+            interval = (k * dt, (k + 1) * dt)
+            for i in range(stages):
+                kernels.combine(h, slopes[:i], (dt * a[i, :i]).astype(self.dtype), stage)
+                slopes[i] = self._slope(stage, interval[0] + c[i] * dt, interval)
+            h = kernels.combine(h, slopes, (dt * b).astype(self.dtype), np.empty_like(h))
+        return h if self.readout is None else h @ self.readout.T

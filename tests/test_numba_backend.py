@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn.network import ContinuumNetwork, RateActivation
+from fem_nn.numba_backend import NumbaNetwork
+
+WIDTHS = {
+    "p0": Axis([-1, -0.3, 0.2, 1], "p0", 0, quadrature_points=2),
+    "legendre": Axis([-1, 0.1, 1], "legendre", [3, 1]),
+    "lagrange_dg": Axis([-1, -0.5, 0.5, 1], "lagrange_dg", [1, 2, 3]),
+    "lagrange": uniform_axis((-1, 1), 3, "lagrange", 2),
+}
+DEPTHS = [uniform_axis((0, 1), 3, "p0", 0), Axis([0, 0.4, 1], "legendre", [2, 1]), uniform_axis((0, 1), 2, "lagrange", 1)]
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("depth", range(len(DEPTHS)))
+@pytest.mark.parametrize("rhs,activation", [("integral", "tanh"), ("relaxation", "sigmoid"), ("two_layer", "relu"), ("integral", "gelu"), ("integral", "softplus")])
+def test_numba_and_torch_agree(width, depth, rhs, activation):
+    w, d = WIDTHS[width], DEPTHS[depth]
+    net = ContinuumNetwork(weight_mesh(w, d), bias_mesh(w, d), rhs=rhs, activation=activation, scheme="rk4", steps=6,
+                           output_mesh=Mesh([uniform_axis((-1, 1), 5, "p0", 0)]), rate=0.7, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(len(width) + depth)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    x = np.random.default_rng(depth).standard_normal((4, 11))
+    expected = net(torch.as_tensor(x)).detach().numpy()
+    assert np.max(np.abs(NumbaNetwork(net)(x) - expected)) <= 1e-10 * np.max(np.abs(expected))
+
+
+def test_residual_mlp_through_numba():
+    rng = np.random.default_rng(0)
+    net = ContinuumNetwork.from_residual_mlp(rng.standard_normal((5, 8, 8)) / 3, rng.standard_normal((5, 8)), "tanh")
+    x = rng.standard_normal((3, 8))
+    assert np.allclose(NumbaNetwork(net)(x), net(torch.as_tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_float32_snapshot_and_unsupported_activation():
+    net = ContinuumNetwork(weight_mesh(), bias_mesh())
+    x = np.ones((2, 8), dtype=np.float32)
+    assert NumbaNetwork(net)(x).dtype == np.float32
+    with pytest.raises(ValueError, match="named activations"):
+        NumbaNetwork(ContinuumNetwork(weight_mesh(), bias_mesh(), activation=RateActivation("tanh", 0.5)))
+    with pytest.raises(TypeError, match="ContinuumNetwork"):
+        NumbaNetwork("net")
