@@ -107,9 +107,54 @@ def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarra
     return dofs[0, active], values[0, 0, active]
 
 
+class DepthLookup:
+    """:func:`depth_weights` of one depth axis, memoized by stage: the same few stage times
+    recur in every pass, and a lookup is much cheaper than locating and tabulating."""
+
+    def __init__(self, axis: Axis):
+        self.axis, self._memo = axis, {}
+
+    def __call__(self, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
+        key = (t, t >= interval[1])
+        if key not in self._memo:
+            self._memo[key] = depth_weights(self.axis, t, interval)
+        return self._memo[key]
+
+
+class StageValues:
+    """A field tabulated per depth dof (``table[k]``), combined at each stage's depth.
+
+    Consecutive stages often share a time (rk4's two midpoint stages), so the last
+    combination is kept; a stage where one basis function is 1 (P0, nodes of P1) is a view.
+    """
+
+    def __init__(self, table: torch.Tensor, lookup: DepthLookup):
+        self.table, self.lookup = table, lookup
+        self._key, self._value = None, None
+
+    def __call__(self, t: float, interval) -> torch.Tensor:
+        dofs, values = self.lookup(t, interval)
+        if len(dofs) == 1 and values[0] == 1.0:
+            return self.table[int(dofs[0])]
+        key = (dofs.tobytes(), values.tobytes())
+        if key != self._key:
+            weights = torch.as_tensor(values, dtype=self.table.dtype, device=self.table.device)
+            self._key, self._value = key, torch.tensordot(weights, self.table[dofs], 1)
+        return self._value
+
+
 def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     values, dofs = axis.tabulate(points)
     return torch.as_tensor(values[0]), torch.as_tensor(dofs, dtype=torch.long)
+
+
+def _sparse_matrix(values: torch.Tensor, dofs: torch.Tensor, n_dofs: int) -> torch.Tensor:
+    """The evaluation matrix (points × dofs) of a gather form, as a sparse COO tensor."""
+    rows = torch.arange(values.shape[0]).repeat_interleave(values.shape[1])
+    used = values.reshape(-1) != 0
+    indices = torch.stack([rows[used], dofs.reshape(-1)[used]])
+    shape = (values.shape[0], n_dofs)
+    return torch.sparse_coo_tensor(indices, values.reshape(-1)[used], shape, check_invariants=True).coalesce()
 
 
 class ContinuumNetwork(torch.nn.Module):
@@ -176,17 +221,23 @@ class ContinuumNetwork(torch.nn.Module):
         self.rate = float(rate)
         self.memory_flat = bool(memory_flat)
         self.weight_mesh, self.bias_mesh, self.output_mesh = weight_mesh, bias_mesh, output_mesh
+        self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
 
         # Nyström nodes and weights: the quadrature of the integration axis η
         nodes, node_weights = (a.ravel() for a in weight_mesh.axes[1].quadrature_on_cells())
         self.nodes = nodes
-        self.register_buffer("node_weights", torch.as_tensor(node_weights, dtype=dtype))
+        # derived from the meshes, not state: kept out of state_dict
+        self.register_buffer("node_weights", torch.as_tensor(node_weights, dtype=dtype), persistent=False)
         for name, axis in (("xi", weight_mesh.axes[0]), ("eta", weight_mesh.axes[1]), ("bias", bias_mesh.axes[0])):
             values, dofs = _gather_form(axis, nodes)
-            self.register_buffer(f"_{name}_values", values.to(dtype))
-            self.register_buffer(f"_{name}_dofs", dofs)
+            self.register_buffer(f"_{name}_values", values.to(dtype), persistent=False)
+            self.register_buffer(f"_{name}_dofs", dofs, persistent=False)
+        weighted = self._eta_values * self.node_weights[:, None]
+        self.register_buffer("_xi_matrix", _sparse_matrix(self._xi_values, self._xi_dofs, weight_mesh.shape[0]), persistent=False)
+        self.register_buffer("_eta_matrix", _sparse_matrix(weighted, self._eta_dofs, weight_mesh.shape[1]), persistent=False)
         if output_mesh is not None:
-            self.register_buffer("_readout", torch.as_tensor(self._readout_matrix(output_mesh, nodes, node_weights), dtype=dtype))
+            readout = self._readout_matrix(output_mesh, nodes, node_weights)
+            self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
 
         rng = np.random.default_rng(0)
         shapes = self.parameter_shapes()
@@ -293,20 +344,17 @@ class ContinuumNetwork(torch.nn.Module):
 
     # --- tabulation ----------------------------------------------------------------------
     def _kernels(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """``K[k, q, r] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k]`` for every depth dof k."""
-        along_xi = torch.einsum("qi,qijk->qjk", self._xi_values, coefficients[self._xi_dofs])
-        both = torch.einsum("rj,qrjk->kqr", self._eta_values * self.node_weights[:, None], along_xi[:, self._eta_dofs])
-        return both
+        """``K[k, q, r] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k]`` for every depth dof k, as two
+        sparse mode products (sum factorization)."""
+        n_xi, n_eta, n_depth = coefficients.shape
+        along_xi = torch.sparse.mm(self._xi_matrix, coefficients.reshape(n_xi, -1))
+        along_xi = along_xi.reshape(-1, n_eta, n_depth).transpose(0, 1).reshape(n_eta, -1)
+        both = torch.sparse.mm(self._eta_matrix, along_xi)  # (r, q * depth)
+        return both.reshape(both.shape[0], -1, n_depth).permute(2, 1, 0).contiguous()
 
     def _biases(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k."""
         return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs])
-
-    def _depth_combination(self, table: torch.Tensor, axis: Axis, t: float, interval) -> torch.Tensor:
-        dofs, values = depth_weights(axis, t, interval)
-        if len(dofs) == 1 and values[0] == 1.0:
-            return table[int(dofs[0])]
-        return torch.tensordot(torch.as_tensor(values, dtype=table.dtype, device=table.device), table[dofs], 1)
 
     # --- evaluation ----------------------------------------------------------------------
     def read_in(self, x: torch.Tensor) -> torch.Tensor:
@@ -327,21 +375,20 @@ class ContinuumNetwork(torch.nn.Module):
 
     def velocity(self):
         """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass."""
-        depth_w, depth_b = self.weight_mesh.axes[2], self.bias_mesh.axes[1]
         if self.rhs is RightHandSide.TWO_LAYER:
-            k1, k2 = self._kernels(self.weight1), self._kernels(self.weight2)
-            b1, b2 = self._biases(self.bias1), self._biases(self.bias2)
+            k1, k2 = (StageValues(self._kernels(w), self._depth_w) for w in (self.weight1, self.weight2))
+            b1, b2 = (StageValues(self._biases(b), self._depth_b) for b in (self.bias1, self.bias2))
 
             def f(t, h, interval):
-                hidden = self.activation(torch.addmm(self._depth_combination(b1, depth_b, t, interval), h, self._depth_combination(k1, depth_w, t, interval).T))
-                return torch.addmm(self._depth_combination(b2, depth_b, t, interval), hidden, self._depth_combination(k2, depth_w, t, interval).T)
+                hidden = self.activation(torch.addmm(b1(t, interval), h, k1(t, interval).T))
+                return torch.addmm(b2(t, interval), hidden, k2(t, interval).T)
 
             return f
-        kernels, biases = self._kernels(self.weight), self._biases(self.bias)
+        kernel = StageValues(self._kernels(self.weight), self._depth_w)
+        bias = StageValues(self._biases(self.bias), self._depth_b)
 
         def f(t, h, interval):
-            kernel = self._depth_combination(kernels, depth_w, t, interval)
-            return self._one_layer(h, kernel, self._depth_combination(biases, depth_b, t, interval))
+            return self._one_layer(h, kernel(t, interval), bias(t, interval))
 
         return f
 
@@ -375,18 +422,17 @@ class ContinuumNetwork(torch.nn.Module):
         if self.tableau.stages != 1 or self.rhs is RightHandSide.TWO_LAYER:
             raise ValueError("export_resnet needs scheme 'euler' and an 'integral' or 'relaxation' right-hand side")
         dt = 1.0 / self.steps
-        depth_w, depth_b = self.weight_mesh.axes[2], self.bias_mesh.axes[1]
         with torch.no_grad():
-            kernels, biases = self._kernels(self.weight), self._biases(self.bias)
+            kernels = StageValues(self._kernels(self.weight), self._depth_w)
+            biases = StageValues(self._biases(self.bias), self._depth_b)
             blocks = []
             for k in range(self.steps):
                 step = (k * dt, (k + 1) * dt)
-                kernel = self._depth_combination(kernels, depth_w, step[0], step)
-                bias = self._depth_combination(biases, depth_b, step[0], step)
-                blocks.append(_EulerBlock(self, kernel.clone(), bias.clone(), dt))
+                blocks.append(_EulerBlock(self, kernels(step[0], step).clone(), biases(step[0], step).clone(), dt))
             readout = self._readout.clone() if self.output_mesh is not None else None
-            module = _ExportedResNet(self._read_in_cells(n_samples).to(kernels.device), blocks, readout)
-            example = torch.zeros(2, n_samples, dtype=kernels.dtype, device=kernels.device)
+            device, dtype = self.node_weights.device, self.node_weights.dtype
+            module = _ExportedResNet(self._read_in_cells(n_samples).to(device), blocks, readout)
+            example = torch.zeros(2, n_samples, dtype=dtype, device=device)
             return torch.export.export(module, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import network as kernels
-from .network import _ACTIVATIONS, ContinuumNetwork, RightHandSide, ScaledActivation, depth_weights
+from .network import _ACTIVATIONS, ContinuumNetwork, DepthLookup, RightHandSide, ScaledActivation
 
 __all__ = ["NumbaNetwork"]
 
@@ -59,7 +59,7 @@ class NumbaNetwork:
         self.relaxation_rate = network.rate if network.rhs is RightHandSide.RELAXATION else 0.0
         self.tableau, self.steps = network.tableau, network.steps
         self.nodes = network.nodes
-        self.depth_weight, self.depth_bias = network.weight_mesh.axes[2], network.bias_mesh.axes[1]
+        self.depth_weight, self.depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
         self.read_in_cells = network._read_in_cells
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
@@ -75,8 +75,8 @@ class NumbaNetwork:
         self.kernels = [kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, array(getattr(network, "weight" + n))) for n in names]
         self.biases = [kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n))) for n in names]
 
-    def _at(self, tables, axis, t, interval) -> np.ndarray:
-        dofs, values = depth_weights(axis, t, interval)
+    def _at(self, tables, lookup: DepthLookup, t, interval) -> np.ndarray:
+        dofs, values = lookup(t, interval)
         if len(dofs) == 1 and values[0] == 1.0:
             return tables[int(dofs[0])]
         return np.tensordot(values.astype(tables.dtype), tables[dofs], 1)

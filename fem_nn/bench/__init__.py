@@ -5,6 +5,6 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import projection
+from . import network, projection
 
-BENCHMARKS = {"projection": projection}
+BENCHMARKS = {"projection": projection, "network": network}
