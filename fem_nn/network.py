@@ -124,22 +124,31 @@ class DepthLookup:
 class StageValues:
     """A field tabulated per depth dof (``table[k]``), combined at each stage's depth.
 
-    Consecutive stages often share a time (rk4's two midpoint stages), so the last
-    combination is kept; a stage where one basis function is 1 (P0, nodes of P1) is a view.
+    Stages of one step often share a time (rk4's two midpoint stages), so the last
+    combination is kept within the step. It is forgotten at every step's first stage
+    (c = 0 in an explicit scheme), so that a checkpointed step recomputes exactly what it
+    computed the first time. A stage where one basis function is 1 (P0, the nodes of P1) is
+    a view.
     """
 
-    def __init__(self, table: torch.Tensor, lookup: DepthLookup):
-        self.table, self.lookup = table, lookup
+    def __init__(self, table, lookup: DepthLookup):
+        self.table, self.lookup = table, lookup  # a torch tensor or a numpy array
         self._key, self._value = None, None
 
-    def __call__(self, t: float, interval) -> torch.Tensor:
+    def __call__(self, t: float, interval):
+        if t == interval[0]:
+            self._key = self._value = None
         dofs, values = self.lookup(t, interval)
         if len(dofs) == 1 and values[0] == 1.0:
             return self.table[int(dofs[0])]
         key = (dofs.tobytes(), values.tobytes())
         if key != self._key:
-            weights = torch.as_tensor(values, dtype=self.table.dtype, device=self.table.device)
-            self._key, self._value = key, torch.tensordot(weights, self.table[dofs], 1)
+            if isinstance(self.table, torch.Tensor):
+                weights = torch.as_tensor(values, dtype=self.table.dtype, device=self.table.device)
+                self._value = torch.tensordot(weights, self.table[dofs], 1)
+            else:
+                self._value = np.tensordot(values.astype(self.table.dtype), self.table[dofs], 1)
+            self._key = key
         return self._value
 
 
@@ -238,6 +247,10 @@ class ContinuumNetwork(torch.nn.Module):
         if output_mesh is not None:
             readout = self._readout_matrix(output_mesh, nodes, node_weights)
             self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
+            output_mass = mass_factors(output_mesh)[0].toarray()
+        else:
+            output_mass = np.diag(node_weights)
+        self.register_buffer("_output_mass", torch.as_tensor(output_mass, dtype=dtype), persistent=False)
 
         rng = np.random.default_rng(0)
         shapes = self.parameter_shapes()
@@ -399,6 +412,17 @@ class ContinuumNetwork(torch.nn.Module):
             return self.rate * (self.activation(z) - h)
         return self.activation(z)
 
+    def l2_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The integral L2 loss ∫ (y − y*)² dξ, averaged over the batch: exact on the output
+        mesh's coefficients, by the Nyström quadrature for outputs at the nodes."""
+        if prediction.shape != target.shape or prediction.shape[-1] != self._output_mass.shape[0]:
+            raise ValueError(
+                f"prediction and target must both have shape (batch, {self._output_mass.shape[0]}), "
+                f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
+            )
+        error = prediction - target
+        return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs for a batch of input signals ``(batch, N_x)``: read-out cells when an
         output mesh was given, else the state at the width nodes."""
@@ -456,6 +480,17 @@ class _ExportedResNet(torch.nn.Module):
         self.register_buffer("cells", cells)
         self.blocks = torch.nn.ModuleList(blocks)
         self.readout = readout
+
+    def l2_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The integral L2 loss ∫ (y − y*)² dξ, averaged over the batch: exact on the output
+        mesh's coefficients, by the Nyström quadrature for outputs at the nodes."""
+        if prediction.shape != target.shape or prediction.shape[-1] != self._output_mass.shape[0]:
+            raise ValueError(
+                f"prediction and target must both have shape (batch, {self._output_mass.shape[0]}), "
+                f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
+            )
+        error = prediction - target
+        return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x[:, self.cells]

@@ -1,36 +1,43 @@
 """Forward evaluation of a continuum network on numpy arrays with Numba kernels: no torch at
-call time. The kernels tabulate the Nyström kernel matrices and fuse the pointwise stage
-updates; the matrix products go to BLAS through numpy."""
+call time. The kernels tabulate the Nyström kernel matrices and fuse the Runge–Kutta stage
+combinations; the matrix products go to BLAS and the activations to numpy's ufuncs."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from .kernels import network as kernels
-from .network import _ACTIVATIONS, ContinuumNetwork, DepthLookup, RightHandSide, ScaledActivation
+from .network import _ACTIVATIONS, ContinuumNetwork, DepthLookup, RightHandSide, ScaledActivation, StageValues
 
 __all__ = ["NumbaNetwork"]
 
-_CODES = {
-    _ACTIVATIONS["identity"]: kernels.IDENTITY,
-    _ACTIVATIONS["tanh"]: kernels.TANH,
-    _ACTIVATIONS["relu"]: kernels.RELU,
-    _ACTIVATIONS["softplus"]: kernels.SOFTPLUS,
-    _ACTIVATIONS["gelu"]: kernels.GELU,
-    _ACTIVATIONS["sigmoid"]: kernels.SIGMOID,
+def _gelu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.multiply(z, 0.5 * (1.0 + special.erf(z / np.sqrt(2.0))), out=out)
+
+
+# in-place numpy ufuncs (SIMD) for the named activations
+_UFUNCS = {
+    _ACTIVATIONS["identity"]: lambda z, out: z,
+    _ACTIVATIONS["tanh"]: np.tanh,
+    _ACTIVATIONS["relu"]: lambda z, out: np.maximum(z, 0.0, out=out),
+    _ACTIVATIONS["softplus"]: lambda z, out: np.logaddexp(z, 0.0, out=out),
+    _ACTIVATIONS["gelu"]: _gelu,
+    _ACTIVATIONS["sigmoid"]: special.expit,
 }
 
 
-def _activation_code(activation) -> tuple[int, float]:
+def _activation(activation) -> tuple:
+    """The in-place ufunc and the scale of a named (optionally scaled) activation."""
     scale = 1.0
     if isinstance(activation, ScaledActivation):
         activation, scale = activation.function, activation.scale
-    if activation not in _CODES:
+    if activation not in _UFUNCS:
         raise ValueError(
             "the numba backend supports the named activations "
             f"{sorted(_ACTIVATIONS)} (optionally scaled), got {activation!r}"
         )
-    return _CODES[activation], scale
+    return _UFUNCS[activation], scale
 
 
 class NumbaNetwork:
@@ -54,12 +61,11 @@ class NumbaNetwork:
     def __init__(self, network: ContinuumNetwork):
         if not isinstance(network, ContinuumNetwork):
             raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
-        self.code, self.scale = _activation_code(network.activation)
+        self.activation, self.scale = _activation(network.activation)
         self.rhs = network.rhs
         self.relaxation_rate = network.rate if network.rhs is RightHandSide.RELAXATION else 0.0
         self.tableau, self.steps = network.tableau, network.steps
         self.nodes = network.nodes
-        self.depth_weight, self.depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
         self.read_in_cells = network._read_in_cells
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
@@ -72,24 +78,35 @@ class NumbaNetwork:
         bias_values, bias_dofs = array(network._bias_values), array(network._bias_dofs)
         self.readout = None if network.output_mesh is None else array(network._readout)
         names = ("1", "2") if self.rhs is RightHandSide.TWO_LAYER else ("",)
-        self.kernels = [kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, array(getattr(network, "weight" + n))) for n in names]
-        self.biases = [kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n))) for n in names]
+        depth_weight, depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
+        self.kernels = [
+            StageValues(kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, array(getattr(network, "weight" + n))), depth_weight)
+            for n in names
+        ]
+        self.biases = [
+            StageValues(kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n))), depth_bias)
+            for n in names
+        ]
 
-    def _at(self, tables, lookup: DepthLookup, t, interval) -> np.ndarray:
-        dofs, values = lookup(t, interval)
-        if len(dofs) == 1 and values[0] == 1.0:
-            return tables[int(dofs[0])]
-        return np.tensordot(values.astype(tables.dtype), tables[dofs], 1)
+    def _pointwise(self, z: np.ndarray, bias: np.ndarray, h: np.ndarray, hidden: bool = False) -> np.ndarray:
+        """In place: ``z ← scale·σ(z + bias)`` (relaxation: ``rate·(scale·σ(z + bias) − h)``)."""
+        z += bias
+        self.activation(z, out=z)
+        if self.scale != 1.0:
+            z *= self.scale
+        if self.relaxation_rate and not hidden:
+            z -= h
+            z *= self.relaxation_rate
+        return z
 
     def _slope(self, h: np.ndarray, t: float, interval) -> np.ndarray:
-        kernel = self._at(self.kernels[0], self.depth_weight, t, interval)
-        bias = self._at(self.biases[0], self.depth_bias, t, interval)
-        z = h @ kernel.T
+        z = h @ self.kernels[0](t, interval).T
         if self.rhs is not RightHandSide.TWO_LAYER:
-            return kernels.slope(z, bias, h, self.code, self.scale, self.relaxation_rate)
-        hidden = kernels.slope(z, bias, h, self.code, self.scale, 0.0)
-        out = hidden @ self._at(self.kernels[1], self.depth_weight, t, interval).T
-        return kernels.slope(out, self._at(self.biases[1], self.depth_bias, t, interval), h, kernels.IDENTITY, 1.0, 0.0)
+            return self._pointwise(z, self.biases[0](t, interval), h)
+        hidden = self._pointwise(z, self.biases[0](t, interval), h, hidden=True)
+        out = hidden @ self.kernels[1](t, interval).T
+        out += self.biases[1](t, interval)
+        return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Outputs for a batch of input signals ``(batch, N_x)`` (as the torch network)."""

@@ -58,8 +58,9 @@ def test_remanifested_shares_the_fields_not_the_parameters():
     assert torch.equal(other.weight, net.weight) and other.weight is not net.weight
 
 
-def test_memory_flat_gives_the_same_gradients():
-    net = smooth_network()
+@pytest.mark.parametrize("cells,steps", [(2, 2), (8, 8), (8, 32), (3, 7)])
+def test_memory_flat_gives_the_same_gradients(cells, steps):
+    net = smooth_network(uniform_axis((0, 1), cells, "lagrange", 1)).remanifested(steps=steps)
     flat = net.remanifested()
     flat.memory_flat = True
     x = torch.randn(4, 4, dtype=torch.float64)

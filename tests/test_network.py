@@ -146,3 +146,19 @@ def test_bad_inputs():
         net(torch.ones(3))
     with pytest.raises(TypeError, match="torch.Tensor"):
         net(np.ones((2, 3)))
+
+
+def test_l2_loss_is_the_integral_of_the_squared_error():
+    readout = Mesh([uniform_axis((-1, 1), 4, "lagrange", 2)])
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), output_mesh=readout, dtype=torch.float64)
+    from fem_nn import Field
+
+    target = Field.from_function(readout, lambda x: np.cos(x))
+    prediction = Field.from_function(readout, lambda x: x**2)
+    loss = net.l2_loss(torch.as_tensor(prediction.coefficients)[None], torch.as_tensor(target.coefficients)[None])
+    assert loss.item() == pytest.approx((prediction - target).norm() ** 2, rel=1e-13)
+    nodes = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    y = torch.ones(3, len(nodes.nodes), dtype=torch.float64)
+    assert nodes.l2_loss(2 * y, y).item() == pytest.approx(2.0, rel=1e-14)  # ∫ 1 over [-1, 1]
+    with pytest.raises(ValueError, match="prediction and target"):
+        nodes.l2_loss(y, y[:, :3])
