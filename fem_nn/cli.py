@@ -12,7 +12,7 @@ from . import __version__
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(levels=args.levels)
+    run_demo(levels=args.levels, epochs=args.epochs)
     return 0
 
 
@@ -32,8 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fem_nn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="project a smooth weight field across refinements and print errors and rates")
-    demo.add_argument("--levels", type=int, default=3, help="refinement / elevation levels (default 3)")
+    demo = commands.add_parser(
+        "demo", help="project a weight field across refinements; train on digits and re-manifest the network"
+    )
+    demo.add_argument("--levels", type=int, default=2, help="refinement / elevation levels (default 2)")
+    demo.add_argument("--epochs", type=int, default=60, help="training epochs on digits (default 60)")
     demo.set_defaults(handler=_demo)
 
     bench = commands.add_parser("bench", help="run a benchmark")

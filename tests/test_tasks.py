@@ -1,0 +1,21 @@
+import torch
+
+from fem_nn.tasks import accuracy, digits_network, digits_task, train_classifier
+
+
+def test_digits_task_split_is_fixed_and_complete():
+    task = digits_task()
+    assert task.x_train.shape == (1347, 64) and task.x_test.shape == (450, 64)
+    assert float(task.x_train.min()) == 0.0 and float(task.x_train.max()) == 1.0
+    assert torch.equal(digits_task().y_test, task.y_test)
+    assert set(task.y_train.tolist()) == set(range(10))
+
+
+def test_training_learns_digits_quickly():
+    task = digits_task()
+    network = digits_network(width_cells=16, width_order=3, depth_cells=1, steps=2)
+    before = accuracy(network, task.x_test, task.y_test)
+    history = train_classifier(network, task, epochs=5, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["test_accuracy"] > max(0.7, before + 0.3)
