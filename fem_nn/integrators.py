@@ -8,6 +8,7 @@ that are discontinuous in depth (see :func:`integrate`).
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -170,10 +171,12 @@ def integrate(
     return_trajectory : bool
         Also return every intermediate state.
     checkpoint : bool
-        For torch states: keep only each step's input for the backward pass and recompute
-        the step's stages there (``torch.utils.checkpoint``). Memory then grows by one state
-        per step instead of every stage's intermediates, for about one extra forward pass of
-        compute; the gradients are the same (exact for the discrete scheme).
+        For torch states: two-level checkpointing (``torch.utils.checkpoint``). The steps are
+        split into about √steps segments; the forward pass keeps only each segment's input
+        state, the backward pass recomputes a segment keeping each step's input, then each
+        step's stages. Memory grows like 2√steps states instead of every stage's
+        intermediates of every step, for about two extra forward passes of compute; the
+        gradients are the same (exact for the discrete scheme).
 
     Returns
     -------
@@ -192,16 +195,31 @@ def integrate(
     dt = (t1 - t0) / steps
     times = t0 + dt * np.arange(steps + 1)
     times[-1] = t1
+    if checkpoint and return_trajectory:
+        raise ValueError("checkpoint and return_trajectory exclude each other: the trajectory is what checkpointing drops")
     h, states = h0, [h0]
-    advance = step
-    if checkpoint:
-        from torch.utils.checkpoint import checkpoint as recompute
 
-        def advance(*args):
-            return recompute(step, *args, use_reentrant=False)
+    def advance(h, first: int, last: int):
+        for k in range(first, last):
+            h = step(f, times[k], h, times[k + 1] - times[k], scheme, pass_interval)
+            if return_trajectory:
+                states.append(h)
+        return h
 
-    for k in range(steps):
-        h = advance(f, times[k], h, times[k + 1] - times[k], scheme, pass_interval)
-        if return_trajectory:
-            states.append(h)
-    return (times, states) if return_trajectory else h
+    if not checkpoint:
+        h = advance(h, 0, steps)
+        return (times, states) if return_trajectory else h
+
+    from torch.utils.checkpoint import checkpoint as recompute
+
+    def advance_checkpointed(h, first: int, last: int):
+        for k in range(first, last):
+            h = recompute(advance, h, k, k + 1, use_reentrant=False)
+        return h
+
+    # two levels: segments keep their input state; a segment's steps, recomputed in the
+    # backward pass, keep only theirs; a step's stages live only while it is recomputed
+    segment = math.ceil(math.sqrt(steps))
+    for first in range(0, steps, segment):
+        h = recompute(advance_checkpointed, h, first, min(first + segment, steps), use_reentrant=False)
+    return h

@@ -162,3 +162,14 @@ def test_l2_loss_is_the_integral_of_the_squared_error():
     assert nodes.l2_loss(2 * y, y).item() == pytest.approx(2.0, rel=1e-14)  # ∫ 1 over [-1, 1]
     with pytest.raises(ValueError, match="prediction and target"):
         nodes.l2_loss(y, y[:, :3])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cpu_and_cuda_agree_in_float32():
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), output_mesh=Mesh([uniform_axis((-1, 1), 10, "p0", 0)]))
+    with torch.no_grad():
+        net.bias.normal_()
+    x = torch.randn(32, 16)
+    cpu = net(x)
+    gpu = net.to("cuda")(x.to("cuda")).cpu()
+    assert torch.allclose(gpu, cpu, rtol=1e-5, atol=1e-5 * cpu.abs().max().item())

@@ -10,6 +10,7 @@ memory of training with the memory-flat option at 8 and 64 steps (in fresh subpr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -133,31 +134,40 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
 
 
 _MEMORY_SCRIPT = """
-import json, resource, sys, torch
+import json, os, sys, threading, time, torch
 from fem_nn.bench.network import build, BATCH
 nodes, steps, flat, device = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 net = build(nodes, "lagrange", steps, device, memory_flat=flat)
 x = torch.randn(BATCH, nodes, device=device)
-net(x[:2]).sum().backward()  # allocator and libraries warm
+net(x).square().mean().backward()  # allocator, libraries and threads warm
 net.zero_grad()
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
 if device.startswith("cuda"):
     torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
-else:
-    base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
-net(x).square().mean().backward()
-if device.startswith("cuda"):
+    net(x).square().mean().backward(); torch.cuda.synchronize()
     peak = torch.cuda.max_memory_allocated()
 else:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base, peak, running = rss(), [0], [True]
+    def sample():
+        while running[0]:
+            peak[0] = max(peak[0], rss()); time.sleep(2e-4)
+    sampler = threading.Thread(target=sample); sampler.start()
+    net(x).square().mean().backward()
+    running[0] = False; sampler.join(); peak = max(peak[0], rss())
 print(json.dumps({"bytes": peak - base}))
 """
 
 
 def training_memory(nodes: int, steps: int, memory_flat: bool, device: str) -> int:
-    """Peak memory added by one forward + backward, measured in a fresh process."""
+    """Peak memory added by one forward + backward, in a fresh process. On the CPU: resident
+    memory sampled during the pass, with large blocks mmap-ed so that freeing returns them."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_ARENA_MAX="2")
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_SCRIPT, str(nodes), str(steps), "1" if memory_flat else "0", device],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["bytes"]
 
