@@ -1,0 +1,33 @@
+"""The example scripts run (small settings) and show what they claim."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pendulum_euler_overfits_its_step_and_rk4_does_not(tmp_path):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "pendulum.png"
+    table = load("pendulum_convergence").main(["--epochs", "400", "--out", str(figure)])
+    euler, rk4 = table[("euler", "euler")], table[("rk4", "rk4")]
+    assert euler[-1] > 3 * euler[0]  # the error dip at the training step
+    assert max(rk4) < 1.5 * min(rk4)  # smooth: refined steps keep the accuracy
+    assert figure.stat().st_size > 10_000
+
+
+def test_digits_example_runs(tmp_path):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "digits.png"
+    table = load("digits_classification").main(["--epochs", "3", "--out", str(figure)])
+    assert set(table) == {"euler", "midpoint", "heun", "rk4", "rk4_38"}
+    assert figure.stat().st_size > 10_000
