@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from . import _checks
+from .tensor import axpy
 
 __all__ = ["ButcherTableau", "Scheme", "tableau", "step", "integrate"]
 
@@ -65,6 +66,11 @@ class ButcherTableau:
             raise ValueError(f"tableau 'c' must equal the row sums of 'a' ({a.sum(axis=1).tolist()}), got {c.tolist()}")
         for key, value in arrays.items():
             object.__setattr__(self, key, value)
+        # the non-zero coefficients as Python floats: the stepping loop's hot path
+        terms = tuple(tuple((j, float(a[i, j])) for j in range(i) if a[i, j] != 0.0) for i in range(s))
+        object.__setattr__(self, "_stage_terms", terms)
+        object.__setattr__(self, "_final_terms", tuple((j, float(w)) for j, w in enumerate(b) if w != 0.0))
+        object.__setattr__(self, "_nodes", tuple(float(ci) for ci in c))
 
     @property
     def stages(self) -> int:
@@ -127,16 +133,14 @@ def step(f: Callable, t: float, h, dt: float, scheme: ButcherTableau, pass_inter
     """One explicit Runge–Kutta step of size `dt` from ``(t, h)``; returns the new state."""
     interval = (t, t + dt)
     slopes = []
-    for i in range(scheme.stages):
+    for c, terms in zip(scheme._nodes, scheme._stage_terms):
         stage = h
-        for j in range(i):
-            if scheme.a[i, j] != 0.0:
-                stage = stage + (dt * scheme.a[i, j]) * slopes[j]
-        time = t + scheme.c[i] * dt
+        for j, a in terms:
+            stage = axpy(stage, dt * a, slopes[j])
+        time = t + c * dt
         slopes.append(f(time, stage, interval) if pass_interval else f(time, stage))
-    for j in range(scheme.stages):
-        if scheme.b[j] != 0.0:
-            h = h + (dt * scheme.b[j]) * slopes[j]
+    for j, b in scheme._final_terms:
+        h = axpy(h, dt * b, slopes[j])
     return h
 
 

@@ -25,6 +25,7 @@ from .assembly import mass_factors
 from .field import Field
 from .integrators import integrate, tableau
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
+from .tensor import axpy
 
 __all__ = ["ContinuumNetwork", "RightHandSide", "RateActivation", "ScaledActivation", "activation_function"]
 
@@ -143,12 +144,10 @@ class StageValues:
             return self.table[int(dofs[0])]
         key = (dofs.tobytes(), values.tobytes())
         if key != self._key:
-            if isinstance(self.table, torch.Tensor):
-                weights = torch.as_tensor(values, dtype=self.table.dtype, device=self.table.device)
-                self._value = torch.tensordot(weights, self.table[dofs], 1)
-            else:
-                self._value = np.tensordot(values.astype(self.table.dtype), self.table[dofs], 1)
-            self._key = key
+            value = self.table[int(dofs[0])] * float(values[0])
+            for dof, weight in zip(dofs[1:], values[1:]):
+                value = axpy(value, float(weight), self.table[int(dof)])
+            self._key, self._value = key, value
         return self._value
 
 

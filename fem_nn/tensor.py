@@ -7,11 +7,17 @@ its own axis of the tensor (sum factorization), so applying it costs O(N · nnz-
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy import linalg, sparse
 
 from .kernels import banded_cholesky_solve, csr_mode_product
 
-__all__ = ["apply_along", "apply_kronecker", "BandedCholesky"]
+__all__ = ["apply_along", "apply_kronecker", "axpy", "BandedCholesky"]
+
+
+def axpy(h, alpha: float, k):
+    """``h + alpha·k`` for numpy arrays or torch tensors, one fused operation for tensors."""
+    return torch.add(h, k, alpha=alpha) if isinstance(h, torch.Tensor) else h + alpha * k
 
 
 def _as_three(u: np.ndarray, axis: int) -> np.ndarray:
