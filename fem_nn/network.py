@@ -133,7 +133,10 @@ class StageValues:
     """
 
     def __init__(self, table, lookup: DepthLookup):
-        self.table, self.lookup = table, lookup  # a torch tensor or a numpy array
+        # views of table[k], a torch tensor or a numpy array; unbind's backward stacks the
+        # gradients once, where indexing per stage would scatter into a zero table each time
+        self.slices = table.unbind(0) if isinstance(table, torch.Tensor) else list(table)
+        self.lookup = lookup
         self._key, self._value = None, None
 
     def __call__(self, t: float, interval):
@@ -141,12 +144,12 @@ class StageValues:
             self._key = self._value = None
         dofs, values = self.lookup(t, interval)
         if len(dofs) == 1 and values[0] == 1.0:
-            return self.table[int(dofs[0])]
+            return self.slices[int(dofs[0])]
         key = (dofs.tobytes(), values.tobytes())
         if key != self._key:
-            value = self.table[int(dofs[0])] * float(values[0])
+            value = self.slices[int(dofs[0])] * float(values[0])
             for dof, weight in zip(dofs[1:], values[1:]):
-                value = axpy(value, float(weight), self.table[int(dof)])
+                value = axpy(value, float(weight), self.slices[int(dof)])
             self._key, self._value = key, value
         return self._value
 
@@ -312,9 +315,12 @@ class ContinuumNetwork(torch.nn.Module):
         load = axis.evaluation_matrix(nodes).T.toarray() * weights
         return np.linalg.solve(mass_factors(output_mesh)[0].toarray(), load)
 
-    def remanifested(self, scheme=None, steps: int | None = None, quadrature_points: int | None = None) -> "ContinuumNetwork":
-        """The same fields manifested with another scheme, step count or width quadrature
-        (points per width cell), as a new network holding copies of the coefficients.
+    def remanifested(
+        self, scheme=None, steps: int | None = None, quadrature_points: int | None = None, output_mesh: Mesh | None = None
+    ) -> "ContinuumNetwork":
+        """The same fields manifested with another scheme, step count, width quadrature
+        (points per width cell) or read-out mesh, as a new network holding copies of the
+        coefficients.
 
         Examples
         --------
@@ -335,7 +341,7 @@ class ContinuumNetwork(torch.nn.Module):
         return ContinuumNetwork(
             weight_mesh, bias_mesh, rhs=self.rhs, activation=self.activation,
             scheme=self.tableau if scheme is None else scheme, steps=self.steps if steps is None else steps,
-            output_mesh=self.output_mesh, rate=self.rate, memory_flat=self.memory_flat, dtype=parameter.dtype,
+            output_mesh=self.output_mesh if output_mesh is None else output_mesh, rate=self.rate, memory_flat=self.memory_flat, dtype=parameter.dtype,
             weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
         ).to(parameter.device)
 
