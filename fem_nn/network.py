@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _checks
-from .assembly import mass_factors
+from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
 from .integrators import integrate, tableau
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
@@ -247,7 +247,7 @@ class ContinuumNetwork(torch.nn.Module):
         self.register_buffer("_xi_matrix", _sparse_matrix(self._xi_values, self._xi_dofs, weight_mesh.shape[0]), persistent=False)
         self.register_buffer("_eta_matrix", _sparse_matrix(weighted, self._eta_dofs, weight_mesh.shape[1]), persistent=False)
         if output_mesh is not None:
-            readout = self._readout_matrix(output_mesh, nodes, node_weights)
+            readout = self._readout_matrix(output_mesh, weight_mesh.axes[0], nodes, node_weights)
             self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
             output_mass = mass_factors(output_mesh)[0].toarray()
         else:
@@ -307,13 +307,20 @@ class ContinuumNetwork(torch.nn.Module):
             )
 
     @staticmethod
-    def _readout_matrix(output_mesh: Mesh, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """R with R h = M_out^{-1} ∫ φ_out h, the integral by the Nyström quadrature."""
+    def _readout_matrix(output_mesh: Mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """R with R h the L2 projection of the state onto the output mesh.
+
+        The state, known at the nodes, is first a field of the width space (discrete L2
+        projection by the Nyström quadrature), then projected exactly, on the supermesh, onto
+        the output mesh: outputs finer than the nodes read the field, not empty cells.
+        """
         if not isinstance(output_mesh, Mesh) or output_mesh.dim != 1:
             raise ValueError("output_mesh must be a 1D Mesh on the width interval")
-        axis = output_mesh.axes[0]
-        load = axis.evaluation_matrix(nodes).T.toarray() * weights
-        return np.linalg.solve(mass_factors(output_mesh)[0].toarray(), load)
+        if not np.allclose(output_mesh.box[0], width.interval):
+            raise ValueError(f"output_mesh must cover the width interval {width.interval}, got {output_mesh.box[0]}")
+        load = width.evaluation_matrix(nodes).T.toarray() * weights
+        to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
+        return np.linalg.solve(mass_matrix(output_mesh).toarray(), mixed_mass_matrix(output_mesh.axes[0], width) @ to_width)
 
     def remanifested(
         self, scheme=None, steps: int | None = None, quadrature_points: int | None = None, output_mesh: Mesh | None = None
@@ -485,17 +492,6 @@ class _ExportedResNet(torch.nn.Module):
         self.register_buffer("cells", cells)
         self.blocks = torch.nn.ModuleList(blocks)
         self.readout = readout
-
-    def l2_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The integral L2 loss ∫ (y − y*)² dξ, averaged over the batch: exact on the output
-        mesh's coefficients, by the Nyström quadrature for outputs at the nodes."""
-        if prediction.shape != target.shape or prediction.shape[-1] != self._output_mass.shape[0]:
-            raise ValueError(
-                f"prediction and target must both have shape (batch, {self._output_mass.shape[0]}), "
-                f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
-            )
-        error = prediction - target
-        return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x[:, self.cells]
