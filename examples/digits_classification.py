@@ -20,7 +20,7 @@ STEPS = (1, 2, 3, 4, 6, 8, 16, 32)
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--out", default="digits_classification.png", help="figure path ('' for none)")
     args = parser.parse_args(argv)
 

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="project a weight field across refinements; train on digits and re-manifest the network"
     )
     demo.add_argument("--levels", type=int, default=2, help="refinement / elevation levels (default 2)")
-    demo.add_argument("--epochs", type=int, default=60, help="training epochs on digits (default 60)")
+    demo.add_argument("--epochs", type=int, default=100, help="training epochs on digits (default 100)")
     demo.set_defaults(handler=_demo)
 
     bench = commands.add_parser("bench", help="run a benchmark")

@@ -28,14 +28,14 @@ def _row(label: str, mesh, error: float, previous: tuple[float, float] | None, b
     return f"{label:<28} {mesh.n_dofs:>9d} {error:12.3e} {rate:>9}"
 
 
-def run_demo(levels: int = 2, epochs: int = 60, progress: bool = True) -> None:
+def run_demo(levels: int = 2, epochs: int = 100, progress: bool = True) -> None:
     """Print the projection tables, then train on digits and print the re-manifestations."""
     projection_demo(levels)
     print()
     network_demo(epochs, progress)
 
 
-def network_demo(epochs: int = 60, progress: bool = True) -> None:
+def network_demo(epochs: int = 100, progress: bool = True) -> None:
     """Train a continuum network on digits (rk4, 4 steps) and print its test accuracy
     re-manifested with other schemes × steps: the learned fields are a dynamical system."""
     from .tasks import accuracy, digits_network, digits_task, train_classifier

@@ -65,7 +65,7 @@ def accuracy(network: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) ->
 def train_classifier(
     network: ContinuumNetwork,
     task: ClassificationTask,
-    epochs: int = 60,
+    epochs: int = 100,
     learning_rate: float = 0.02,
     batch_size: int = 64,
     weight_decay: float = 0.01,
