@@ -310,14 +310,17 @@ class ContinuumNetwork(torch.nn.Module):
     def _readout_matrix(output_mesh: Mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """R with R h the L2 projection of the state onto the output mesh.
 
-        The state, known at the nodes, is first a field of the width space (discrete L2
-        projection by the Nyström quadrature), then projected exactly, on the supermesh, onto
-        the output mesh: outputs finer than the nodes read the field, not empty cells.
+        The state, known at the nodes, is first a field of the discontinuous (Legendre)
+        space of the width partition and orders (discrete L2 projection by the Nyström
+        quadrature; discontinuous, as the state may jump where the input does), then
+        projected exactly, on the supermesh, onto the output mesh: outputs finer than the
+        nodes read the field, not empty cells.
         """
         if not isinstance(output_mesh, Mesh) or output_mesh.dim != 1:
             raise ValueError("output_mesh must be a 1D Mesh on the width interval")
         if not np.allclose(output_mesh.box[0], width.interval):
             raise ValueError(f"output_mesh must cover the width interval {width.interval}, got {output_mesh.box[0]}")
+        width = Axis(width.breakpoints, "legendre", width.orders)
         load = width.evaluation_matrix(nodes).T.toarray() * weights
         to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
         return np.linalg.solve(mass_matrix(output_mesh).toarray(), mixed_mass_matrix(output_mesh.axes[0], width) @ to_width)

@@ -173,3 +173,24 @@ def test_cpu_and_cuda_agree_in_float32():
     cpu = net(x)
     gpu = net.to("cuda")(x.to("cuda")).cpu()
     assert torch.allclose(gpu, cpu, rtol=1e-5, atol=1e-5 * cpu.abs().max().item())
+
+
+@pytest.mark.parametrize("family", ["legendre", "lagrange"])
+def test_width_refinement_changes_the_output_by_the_quadrature_error(family):
+    """Nested width refinement keeps the fields; only the Nyström nodes change. With Gauss
+    rules of q = p + 1 points per cell the output converges at rate 2q = 4 for p = 1."""
+    width, depth = uniform_axis((-1, 1), 4, family, 1), uniform_axis((0, 1), 2, "lagrange", 1)
+    readout = Mesh([uniform_axis((-1, 1), 4, "legendre", 1)])
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), output_mesh=readout, dtype=torch.float64)
+    with torch.no_grad():
+        net.weight.mul_(0.3)
+        net.bias.copy_(torch.randn(net.bias.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    x = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))  # aligned with the cells
+    fields, outputs = net.fields(), []
+    for k in (1, 2, 4, 8, 16):
+        wm, bm = net.weight_mesh.refined(["xi", "eta"], k=k) if k > 1 else net.weight_mesh, net.bias_mesh.refined("xi", k=k) if k > 1 else net.bias_mesh
+        weights = {"weight": fields["weight"].project(wm).coefficients, "bias": fields["bias"].project(bm).coefficients}
+        outputs.append(ContinuumNetwork(wm, bm, output_mesh=readout, dtype=torch.float64, weights=weights)(x).detach())
+    changes = [float(torch.linalg.vector_norm(b - a)) for a, b in zip(outputs, outputs[1:])]
+    rate = -np.polyfit(np.arange(len(changes)), np.log2(changes), 1)[0]
+    assert 3.7 <= rate <= 5.5, (changes, rate)
