@@ -183,9 +183,9 @@ class ContinuumNetwork(torch.nn.Module):
     scheme : str, Scheme or ButcherTableau, default "rk4"
     steps : int, optional
         Runge–Kutta steps over [0, 1]; default one per depth cell of `weight_mesh`.
-    output_mesh : Mesh, optional
+    output_mesh : Mesh or array_like, optional
         A 1D mesh on [-1, 1] read out by L2 projection (e.g. P0 with 10 cells gives 10 class
-        logits); default: the state at the width nodes.
+        logits), or points where the output is evaluated; default: the state at the nodes.
     rate : float, default 1.0
         The rate of the "relaxation" right-hand side.
     weights : dict of str to array_like, optional
@@ -212,7 +212,7 @@ class ContinuumNetwork(torch.nn.Module):
         activation: str | Callable = "tanh",
         scheme="rk4",
         steps: int | None = None,
-        output_mesh: Mesh | None = None,
+        output_mesh=None,
         rate: float = 1.0,
         weights: dict | None = None,
         memory_flat: bool = False,
@@ -249,7 +249,10 @@ class ContinuumNetwork(torch.nn.Module):
         if output_mesh is not None:
             readout = self._readout_matrix(output_mesh, weight_mesh.axes[0], nodes, node_weights)
             self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
-            output_mass = mass_factors(output_mesh)[0].toarray()
+            if isinstance(output_mesh, Mesh):
+                output_mass = mass_factors(output_mesh)[0].toarray()
+            else:  # points: the L2 loss is their mean square times the interval's length
+                output_mass = np.eye(len(readout)) * (np.diff(weight_mesh.axes[0].interval)[0] / len(readout))
         else:
             output_mass = np.diag(node_weights)
         self.register_buffer("_output_mass", torch.as_tensor(output_mass, dtype=dtype), persistent=False)
@@ -307,8 +310,9 @@ class ContinuumNetwork(torch.nn.Module):
             )
 
     @staticmethod
-    def _readout_matrix(output_mesh: Mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """R with R h the L2 projection of the state onto the output mesh.
+    def _readout_matrix(output_mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """R with R h the L2 projection of the state onto the output mesh (or its values at
+        output points).
 
         The state, known at the nodes, is first a field of the discontinuous (Legendre)
         space of the width partition and orders (discrete L2 projection by the Nyström
@@ -316,17 +320,22 @@ class ContinuumNetwork(torch.nn.Module):
         projected exactly, on the supermesh, onto the output mesh: outputs finer than the
         nodes read the field, not empty cells.
         """
-        if not isinstance(output_mesh, Mesh) or output_mesh.dim != 1:
-            raise ValueError("output_mesh must be a 1D Mesh on the width interval")
-        if not np.allclose(output_mesh.box[0], width.interval):
-            raise ValueError(f"output_mesh must cover the width interval {width.interval}, got {output_mesh.box[0]}")
         width = Axis(width.breakpoints, "legendre", width.orders)
         load = width.evaluation_matrix(nodes).T.toarray() * weights
         to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
+        if not isinstance(output_mesh, Mesh):
+            points = np.asarray(output_mesh, dtype=float)
+            if points.ndim != 1 or points.size == 0:
+                raise ValueError(f"output_mesh must be a 1D Mesh or a 1D array of points, got shape {points.shape}")
+            return width.evaluation_matrix(points).toarray() @ to_width  # locate() checks the interval
+        if output_mesh.dim != 1:
+            raise ValueError("output_mesh must be a 1D Mesh on the width interval")
+        if not np.allclose(output_mesh.box[0], width.interval):
+            raise ValueError(f"output_mesh must cover the width interval {width.interval}, got {output_mesh.box[0]}")
         return np.linalg.solve(mass_matrix(output_mesh).toarray(), mixed_mass_matrix(output_mesh.axes[0], width) @ to_width)
 
     def remanifested(
-        self, scheme=None, steps: int | None = None, quadrature_points: int | None = None, output_mesh: Mesh | None = None
+        self, scheme=None, steps: int | None = None, quadrature_points: int | None = None, output_mesh=None
     ) -> "ContinuumNetwork":
         """The same fields manifested with another scheme, step count, width quadrature
         (points per width cell) or read-out mesh, as a new network holding copies of the
@@ -385,16 +394,32 @@ class ContinuumNetwork(torch.nn.Module):
         return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs])
 
     # --- evaluation ----------------------------------------------------------------------
-    def read_in(self, x: torch.Tensor) -> torch.Tensor:
-        """The state at the width nodes from a batch of signals ``(batch, N_x)``, each read as a
-        P0 signal on N_x equal cells of [-1, 1]."""
+    def read_in(self, x: torch.Tensor, points=None) -> torch.Tensor:
+        """The state at the width nodes from a batch of signals ``(batch, N_x)``: each read as
+        a P0 signal on N_x equal cells of [-1, 1], or, given `points` (N_x increasing
+        positions), as the piecewise-linear interpolant of samples there (constant beyond
+        the first and last point)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] < 1:
             raise ValueError(f"x must have shape (batch, n_samples), got {tuple(x.shape)}")
         if not torch.all(torch.isfinite(x)):
             raise ValueError("x must be finite (no NaN or inf)")
-        return x[:, self._read_in_cells(x.shape[1]).to(x.device)].to(self.node_weights.dtype)
+        dtype = self.node_weights.dtype
+        if points is None:
+            return x[:, self._read_in_cells(x.shape[1]).to(x.device)].to(dtype)
+        points = np.asarray(points, dtype=float)
+        if points.shape != (x.shape[1],):
+            raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
+        if not np.all(np.isfinite(points)) or np.any(np.diff(points) <= 0):
+            raise ValueError("points must be finite and strictly increasing")
+        right = np.clip(np.searchsorted(points, self.nodes), 1, max(len(points) - 1, 1))
+        left = right - 1 if len(points) > 1 else right * 0
+        span = points[right] - points[left]
+        weight = np.clip((self.nodes - points[left]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
+        w = torch.as_tensor(weight, dtype=dtype, device=x.device)
+        x = x.to(dtype)
+        return x[:, torch.as_tensor(left, device=x.device)] * (1 - w) + x[:, torch.as_tensor(right, device=x.device)] * w
 
     def _read_in_cells(self, n_samples: int) -> torch.Tensor:
         """The input cell (of N_x equal cells) holding each width node."""
@@ -438,11 +463,11 @@ class ContinuumNetwork(torch.nn.Module):
         error = prediction - target
         return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs for a batch of input signals ``(batch, N_x)``: read-out cells when an
-        output mesh was given, else the state at the width nodes."""
+    def forward(self, x: torch.Tensor, points=None) -> torch.Tensor:
+        """Outputs for a batch of input signals ``(batch, N_x)`` (read as in :meth:`read_in`):
+        the read-out when an output mesh or points were given, else the state at the nodes."""
         h = integrate(
-            self.velocity(), self.read_in(x), 0.0, 1.0, self.steps, self.tableau,
+            self.velocity(), self.read_in(x, points), 0.0, 1.0, self.steps, self.tableau,
             pass_interval=True, checkpoint=self.memory_flat and torch.is_grad_enabled(),
         )
         return h if self.output_mesh is None else h @ self._readout.T

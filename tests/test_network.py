@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.linalg import expm
 
-from fem_nn import Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.network import ContinuumNetwork
 
 
@@ -194,3 +194,28 @@ def test_width_refinement_changes_the_output_by_the_quadrature_error(family):
     changes = [float(torch.linalg.vector_norm(b - a)) for a, b in zip(outputs, outputs[1:])]
     rate = -np.polyfit(np.arange(len(changes)), np.log2(changes), 1)[0]
     assert 3.7 <= rate <= 5.5, (changes, rate)
+
+
+def test_inputs_at_points_and_outputs_at_points():
+    width, depth = uniform_axis((-1, 1), 4, "legendre", 2), uniform_axis((0, 1), 2, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), dtype=torch.float64)
+    points = np.linspace(-1, 1, 7)
+    x = torch.as_tensor(np.stack([points, points**2]))
+    h0 = net.read_in(x, points)
+    assert torch.allclose(h0[0], torch.as_tensor(net.nodes), atol=1e-15)  # linear data: exact
+    assert float((h0[1] - torch.as_tensor(net.nodes) ** 2).abs().max()) <= (2 / 6) ** 2 / 4  # h² max|f"| / 8
+    with pytest.raises(ValueError, match="one entry per sample"):
+        net(x, points[:5])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        net(x, points[::-1].copy())
+    # evaluation at points equals the projection read out onto a fine mesh, evaluated there
+    at = np.array([-0.9, -0.1, 0.35, 0.8])
+    by_points = net.remanifested(output_mesh=at)(x, points)
+    fine = Mesh([Axis(width.breakpoints, "legendre", width.orders)])
+    coefficients = net.remanifested(output_mesh=fine)(x, points).detach().numpy()
+    from fem_nn import Field
+
+    expected = np.stack([Field(fine, c).evaluate(at) for c in coefficients])
+    assert np.allclose(by_points.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="interval"):
+        net.remanifested(output_mesh=np.array([0.0, 1.5]))
