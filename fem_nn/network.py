@@ -5,10 +5,10 @@ The state h(ξ, δ) is kept at the width quadrature nodes ξ_q (Nyström), so th
     ∫ W(ξ_q, ξ', δ) h(ξ') dξ'  ≈  Σ_r w_r W(ξ_q, ξ_r, δ) h(ξ_r)
 
 is one matrix product per Runge–Kutta stage. The kernel matrices ``w_r W(ξ_q, ξ_r, ·)`` are
-tabulated once per forward pass, one per depth dof, by sum factorization (gathers of the
-local width bases, never a dense tabulation), and combined at each stage's depth with the
-depth basis values; a stage on a depth-cell breakpoint takes the one-sided value of the cell
-that holds its step.
+tabulated once per forward pass, one per depth dof, by sum factorization (two sparse mode
+products with the width evaluation matrices, never a dense tabulation), and combined at each
+stage's depth with the depth basis values; a stage on a depth-cell breakpoint takes the
+one-sided value of the cell that holds its step.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import _checks
+from .activations import ScaledActivation, activation_function
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
 from .integrators import integrate, tableau
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
 
-__all__ = ["ContinuumNetwork", "RightHandSide", "RateActivation", "ScaledActivation", "activation_function"]
+__all__ = ["ContinuumNetwork", "RightHandSide"]
 
 
 class RightHandSide(enum.Enum):
@@ -41,62 +41,6 @@ class RightHandSide(enum.Enum):
     INTEGRAL = "integral"
     RELAXATION = "relaxation"
     TWO_LAYER = "two_layer"
-
-
-def identity(z):
-    """The identity activation."""
-    return z
-
-
-_ACTIVATIONS: dict[str, Callable] = {
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "softplus": F.softplus,
-    "gelu": F.gelu,
-    "sigmoid": torch.sigmoid,
-    "identity": identity,
-}
-
-
-class RateActivation:
-    """The seed's activation rate γ(z) = (f(z) − z) / Δ for a pointwise f and a step Δ."""
-
-    def __init__(self, function: str | Callable, delta: float):
-        self.function = activation_function(function)
-        self.delta = float(delta)
-        if not self.delta > 0:
-            raise ValueError(f"delta must be positive, got {delta!r}")
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return (self.function(z) - z) / self.delta
-
-    def __repr__(self) -> str:
-        return f"RateActivation({self.function!r}, delta={self.delta})"
-
-
-class ScaledActivation:
-    """γ(z) = scale · σ(z): a residual block h + σ(z) is a forward-Euler step of size Δ with
-    γ = σ / Δ."""
-
-    def __init__(self, function: str | Callable, scale: float):
-        self.function = activation_function(function)
-        self.scale = float(scale)
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return self.scale * self.function(z)
-
-    def __repr__(self) -> str:
-        return f"ScaledActivation({self.function!r}, scale={self.scale})"
-
-
-def activation_function(spec: str | Callable) -> Callable:
-    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity) or a
-    callable, returned as is."""
-    if callable(spec):
-        return spec
-    if spec not in _ACTIVATIONS:
-        raise ValueError(f"activation must be a callable or one of {sorted(_ACTIVATIONS)}, got {spec!r}")
-    return _ACTIVATIONS[spec]
 
 
 def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import special
 
 from .kernels import network as kernels
-from .network import _ACTIVATIONS, ContinuumNetwork, DepthLookup, RightHandSide, ScaledActivation, StageValues
+from .activations import ACTIVATIONS, ScaledActivation
+from .network import ContinuumNetwork, DepthLookup, RightHandSide, StageValues
 
 __all__ = ["NumbaNetwork"]
 
@@ -18,12 +19,12 @@ def _gelu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 # in-place numpy ufuncs (SIMD) for the named activations
 _UFUNCS = {
-    _ACTIVATIONS["identity"]: lambda z, out: z,
-    _ACTIVATIONS["tanh"]: np.tanh,
-    _ACTIVATIONS["relu"]: lambda z, out: np.maximum(z, 0.0, out=out),
-    _ACTIVATIONS["softplus"]: lambda z, out: np.logaddexp(z, 0.0, out=out),
-    _ACTIVATIONS["gelu"]: _gelu,
-    _ACTIVATIONS["sigmoid"]: special.expit,
+    ACTIVATIONS["identity"]: lambda z, out: z,
+    ACTIVATIONS["tanh"]: np.tanh,
+    ACTIVATIONS["relu"]: lambda z, out: np.maximum(z, 0.0, out=out),
+    ACTIVATIONS["softplus"]: lambda z, out: np.logaddexp(z, 0.0, out=out),
+    ACTIVATIONS["gelu"]: _gelu,
+    ACTIVATIONS["sigmoid"]: special.expit,
 }
 
 
@@ -35,7 +36,7 @@ def _activation(activation) -> tuple:
     if activation not in _UFUNCS:
         raise ValueError(
             "the numba backend supports the named activations "
-            f"{sorted(_ACTIVATIONS)} (optionally scaled), got {activation!r}"
+            f"{sorted(ACTIVATIONS)} (optionally scaled), got {activation!r}"
         )
     return _UFUNCS[activation], scale
 

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
-from .network import ContinuumNetwork, ScaledActivation
+from .activations import ScaledActivation
+from .network import ContinuumNetwork
 
 __all__ = ["ClassificationTask", "digits_task", "digits_network", "train_classifier", "accuracy"]
 

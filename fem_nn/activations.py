@@ -1,0 +1,66 @@
+"""Pointwise activations of the continuum's right-hand side, by name or as callables."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["RateActivation", "ScaledActivation", "activation_function", "ACTIVATIONS"]
+
+
+def identity(z):
+    """The identity activation."""
+    return z
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "softplus": F.softplus,
+    "gelu": F.gelu,
+    "sigmoid": torch.sigmoid,
+    "identity": identity,
+}
+
+
+class RateActivation:
+    """The seed's activation rate γ(z) = (f(z) − z) / Δ for a pointwise f and a step Δ."""
+
+    def __init__(self, function: str | Callable, delta: float):
+        self.function = activation_function(function)
+        self.delta = float(delta)
+        if not self.delta > 0:
+            raise ValueError(f"delta must be positive, got {delta!r}")
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.function(z) - z) / self.delta
+
+    def __repr__(self) -> str:
+        return f"RateActivation({self.function!r}, delta={self.delta})"
+
+
+class ScaledActivation:
+    """γ(z) = scale · σ(z): a residual block h + σ(z) is a forward-Euler step of size Δ with
+    γ = σ / Δ."""
+
+    def __init__(self, function: str | Callable, scale: float):
+        self.function = activation_function(function)
+        self.scale = float(scale)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.function(z)
+
+    def __repr__(self) -> str:
+        return f"ScaledActivation({self.function!r}, scale={self.scale})"
+
+
+def activation_function(spec: str | Callable) -> Callable:
+    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity) or a
+    callable, returned as is."""
+    if callable(spec):
+        return spec
+    if spec not in ACTIVATIONS:
+        raise ValueError(f"activation must be a callable or one of {sorted(ACTIVATIONS)}, got {spec!r}")
+    return ACTIVATIONS[spec]
