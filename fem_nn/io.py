@@ -24,7 +24,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from .mesh import Axis, Mesh
+from .mesh import DEFAULT_NAMES, Axis, Mesh
 
 __all__ = ["save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_meshes", "atomic_write_text"]
 
@@ -116,9 +116,10 @@ def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
     if not isinstance(axes, list) or not 1 <= len(axes) <= 3:
         raise ValueError(f"{source}: 'axes' must be a list of 1 to 3 axis objects")
     parsed = [_axis_from_dict(entry, f"{source}: axes[{i}]") for i, entry in enumerate(axes)]
-    names = [name for name, _ in parsed]
+    defaults = DEFAULT_NAMES[len(parsed)]
+    names = [name if name is not None else default for (name, _), default in zip(parsed, defaults)]
     try:
-        return Mesh([axis for _, axis in parsed], None if all(n is None for n in names) else names)
+        return Mesh([axis for _, axis in parsed], names)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{source}: {error}") from None
 
