@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from fem_nn import DEPTH_INTERVAL, WIDTH_INTERVAL, ContinuumNetwork, Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn.plotting import pyplot, save_figure
 
 GRID = 256  # solver resolution, a multiple of every evaluation resolution
 VISCOSITY, FINAL_TIME = 0.02, 0.5
@@ -109,11 +110,7 @@ def main(argv=None) -> dict:
     print(f"  (the identity map u(T) ≈ u(0) scores {identity:.1%})")
 
     if args.out:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         figure, ax = plt.subplots(figsize=(6, 3.6))
         fine = -1.0 + 2.0 * (np.arange(GRID) + 0.5) / GRID
         ax.plot(fine, u0_test[0], color="grey", lw=1, label="u(0)")
@@ -125,9 +122,7 @@ def main(argv=None) -> dict:
             ax.step(centres, prediction.numpy(), where="mid", label=f"network, {cells} cells")
         ax.set_xlabel("ξ")
         ax.legend(fontsize=8)
-        figure.tight_layout()
-        figure.savefig(args.out, dpi=110)
-        print(f"figure: {args.out}")
+        save_figure(figure, args.out)
     return errors
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from fem_nn.tasks import accuracy, digits_network, digits_task, train_classifier
+from fem_nn.plotting import pyplot, save_figure
 
 SCHEMES = ("euler", "midpoint", "heun", "rk4", "rk4_38")
 STEPS = (1, 2, 3, 4, 6, 8, 16, 32)
@@ -35,11 +36,7 @@ def main(argv=None) -> dict:
         print(f"{scheme:<10}" + "".join(f"{a:8.2%}" for a in row))
 
     if args.out:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         figure, ax = plt.subplots(figsize=(6, 4))
         for scheme, row in table.items():
             ax.semilogx(STEPS, [100 * a for a in row], "o-", label=scheme)
@@ -49,9 +46,7 @@ def main(argv=None) -> dict:
         ax.set_ylim(80, 100)
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
-        figure.tight_layout()
-        figure.savefig(args.out, dpi=110)
-        print(f"figure: {args.out}")
+        save_figure(figure, args.out)
     return table
 
 

@@ -19,6 +19,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from fem_nn import integrate
+from fem_nn.plotting import pyplot, save_figure
 
 SCHEMES = ("euler", "midpoint", "rk4")
 SUBSTEPS = (1, 2, 4, 8, 16, 32)
@@ -105,11 +106,7 @@ def main(argv=None) -> dict:
           f" (converged: a vector field usable by any scheme)")
 
     if args.out:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         figure, axes = plt.subplots(1, len(SCHEMES), figsize=(12, 3.6), sharey=True)
         for ax, trained in zip(axes, SCHEMES):
             for scheme in SCHEMES:
@@ -119,9 +116,7 @@ def main(argv=None) -> dict:
             ax.grid(True, which="both", alpha=0.3)
         axes[0].set_ylabel("relative error")
         axes[0].legend()
-        figure.tight_layout()
-        figure.savefig(args.out, dpi=110)
-        print(f"figure: {args.out}")
+        save_figure(figure, args.out)
     return table
 
 

@@ -12,6 +12,7 @@ import torch
 
 from .integrators import tableau
 from .network import ContinuumNetwork
+from .plotting import pyplot, save_figure
 
 __all__ = ["ConvergenceResult", "convergence_test"]
 
@@ -63,12 +64,7 @@ class ConvergenceResult:
 
     def plot(self, path=None):
         """Error against steps on log-log axes (matplotlib); saved to `path` if given."""
-        import matplotlib
-
-        if path is not None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot(headless=path is not None)
         figure, axes = plt.subplots(figsize=(5, 4))
         for name, errors in self.errors.items():
             axes.loglog(self.steps, errors, "o-", label=f"{name} (order {self.orders[name]:.2f})")
@@ -77,7 +73,7 @@ class ConvergenceResult:
         axes.legend()
         axes.grid(True, which="both", alpha=0.3)
         if path is not None:
-            figure.savefig(path, dpi=120, bbox_inches="tight")
+            save_figure(figure, path)
         return figure
 
 
