@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RateActivation", "ScaledActivation", "activation_function", "ACTIVATIONS"]
+__all__ = ["RateActivation", "ScaledActivation", "activation_function", "activation_spec", "ACTIVATIONS"]
 
 
 def identity(z):
@@ -56,11 +56,34 @@ class ScaledActivation:
         return f"ScaledActivation({self.function!r}, scale={self.scale})"
 
 
-def activation_function(spec: str | Callable) -> Callable:
-    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity) or a
-    callable, returned as is."""
+def activation_function(spec: str | dict | Callable) -> Callable:
+    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity), from
+    the dict form of :func:`activation_spec`, or a callable, returned as is."""
     if callable(spec):
         return spec
+    if isinstance(spec, dict):
+        if set(spec) == {"name", "scale"}:
+            return ScaledActivation(spec["name"], spec["scale"])
+        if set(spec) == {"name", "delta"}:
+            return RateActivation(spec["name"], spec["delta"])
+        raise ValueError(f"activation dict must have keys {{name, scale}} or {{name, delta}}, got {sorted(spec)}")
     if spec not in ACTIVATIONS:
         raise ValueError(f"activation must be a callable or one of {sorted(ACTIVATIONS)}, got {spec!r}")
     return ACTIVATIONS[spec]
+
+
+def activation_spec(function: Callable):
+    """The JSON form of an activation (a name, or a dict for the scaled and rate forms), from
+    which :func:`activation_function` rebuilds it; TypeError for an arbitrary callable, whose
+    code a saved file must not hold."""
+    for name, known in ACTIVATIONS.items():
+        if function is known:
+            return name
+    if isinstance(function, ScaledActivation):
+        return {"name": activation_spec(function.function), "scale": function.scale}
+    if isinstance(function, RateActivation):
+        return {"name": activation_spec(function.function), "delta": function.delta}
+    raise TypeError(
+        f"activation {function!r} cannot be saved: use a named activation {sorted(ACTIVATIONS)} "
+        "or ScaledActivation / RateActivation of one"
+    )

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 
 from . import _checks
-from .activations import ScaledActivation, activation_function
+from .activations import ScaledActivation, activation_function, activation_spec
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
-from .integrators import integrate, tableau
+from .integrators import ButcherTableau, Scheme, integrate, tableau
+from .io import FORMAT_KEY, FORMAT_VERSION, mesh_from_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
 
@@ -307,6 +308,72 @@ class ContinuumNetwork(torch.nn.Module):
             output_mesh=self.output_mesh if output_mesh is None else output_mesh, rate=self.rate, memory_flat=self.memory_flat, dtype=parameter.dtype,
             weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
         ).to(parameter.device)
+
+    def config(self) -> dict:
+        """Everything but the coefficients, as JSON-ready data: ``ContinuumNetwork.from_config``
+        rebuilds the network from it (and a ``state_dict``). A custom activation callable
+        cannot be saved (TypeError); a custom tableau is saved by its coefficients."""
+        def mesh_data(mesh):
+            return {FORMAT_KEY: FORMAT_VERSION, **mesh.to_dict()}
+
+        t = self.tableau
+        builtin = t.name in {s.value for s in Scheme} and tableau(t.name) is t
+        output = self.output_mesh
+        if isinstance(output, Mesh):
+            output = {"mesh": mesh_data(output)}
+        elif output is not None:
+            output = {"points": np.asarray(output, dtype=float).tolist()}
+        return {
+            "weight_mesh": mesh_data(self.weight_mesh),
+            "bias_mesh": mesh_data(self.bias_mesh),
+            "rhs": self.rhs.value,
+            "activation": activation_spec(self.activation),
+            "scheme": t.name if builtin else {"a": t.a.tolist(), "b": t.b.tolist(), "c": t.c.tolist(), "name": t.name, "order": t.order},
+            "steps": self.steps,
+            "output": output,
+            "rate": self.rate,
+            "memory_flat": self.memory_flat,
+            "dtype": str(self.node_weights.dtype).removeprefix("torch."),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, weights: dict | None = None) -> "ContinuumNetwork":
+        """The network of :meth:`config` (validated), with `weights` by parameter name.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="heun", steps=3)
+        >>> copy = ContinuumNetwork.from_config(net.config(), net.state_dict())
+        >>> bool(torch.equal(copy(torch.ones(2, 8)), net(torch.ones(2, 8))))
+        True
+        """
+        expected = {"weight_mesh", "bias_mesh", "rhs", "activation", "scheme", "steps", "output", "rate", "memory_flat", "dtype"}
+        if not isinstance(config, dict) or set(config) != expected:
+            got = sorted(config) if isinstance(config, dict) else type(config).__name__
+            raise ValueError(f"config must be a dict with keys {sorted(expected)}, got {got}")
+        output = config["output"]
+        if isinstance(output, dict) and set(output) == {"mesh"}:
+            output = mesh_from_dict(output["mesh"], "config['output']['mesh']")
+        elif isinstance(output, dict) and set(output) == {"points"}:
+            output = output["points"]
+        elif output is not None:
+            raise ValueError(f"config['output'] must be null, {{'mesh': ...}} or {{'points': [...]}}, got {output!r}")
+        scheme = config["scheme"]
+        if isinstance(scheme, dict):
+            scheme = ButcherTableau(**scheme)
+        dtype = {"float32": torch.float32, "float64": torch.float64}.get(config["dtype"])
+        if dtype is None:
+            raise ValueError(f"config['dtype'] must be 'float32' or 'float64', got {config['dtype']!r}")
+        if weights is not None:
+            weights = {name: torch.as_tensor(value).detach().cpu().double().numpy() for name, value in weights.items()}
+        return cls(
+            mesh_from_dict(config["weight_mesh"], "config['weight_mesh']"),
+            mesh_from_dict(config["bias_mesh"], "config['bias_mesh']"),
+            rhs=config["rhs"], activation=activation_function(config["activation"]), scheme=scheme,
+            steps=config["steps"], output_mesh=output, rate=config["rate"], memory_flat=config["memory_flat"],
+            dtype=dtype, weights=weights,
+        )
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Names and shapes of the coefficient parameters of this right-hand side."""

@@ -17,10 +17,10 @@ is compared with fem_nn's, dof by dof, to show that both solve the same problem.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..field import Field, l2_distance
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, uniform_axis
@@ -86,10 +86,6 @@ def single_threaded_blas():
     threaded BLAS, and scikit-fem's time is the same either way (its sparse products are
     single-threaded), so this only keeps the work between timings out of them.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
