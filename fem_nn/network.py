@@ -382,12 +382,15 @@ class ContinuumNetwork(torch.nn.Module):
             return {"weight1": w, "bias1": b, "weight2": w, "bias2": b}
         return {"weight": w, "bias": b}
 
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of each coefficient parameter, by name."""
+        return {name: self.weight_mesh if name.startswith("weight") else self.bias_mesh for name in self.parameter_shapes()}
+
     def fields(self) -> dict[str, Field]:
         """The parameters as :class:`~fem_nn.Field` objects (float64 copies)."""
-        meshes = {"weight": self.weight_mesh, "bias": self.bias_mesh}
         return {
-            name: Field(meshes[name.rstrip("12")], getattr(self, name).detach().cpu().double().numpy())
-            for name in self.parameter_shapes()
+            name: Field(mesh, getattr(self, name).detach().cpu().double().numpy())
+            for name, mesh in self.parameter_meshes().items()
         }
 
     # --- tabulation ----------------------------------------------------------------------
