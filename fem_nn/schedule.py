@@ -1,0 +1,251 @@
+"""Training schedules declared as data: one line per phase, loadable from TOML or JSON.
+
+A schedule names a task, the first manifestation of the network, training defaults and a
+list of phases, run in order on one live network:
+
+.. code-block:: toml
+
+    task = "digits"
+    seed = 0
+    network = { width_cells = 8, width_order = 1, depth_cells = 1, steps = 1 }
+    training = { optimizer = "adamw", learning_rate = 0.02, batch_size = 64 }
+    phases = [
+        { phase = "train", epochs = 10 },
+        { phase = "refine", axis = "depth", steps = "double" },
+        { phase = "train", epochs = 10 },
+        { phase = "refine", axis = "width" },
+        { phase = "train", epochs = 20 },
+        { phase = "project_down", depth_cells = [4, 2], steps = [4, 2], schemes = ["rk4", "midpoint"] },
+    ]
+
+:meth:`Schedule.check` replays every mesh operation on the meshes alone, so that a bad
+phase (an axis that cannot be coarsened, an order below the family's minimum, a network
+larger than ``max_parameters``) is reported before any training starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from pathlib import Path
+
+from . import _checks
+from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
+
+__all__ = ["Phase", "Schedule", "load_schedule", "PHASE_OPTIONS"]
+
+TASKS = ("digits", "burgers")
+AXES = ("depth", "width", "xi", "eta")
+OPTIMIZERS = ("adamw", "adam", "sgd")
+
+# every phase kind with its options and their defaults (None: required)
+PHASE_OPTIONS: dict[str, dict] = {
+    "train": {"epochs": None, "learning_rate": None},
+    "refine": {"axis": "depth", "k": 2, "cells": None, "steps": "keep"},
+    "coarsen": {"axis": "depth", "k": 2, "steps": "keep"},
+    "elevate": {"axis": "width", "by": 1, "cells": None},
+    "lower": {"axis": "width", "by": 1, "cells": None},
+    "remanifest": {"scheme": None, "steps": None},
+    "adapt": {"axis": "depth", "fraction": 0.25, "indicator": "jump", "hp": False},
+    "mgopt": {"cycles": None, "levels": 2, "learning_rate": None, "pre_smoothing": 1, "post_smoothing": 1, "coarse_steps": 4},
+    "project_down": {"depth_cells": None, "steps": None, "schemes": ["rk4"]},
+}
+NETWORK_OPTIONS = {
+    "width_cells": 8, "width_family": "legendre", "width_order": 1,
+    "depth_cells": 1, "depth_family": "lagrange", "depth_order": 1,
+    "scheme": "rk4", "steps": None, "scale": 4.0,
+}
+TRAINING_OPTIONS = {"optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01}
+
+
+def _options(given, defaults: dict, where: str) -> dict:
+    """`given` (a dict) completed with `defaults`; unknown and missing required keys are errors."""
+    if not isinstance(given, dict):
+        raise ValueError(f"{where} must be a table / object, got {given!r}")
+    unknown = set(given) - set(defaults)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; expected some of {sorted(defaults)}")
+    missing = [key for key, value in defaults.items() if value is None and key not in given]
+    optional_none = {"cells", "steps", "learning_rate"}  # None means "all cells" / "as before" / "the default"
+    missing = [key for key in missing if key not in optional_none]
+    if missing:
+        raise ValueError(f"{where} is missing {missing}")
+    return {**defaults, **given}
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One phase of a schedule: its kind (a key of :data:`PHASE_OPTIONS`) and options.
+
+    Examples
+    --------
+    >>> Phase.from_dict({"phase": "refine", "axis": "depth", "steps": "double"}).options["k"]
+    2
+    """
+
+    kind: str
+    options: dict
+
+    @classmethod
+    def from_dict(cls, entry, where: str = "phase") -> "Phase":
+        if not isinstance(entry, dict) or "phase" not in entry:
+            raise ValueError(f"{where} must be a table with a 'phase' key (one of {sorted(PHASE_OPTIONS)}), got {entry!r}")
+        kind = entry["phase"]
+        if kind not in PHASE_OPTIONS:
+            raise ValueError(f"{where}: unknown phase {kind!r}; expected one of {sorted(PHASE_OPTIONS)}")
+        options = _options({k: v for k, v in entry.items() if k != "phase"}, PHASE_OPTIONS[kind], where)
+        if "axis" in options and options["axis"] not in AXES:
+            raise ValueError(f"{where}: axis must be one of {list(AXES)}, got {options['axis']!r}")
+        for key in ("epochs", "cycles", "k", "by", "levels", "pre_smoothing", "post_smoothing", "coarse_steps"):
+            if key in options:
+                minimum = {"k": 2, "levels": 2, "pre_smoothing": 0, "post_smoothing": 0}.get(key, 1)
+                options[key] = _checks.integer(options[key], f"{where}: {key}", minimum)
+        if kind in ("refine", "coarsen"):
+            named = "double" if kind == "refine" else "halve"
+            steps = options["steps"]
+            if steps not in ("keep", named) and not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
+                raise ValueError(f"{where}: steps must be 'keep', '{named}' or a positive integer, got {steps!r}")
+        if kind == "project_down":
+            for key in ("depth_cells", "steps"):
+                value = options[key]
+                if value is not None and (
+                    not isinstance(value, list) or not value
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+                ):
+                    raise ValueError(f"{where}: {key} must be a non-empty list of positive integers, got {value!r}")
+        return cls(kind, options)
+
+    def to_dict(self) -> dict:
+        return {"phase": self.kind, **self.options}
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A task, the first network, training defaults and the phases.
+
+    Parameters
+    ----------
+    task : {"digits", "burgers"}
+    phases : list of Phase
+    network : dict
+        Options of the first manifestation (see ``NETWORK_OPTIONS``).
+    training : dict
+        Optimizer, learning rate, batch size, weight decay (see ``TRAINING_OPTIONS``).
+    seed : int
+    max_parameters : int
+        The largest network any phase may create (checked before training).
+
+    Examples
+    --------
+    >>> s = Schedule.from_dict({"task": "digits", "phases": [
+    ...     {"phase": "train", "epochs": 2}, {"phase": "refine", "axis": "depth"}]})
+    >>> s.check()[-1].shape  # the weight mesh after the last phase
+    (16, 16, 3)
+    """
+
+    task: str
+    phases: tuple
+    network: dict
+    training: dict
+    seed: int = 0
+    max_parameters: int = 10_000_000
+
+    @classmethod
+    def from_dict(cls, data, source: str = "schedule") -> "Schedule":
+        known = {"task", "phases", "network", "training", "seed", "max_parameters"}
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: expected a table / object at the top level")
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{source}: unknown keys {sorted(unknown)}; expected some of {sorted(known)}")
+        if data.get("task") not in TASKS:
+            raise ValueError(f"{source}: task must be one of {list(TASKS)}, got {data.get('task')!r}")
+        phases = data.get("phases")
+        if not isinstance(phases, list) or not phases:
+            raise ValueError(f"{source}: phases must be a non-empty list of phase tables")
+        network = _options(data.get("network", {}), NETWORK_OPTIONS, f"{source}: network")
+        training = _options(data.get("training", {}), TRAINING_OPTIONS, f"{source}: training")
+        if training["optimizer"] not in OPTIMIZERS:
+            raise ValueError(f"{source}: training.optimizer must be one of {list(OPTIMIZERS)}, got {training['optimizer']!r}")
+        schedule = cls(
+            task=data["task"],
+            phases=tuple(Phase.from_dict(p, f"{source}: phases[{i}]") for i, p in enumerate(phases)),
+            network=network,
+            training=training,
+            seed=_checks.integer(data.get("seed", 0), f"{source}: seed", 0),
+            max_parameters=_checks.integer(data.get("max_parameters", 10_000_000), f"{source}: max_parameters", 1),
+        )
+        schedule.check(source)
+        return schedule
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task, "seed": self.seed, "max_parameters": self.max_parameters,
+            "network": dict(self.network), "training": dict(self.training),
+            "phases": [p.to_dict() for p in self.phases],
+        }
+
+    def first_meshes(self) -> tuple[Mesh, Mesh]:
+        """The weight and bias meshes of the first manifestation."""
+        n = self.network
+        width = uniform_axis(WIDTH_INTERVAL, n["width_cells"], n["width_family"], n["width_order"])
+        depth = uniform_axis(DEPTH_INTERVAL, n["depth_cells"], n["depth_family"], n["depth_order"])
+        return weight_mesh(width, depth), bias_mesh(width, depth)
+
+    def check(self, source: str = "schedule") -> list[Mesh]:
+        """Replay the phases' mesh operations on the meshes alone; returns the weight mesh
+        after each phase, or raises ValueError naming the first phase that cannot run."""
+        try:
+            weights, biases = self.first_meshes()
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: network: {error}") from None
+        meshes = []
+        for i, phase in enumerate(self.phases):
+            try:
+                weights, biases = mesh_operation(phase, weights, biases)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{source}: phases[{i}] ({phase.kind}): {error}") from None
+            parameters = weights.n_dofs + biases.n_dofs
+            if parameters > self.max_parameters:
+                raise ValueError(
+                    f"{source}: phases[{i}] ({phase.kind}) would make {parameters} parameters per field pair, "
+                    f"more than max_parameters = {self.max_parameters}"
+                )
+            meshes.append(weights)
+        return meshes
+
+
+def mesh_operation(phase: Phase, weights: Mesh, biases: Mesh) -> tuple[Mesh, Mesh]:
+    """The weight and bias meshes after `phase` (unchanged for phases that keep them)."""
+    if phase.kind not in ("refine", "coarsen", "elevate", "lower"):
+        return weights, biases
+    o = phase.options
+    weight_axes = {"depth": ["delta"], "width": ["xi", "eta"], "xi": ["xi"], "eta": ["eta"]}[o["axis"]]
+    bias_axes = [a for a in weight_axes if a in ("xi", "delta")]
+    if phase.kind == "refine":
+        def apply(mesh, axes):
+            return mesh.refined(axes, cells=o["cells"], k=o["k"]) if axes else mesh
+    elif phase.kind == "coarsen":
+        def apply(mesh, axes):
+            return mesh.coarsened(axes, k=o["k"]) if axes else mesh
+    else:
+        def apply(mesh, axes):
+            method = getattr(mesh, {"elevate": "elevated", "lower": "lowered"}[phase.kind])
+            return method(axes, by=o["by"], cells=o["cells"]) if axes else mesh
+    return apply(weights, weight_axes), apply(biases, bias_axes)
+
+
+def load_schedule(path: str | os.PathLike) -> Schedule:
+    """Read and validate a schedule file (``.toml`` or ``.json``)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {error}") from None
+    return Schedule.from_dict(data, str(path))
