@@ -1,8 +1,9 @@
-"""The ``fem-nn`` command line: ``demo`` and ``bench NAME``."""
+"""The ``fem-nn`` command line: ``demo``, ``train SCHEDULE`` and ``bench NAME``."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -13,6 +14,21 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     run_demo(levels=args.levels, epochs=args.epochs)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .distributed import initialize
+    from .schedule import load_schedule
+    from .training import run_schedule
+
+    schedule = load_schedule(args.schedule)  # validated before any training
+    if args.task is not None:
+        schedule = dataclasses.replace(schedule, task=args.task)
+    initialize()
+    result = run_schedule(schedule, args.out, progress=not args.quiet)
+    final = [r for r in result["history"] if "loss" in r][-1]
+    print(json.dumps({k: final[k] for k in final if k != "epoch"}))
     return 0
 
 
@@ -38,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--levels", type=int, default=2, help="refinement / elevation levels (default 2)")
     demo.add_argument("--epochs", type=int, default=100, help="training epochs on digits (default 100)")
     demo.set_defaults(handler=_demo)
+
+    train = commands.add_parser(
+        "train", help="run a schedule file (TOML or JSON) on a bundled task; write metrics, checkpoint and curve"
+    )
+    train.add_argument("schedule", help="schedule file (.toml or .json), or a bundled schedule's name: "
+                       "progressive, burgers, mgopt")
+    train.add_argument("--task", choices=["digits", "burgers"], help="override the schedule's task")
+    train.add_argument("--out", default="fem-nn-train", help="output folder (default ./fem-nn-train)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="run a benchmark")
     benches = bench.add_subparsers(dest="name", required=True, metavar="NAME")

@@ -50,14 +50,19 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         raise
 
 
-def save_mesh(mesh: Mesh, path: str | os.PathLike, description: str | None = None) -> None:
-    """Write `mesh` to a JSON mesh file (atomically)."""
+def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
+    """The content of a mesh file, which :func:`mesh_from_dict` reads back."""
     if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a Mesh, got {type(mesh).__name__}")
     data = {FORMAT_KEY: FORMAT_VERSION}
     if description is not None:
         data["description"] = str(description)
-    data.update(mesh.to_dict())
+    return {**data, **mesh.to_dict()}
+
+
+def save_mesh(mesh: Mesh, path: str | os.PathLike, description: str | None = None) -> None:
+    """Write `mesh` to a JSON mesh file (atomically)."""
+    data = mesh_to_dict(mesh, description)
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 

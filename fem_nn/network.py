@@ -24,7 +24,7 @@ from .activations import ScaledActivation, activation_function, activation_spec
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
 from .integrators import ButcherTableau, Scheme, integrate, tableau
-from .io import FORMAT_KEY, FORMAT_VERSION, mesh_from_dict
+from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
 
@@ -313,19 +313,16 @@ class ContinuumNetwork(torch.nn.Module):
         """Everything but the coefficients, as JSON-ready data: ``ContinuumNetwork.from_config``
         rebuilds the network from it (and a ``state_dict``). A custom activation callable
         cannot be saved (TypeError); a custom tableau is saved by its coefficients."""
-        def mesh_data(mesh):
-            return {FORMAT_KEY: FORMAT_VERSION, **mesh.to_dict()}
-
         t = self.tableau
         builtin = t.name in {s.value for s in Scheme} and tableau(t.name) is t
         output = self.output_mesh
         if isinstance(output, Mesh):
-            output = {"mesh": mesh_data(output)}
+            output = {"mesh": mesh_to_dict(output)}
         elif output is not None:
             output = {"points": np.asarray(output, dtype=float).tolist()}
         return {
-            "weight_mesh": mesh_data(self.weight_mesh),
-            "bias_mesh": mesh_data(self.bias_mesh),
+            "weight_mesh": mesh_to_dict(self.weight_mesh),
+            "bias_mesh": mesh_to_dict(self.bias_mesh),
             "rhs": self.rhs.value,
             "activation": activation_spec(self.activation),
             "scheme": t.name if builtin else {"a": t.a.tolist(), "b": t.b.tolist(), "c": t.c.tolist(), "name": t.name, "order": t.order},

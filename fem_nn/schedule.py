@@ -29,15 +29,16 @@ import dataclasses
 import json
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 from . import _checks
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
+from .refinement import network_axes
 
 __all__ = ["Phase", "Schedule", "load_schedule", "PHASE_OPTIONS"]
 
 TASKS = ("digits", "burgers")
-AXES = ("depth", "width", "xi", "eta")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 
 # every phase kind with its options and their defaults (None: required)
@@ -48,7 +49,7 @@ PHASE_OPTIONS: dict[str, dict] = {
     "elevate": {"axis": "width", "by": 1, "cells": None},
     "lower": {"axis": "width", "by": 1, "cells": None},
     "remanifest": {"scheme": None, "steps": None},
-    "adapt": {"axis": "depth", "fraction": 0.25, "indicator": "jump", "hp": False},
+    "adapt": {"fraction": 0.25, "steps": "keep"},
     "mgopt": {"cycles": None, "levels": 2, "learning_rate": None, "pre_smoothing": 1, "post_smoothing": 1, "coarse_steps": 4},
     "project_down": {"depth_cells": None, "steps": None, "schemes": ["rk4"]},
 }
@@ -96,14 +97,17 @@ class Phase:
         if kind not in PHASE_OPTIONS:
             raise ValueError(f"{where}: unknown phase {kind!r}; expected one of {sorted(PHASE_OPTIONS)}")
         options = _options({k: v for k, v in entry.items() if k != "phase"}, PHASE_OPTIONS[kind], where)
-        if "axis" in options and options["axis"] not in AXES:
-            raise ValueError(f"{where}: axis must be one of {list(AXES)}, got {options['axis']!r}")
+        if "axis" in options:
+            try:
+                network_axes(options["axis"])
+            except ValueError as error:
+                raise ValueError(f"{where}: {error}") from None
         for key in ("epochs", "cycles", "k", "by", "levels", "pre_smoothing", "post_smoothing", "coarse_steps"):
             if key in options:
                 minimum = {"k": 2, "levels": 2, "pre_smoothing": 0, "post_smoothing": 0}.get(key, 1)
                 options[key] = _checks.integer(options[key], f"{where}: {key}", minimum)
-        if kind in ("refine", "coarsen"):
-            named = "double" if kind == "refine" else "halve"
+        if kind in ("refine", "coarsen", "adapt"):
+            named = "halve" if kind == "coarsen" else "double"
             steps = options["steps"]
             if steps not in ("keep", named) and not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
                 raise ValueError(f"{where}: steps must be 'keep', '{named}' or a positive integer, got {steps!r}")
@@ -222,8 +226,7 @@ def mesh_operation(phase: Phase, weights: Mesh, biases: Mesh) -> tuple[Mesh, Mes
     if phase.kind not in ("refine", "coarsen", "elevate", "lower"):
         return weights, biases
     o = phase.options
-    weight_axes = {"depth": ["delta"], "width": ["xi", "eta"], "xi": ["xi"], "eta": ["eta"]}[o["axis"]]
-    bias_axes = [a for a in weight_axes if a in ("xi", "delta")]
+    weight_axes, bias_axes = network_axes(o["axis"])
     if phase.kind == "refine":
         def apply(mesh, axes):
             return mesh.refined(axes, cells=o["cells"], k=o["k"]) if axes else mesh
@@ -238,8 +241,16 @@ def mesh_operation(phase: Phase, weights: Mesh, biases: Mesh) -> tuple[Mesh, Mes
 
 
 def load_schedule(path: str | os.PathLike) -> Schedule:
-    """Read and validate a schedule file (``.toml`` or ``.json``)."""
-    path = Path(path)
+    """Read and validate a schedule file (``.toml`` or ``.json``), or a bundled schedule by
+    name (a file of ``fem_nn/schedules``: ``progressive``, ``burgers``, ``mgopt``).
+
+    Examples
+    --------
+    >>> load_schedule("progressive").phases[1].kind
+    'refine'
+    """
+    bundled = resources.files("fem_nn") / "schedules" / f"{path}.toml"
+    path = Path(str(bundled)) if isinstance(path, str) and bundled.is_file() else Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -1,0 +1,163 @@
+"""Training across discretizations on digits (and the Burgers operator): progressive
+training against training the fine network from scratch, project-down for inference,
+MG/OPT against plain gradient descent, adaptive against uniform depth refinement.
+
+All comparisons run in this process, one after the other, on the same data and seeds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..mgopt import MGOpt
+from ..refinement import adapted_network, refined_network, transfer_optimizer
+from ..tasks import Task, burgers_task, digits_task, task_network
+from ..trainer import Trainer
+from ..training import format_project_down, project_down
+
+FINE = {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of the from-scratch fine training (default 30)")
+    parser.add_argument("--mgopt-evaluations", type=int, default=60, help="fine gradient evaluations (default 60)")
+    parser.add_argument("--skip-burgers", action="store_true", help="digits only")
+    parser.add_argument("--plot", default="mgopt.png", help="MG/OPT loss curve PNG ('' for none)")
+
+
+def _better(task: Task, value: float, target: float) -> bool:
+    return value >= target if task.higher_is_better else value <= target
+
+
+def timed_run(trainer: Trainer, epochs: int, refinements: dict | None = None) -> list[tuple[float, float]]:
+    """(wall seconds so far, test metric) after each epoch; `refinements` maps an epoch
+    count to a function network -> network applied (with the optimizer carried) after it."""
+    points, elapsed = [], 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        record = trainer.run_epoch()
+        if refinements and epoch in refinements:
+            new = refinements[epoch](trainer.network)
+            trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
+        elapsed += time.perf_counter() - start
+        points.append((elapsed, record[trainer.task.metric_name]))
+    return points
+
+
+def progressive(task: Task, epochs: int, fine: dict, learning_rate: float) -> dict:
+    """Fine from scratch against coarse-to-fine: depth 1 → 2 → 4 cells (steps doubled) and
+    width 8 → 16 cells, reaching the fine architecture by half the epochs."""
+    torch.manual_seed(0)
+    scratch = Trainer(task_network(task, **fine), task, "adamw", learning_rate, progress=False)
+    reference = timed_run(scratch, epochs)
+    target, fine_time = reference[-1][1], reference[-1][0]
+    coarse = {**fine, "width_cells": fine["width_cells"] // 2, "depth_cells": 1, "steps": 1}
+    torch.manual_seed(0)
+    trainer = Trainer(task_network(task, **coarse), task, "adamw", learning_rate, progress=False)
+    stage = max(epochs // 6, 1)
+    refinements = {
+        stage: lambda net: refined_network(net, "depth", steps="double"),
+        2 * stage: lambda net: refined_network(refined_network(net, "depth", steps="double"), "width"),
+    }
+    curve = timed_run(trainer, epochs, refinements)
+    reached = next((t for t, value in curve if _better(task, value, target)), None)
+    return {"target": target, "fine_seconds": fine_time, "progressive_seconds": reached,
+            "progressive_final": curve[-1][1], "ratio": None if reached is None else reached / fine_time,
+            "trained": scratch.network}
+
+
+def mgopt_against_plain(task: Task, evaluations: int, plot: str) -> float:
+    """Training loss on a fixed batch of 512 after equal fine-gradient evaluations."""
+    x, y = task.x_train[:512], task.y_train[:512]
+
+    def loss(net):
+        return task.loss(net, x, y)
+
+    def fine():
+        torch.manual_seed(1)
+        return task_network(task, width_cells=8, width_order=1, depth_cells=4, steps=4)
+
+    plain, rate = fine(), 0.5
+    plain_curve = []
+    for _ in range(evaluations):
+        gradient = torch.autograd.grad(loss(plain), list(plain.parameters()))
+        with torch.no_grad():
+            for p, g in zip(plain.parameters(), gradient):
+                p.sub_(rate * g)
+            plain_curve.append(loss(plain).item())
+    levels = [fine(), task_network(task, width_cells=8, width_order=1, depth_cells=2, steps=2),
+              task_network(task, width_cells=8, width_order=1, depth_cells=1, steps=1)]
+    mg = MGOpt(levels, loss, rate, pre_smoothing=1, post_smoothing=1, coarse_steps=4)
+    mg_curve = []
+    while mg.fine_gradients < evaluations:
+        value = mg.cycle()
+        mg_curve.append((mg.fine_gradients, value))
+    at = mg_curve[-1][0]
+    if plot:
+        from ..plotting import pyplot, save_figure
+
+        plt = pyplot()
+        figure, axis = plt.subplots(figsize=(5, 3.4))
+        axis.semilogy(range(1, evaluations + 1), plain_curve, label="gradient descent")
+        axis.semilogy(*zip(*mg_curve), "o-", label="MG/OPT (depth 4 → 2 → 1)")
+        axis.set_xlabel("fine gradient evaluations")
+        axis.set_ylabel("training loss")
+        axis.legend()
+        save_figure(figure, plot)
+    return mg_curve[-1][1] / plain_curve[min(at, evaluations) - 1]
+
+
+def adaptive_against_uniform(task: Task, epochs: int) -> dict:
+    """Two rounds of depth refinement from 2 cells: all cells, or the half with the largest
+    error indicator; parameters and final test metric of each."""
+    results = {}
+    for name in ("uniform", "adaptive"):
+        torch.manual_seed(0)
+        trainer = Trainer(task_network(task, width_cells=8, width_order=3, depth_cells=2, steps=4, depth_family="legendre"),
+                          task, "adamw", 0.02, progress=False)
+        stage = max(epochs // 3, 1)
+        if name == "uniform":
+            def refine(net):
+                return refined_network(net, "depth")
+        else:
+            def refine(net):
+                return adapted_network(net, "depth", fraction=0.5)
+        timed_run(trainer, epochs, {stage: refine, 2 * stage: refine})
+        results[name] = {"parameters": sum(p.numel() for p in trainer.network.parameters()),
+                         "metric": task.metric(trainer.network)}
+    return results
+
+
+def run(args) -> dict:
+    figures = {}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
+    tasks = [("digits", digits_task(), 0.02)] + ([] if args.skip_burgers else [("burgers", burgers_task(), 0.01)])
+    for name, task, rate in tasks:
+        fine = FINE if name == "digits" else {**FINE, "width_order": 1}
+        r = progressive(task, args.epochs, fine, rate)
+        ratio = "not reached" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        print(f"\n{name}: fine from scratch {r['fine_seconds']:.1f} s to {task.metric_name} {r['target']:.4f}; "
+              f"progressive reaches it in {r['progressive_seconds'] or float('nan'):.1f} s (ratio {ratio}), "
+              f"final {r['progressive_final']:.4f}")
+        figures[f"progressive_time_ratio{'' if name == 'digits' else '_burgers'}"] = r["ratio"]
+        if name == "digits":
+            rows = project_down(r["trained"], task, depth_cells=[4, 2, 1], steps=[4, 2, 1], schemes=["rk4", "midpoint", "euler"])
+            print(f"\nproject-down of the RK4-trained digits network ({FINE})")
+            print(format_project_down(rows, task.metric_name))
+            half = next(row for row in rows[1:] if row["scheme"] == "rk4" and row["steps"] == 2 and row["depth_cells"] == 2)
+            figures["project_down_speedup"] = half["speedup"]
+            figures["project_down_acc_drop"] = 100.0 * (rows[0][task.metric_name] - half[task.metric_name])
+            figures["mgopt_loss_ratio"] = mgopt_against_plain(task, args.mgopt_evaluations, args.plot)
+            adaptive = adaptive_against_uniform(task, args.epochs // 2)
+            print(f"\nadaptive vs uniform depth refinement: {adaptive}")
+            a, u = adaptive["adaptive"], adaptive["uniform"]
+            figures["adaptive_param_ratio"] = a["parameters"] / u["parameters"] if a["metric"] >= u["metric"] - 0.005 else None
+    targets = {"progressive_time_ratio": "<= 0.5", "project_down_speedup": ">= 2", "project_down_acc_drop": "<= 0.5",
+               "mgopt_loss_ratio": "< 1", "adaptive_param_ratio": "< 1"}
+    print(f"\n{'figure':<32} {'value':>10}   target")
+    for key, value in figures.items():
+        shown = "n/a" if value is None else f"{value:.3f}"
+        print(f"{key:<32} {shown:>10}   {targets.get(key.removesuffix('_burgers'), '')}")
+    return figures

@@ -1,0 +1,183 @@
+"""Run a :class:`~fem_nn.schedule.Schedule` on one live network.
+
+Each phase acts on the trainer's network: ``train`` runs epochs; ``refine`` / ``coarsen`` /
+``elevate`` / ``lower`` / ``adapt`` replace it by the L2 projection onto new meshes and carry
+the optimizer state over by the same projection; ``remanifest`` changes scheme or steps;
+``mgopt`` runs MG/OPT V-cycles over a depth hierarchy of coarsened copies; ``project_down``
+measures the test metric and inference time of cheaper manifestations without changing the
+network. Every change of the network is an event in the history (and on the curve).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from .io import atomic_write_text
+from .mesh import DEPTH_INTERVAL, uniform_axis
+from .mgopt import MGOpt
+from .network import ContinuumNetwork
+from .refinement import (
+    adapted_network, coarsened_network, elevated_network, lowered_network, projected_network, refined_network,
+    transfer_optimizer,
+)
+from .schedule import Phase, Schedule
+from .tasks import Task, burgers_task, digits_task, task_network
+from .trainer import Trainer, make_optimizer
+
+__all__ = ["run_schedule", "project_down", "projected_depth", "load_task"]
+
+
+def load_task(name: str) -> Task:
+    """A bundled task by name."""
+    return {"digits": digits_task, "burgers": burgers_task}[name]()
+
+
+def projected_depth(network: ContinuumNetwork, depth_cells: int, steps: int, scheme=None) -> ContinuumNetwork:
+    """`network` with its fields L2-projected onto `depth_cells` uniform depth cells (same
+    depth family and order), manifested with `steps` steps of `scheme` (default: its own)."""
+    def uniform_depth(mesh):
+        depth = mesh.axes[-1]
+        return mesh.with_axis(mesh.dim - 1, uniform_axis(DEPTH_INTERVAL, depth_cells, depth.family, depth.max_order))
+
+    return projected_network(network, uniform_depth(network.weight_mesh), uniform_depth(network.bias_mesh), steps, scheme)
+
+
+def _inference_time(network: torch.nn.Module, x: torch.Tensor, repeat: int = 3) -> float:
+    with torch.no_grad():
+        network(x[:8])  # warm-up
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            network(x)
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, schemes=("rk4",)) -> list[dict]:
+    """Test metric and inference time of `network` projected onto each number of depth cells
+    and manifested with each scheme × steps; the first row is the network itself."""
+    rows = [{"scheme": network.tableau.name, "steps": network.steps, "depth_cells": network.weight_mesh.axes[2].n_cells,
+             task.metric_name: task.metric(network), "seconds": _inference_time(network, task.x_test)}]
+    for cells in depth_cells:
+        for scheme in schemes:
+            for n in steps or [cells]:
+                cheap = projected_depth(network, cells, n, scheme)
+                rows.append({"scheme": scheme, "steps": n, "depth_cells": cells,
+                             task.metric_name: task.metric(cheap), "seconds": _inference_time(cheap, task.x_test)})
+    for row in rows:
+        row["speedup"] = rows[0]["seconds"] / row["seconds"]
+    return rows
+
+
+def _mgopt(trainer: Trainer, options: dict) -> None:
+    """MG/OPT V-cycles on the trainer's network, one global batch per cycle."""
+    levels = [trainer.network]
+    for _ in range(options["levels"] - 1):
+        levels.append(coarsened_network(levels[-1], "depth", steps="halve"))
+    rate = options["learning_rate"] or trainer.optimizer.param_groups[0]["lr"]
+    task, batch = trainer.task, {}
+    cycle = MGOpt(levels, lambda net: task.loss(net, batch["x"], batch["y"]), rate,
+                  options["pre_smoothing"], options["post_smoothing"], options["coarse_steps"])
+    for _ in range(options["cycles"]):
+        indices = torch.randperm(len(task.x_train), generator=trainer.generator)[: trainer.batch_size]
+        batch["x"], batch["y"] = task.x_train[indices], task.y_train[indices]
+        cycle.cycle()
+
+
+def _new_network(network: ContinuumNetwork, phase: Phase) -> ContinuumNetwork:
+    o = phase.options
+    if phase.kind == "refine":
+        return refined_network(network, o["axis"], cells=o["cells"], k=o["k"], steps=o["steps"])
+    if phase.kind == "coarsen":
+        return coarsened_network(network, o["axis"], k=o["k"], steps=o["steps"])
+    if phase.kind == "elevate":
+        return elevated_network(network, o["axis"], by=o["by"], cells=o["cells"])
+    if phase.kind == "lower":
+        return lowered_network(network, o["axis"], by=o["by"], cells=o["cells"])
+    if phase.kind == "adapt":
+        return adapted_network(network, fraction=o["fraction"], steps=o["steps"])
+    return network.remanifested(scheme=o["scheme"], steps=o["steps"])  # remanifest
+
+
+def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bool = True) -> dict:
+    """Run every phase of `schedule`; with `out`, write ``metrics.jsonl``,
+    ``checkpoint.safetensors``, ``history.json`` and ``curve.png`` there.
+
+    Returns
+    -------
+    dict
+        ``history`` (per-epoch records and events), ``project_down`` (the rows of each
+        project-down phase), ``network`` (the final network).
+    """
+    torch.manual_seed(schedule.seed)
+    task = load_task(schedule.task)
+    network = task_network(task, **schedule.network)
+    t = schedule.training
+    out = None if out is None else Path(out)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.jsonl").unlink(missing_ok=True)
+    trainer = Trainer(
+        network, task, make_optimizer(network, t["optimizer"], t["learning_rate"], t["weight_decay"]),
+        batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
+        metrics_path=None if out is None else out / "metrics.jsonl",
+        checkpoint_path=None if out is None else out / "checkpoint.safetensors",
+    )
+    reports = []
+    for i, phase in enumerate(schedule.phases):
+        o = phase.options
+        if phase.kind == "train":
+            if o["learning_rate"] is not None:
+                for group in trainer.optimizer.param_groups:
+                    group["lr"] = o["learning_rate"]
+            trainer.fit(o["epochs"])
+        elif phase.kind == "project_down":
+            rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
+            reports.append(rows)
+            print(format_project_down(rows, task.metric_name))
+        elif phase.kind == "mgopt":
+            _mgopt(trainer, o)
+            trainer.history.append({"epoch": trainer.epoch, "event": f"mgopt × {o['cycles']}", task.metric_name: task.metric(trainer.network)})
+        else:
+            new = _new_network(trainer.network, phase)
+            trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
+            trainer.history.append({"epoch": trainer.epoch, "event": f"{phase.kind} {o.get('axis', '')}".strip(),
+                                    "parameters": sum(p.numel() for p in new.parameters())})
+    if out is not None:
+        atomic_write_text(out / "history.json", json.dumps({"history": trainer.history, "project_down": reports}, indent=1))
+        trainer.save(out / "checkpoint.safetensors", {"schedule": schedule.to_dict()})
+        training_curve(trainer.history, task.metric_name, out / "curve.png")
+    return {"history": trainer.history, "project_down": reports, "network": trainer.network}
+
+
+def format_project_down(rows: list[dict], metric: str) -> str:
+    """The project-down table."""
+    lines = [f"{'scheme':>8} {'steps':>5} {'depth cells':>11} {metric:>20} {'inference [ms]':>14} {'speedup':>7}"]
+    for r in rows:
+        lines.append(f"{r['scheme']:>8} {r['steps']:>5} {r['depth_cells']:>11} {r[metric]:>20.4f} "
+                     f"{1e3 * r['seconds']:>14.2f} {r['speedup']:>7.2f}")
+    return "\n".join(lines)
+
+
+def training_curve(history: list[dict], metric: str, path) -> None:
+    """Loss and test metric per epoch, with the network changes marked, as a PNG."""
+    from .plotting import pyplot, save_figure
+
+    plt = pyplot()
+    epochs = [r for r in history if "loss" in r]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.semilogy([r["epoch"] for r in epochs], [r["loss"] for r in epochs])
+    right.plot([r["epoch"] for r in epochs], [r[metric] for r in epochs])
+    for axis, label in ((left, "training loss"), (right, metric)):
+        for event in (r for r in history if "event" in r and r["event"] != "nan_rollback"):
+            axis.axvline(event["epoch"], color="grey", ls=":", lw=1)
+            axis.annotate(event["event"], (event["epoch"], 1.0), xycoords=("data", "axes fraction"),
+                          rotation=90, va="top", fontsize=7, color="grey")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+    save_figure(figure, path)
+    plt.close(figure)
