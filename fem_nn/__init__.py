@@ -9,12 +9,22 @@ from .assembly import integral_vector, mass_factors, mass_matrix, mixed_mass_fac
 from .convergence import ConvergenceResult, convergence_test
 from .elements import Family, reference_nodes, tabulate
 from .field import Field, l2_distance
+from .checkpoint import load_checkpoint, save_checkpoint
 from .integrators import ButcherTableau, Scheme, integrate, tableau
-from .io import load_mesh, save_mesh, mesh_from_dict, bundled_mesh, bundled_meshes
+from .io import bundled_mesh, bundled_meshes, load_mesh, mesh_from_dict, mesh_to_dict, save_mesh
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
+from .mgopt import MeshTransfer, MGOpt
 from .network import ContinuumNetwork, RightHandSide
 from .numba_backend import NumbaNetwork
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
+from .refinement import (
+    adapted_network, coarsened_network, depth_indicators, elevated_network, lowered_network, projected_network,
+    refined_network, transfer_optimizer,
+)
+from .schedule import Phase, Schedule, load_schedule
+from .tasks import Task, burgers_task, digits_task, task_network
+from .trainer import Trainer, make_optimizer
+from .training import project_down, run_schedule
 
 __version__ = "0.1.0"
