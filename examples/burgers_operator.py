@@ -19,50 +19,12 @@ import torch
 
 from fem_nn import DEPTH_INTERVAL, WIDTH_INTERVAL, ContinuumNetwork, Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.plotting import pyplot, save_figure
-
-GRID = 256  # solver resolution, a multiple of every evaluation resolution
-VISCOSITY, FINAL_TIME = 0.02, 0.5
-
-
-def initial_conditions(n: int, seed: int) -> np.ndarray:
-    """Random smooth periodic functions: a few Fourier modes with decaying amplitudes."""
-    rng = np.random.default_rng(seed)
-    x = -1.0 + 2.0 * np.arange(GRID) / GRID
-    modes = np.arange(1, 6)
-    a, b = (rng.standard_normal((n, len(modes))) / modes**1.5 for _ in range(2))
-    return a @ np.sin(np.pi * np.outer(modes, x)) + b @ np.cos(np.pi * np.outer(modes, x))
-
-
-def burgers(u0: np.ndarray, dt: float = 1e-3) -> np.ndarray:
-    """u(·, T) from u(·, 0) (rows): integrating-factor RK4 in Fourier space, the viscous
-    term exact over each step (every exponential below is at most 1)."""
-    k = np.pi * np.fft.rfftfreq(GRID, d=1.0 / GRID)
-    dealias = k < (2.0 / 3.0) * k.max()
-    full, half = np.exp(-VISCOSITY * k**2 * dt), np.exp(-VISCOSITY * k**2 * dt / 2)
-
-    def nonlinear(u_hat):  # -(u²/2)_x, de-aliased
-        return -0.5j * k * np.fft.rfft(np.fft.irfft(u_hat, n=GRID) ** 2) * dealias
-
-    u = np.fft.rfft(u0)
-    for _ in range(int(round(FINAL_TIME / dt))):
-        a = nonlinear(u)
-        b = nonlinear(half * (u + 0.5 * dt * a))
-        c = nonlinear(half * u + 0.5 * dt * b)
-        d = nonlinear(full * u + dt * half * c)
-        u = full * u + dt / 6.0 * (full * a + 2.0 * half * (b + c) + d)
-    return np.fft.irfft(u, n=GRID)
-
-
-def cell_averages(u: np.ndarray, cells: int) -> torch.Tensor:
-    return torch.tensor(u.reshape(len(u), cells, -1).mean(axis=2), dtype=torch.float32)
-
+from fem_nn.tasks import (
+    BURGERS_GRID, burgers_initial_conditions, burgers_solution, cell_averages, relative_error,
+)
 
 def readout(cells: int) -> Mesh:
     return Mesh([uniform_axis(WIDTH_INTERVAL, cells, "p0", 0)])
-
-
-def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    return float((torch.linalg.vector_norm(prediction - target, dim=1) / torch.linalg.vector_norm(target, dim=1)).mean())
 
 
 def main(argv=None) -> dict:
@@ -72,8 +34,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default="burgers_operator.png", help="figure path ('' for none)")
     args = parser.parse_args(argv)
 
-    u0_train, u0_test = initial_conditions(args.train, 0), initial_conditions(128, 1)
-    uT_train, uT_test = burgers(u0_train), burgers(u0_test)
+    u0_train, u0_test = burgers_initial_conditions(args.train, 0), burgers_initial_conditions(128, 1)
+    uT_train, uT_test = burgers_solution(u0_train), burgers_solution(u0_test)
 
     # Li & Shi's transport velocity ∫ W2 σ(∫ W1 h + b1) + b2: the data is a transport
     # (Burgers) problem, and this right-hand side learns it far better than γ(∫ W h + b)
@@ -112,7 +74,7 @@ def main(argv=None) -> dict:
     if args.out:
         plt = pyplot()
         figure, ax = plt.subplots(figsize=(6, 3.6))
-        fine = -1.0 + 2.0 * (np.arange(GRID) + 0.5) / GRID
+        fine = -1.0 + 2.0 * (np.arange(BURGERS_GRID) + 0.5) / BURGERS_GRID
         ax.plot(fine, u0_test[0], color="grey", lw=1, label="u(0)")
         ax.plot(fine, uT_test[0], color="black", lw=1.5, label="u(T), spectral")
         for cells in (32, 256):

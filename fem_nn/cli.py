@@ -26,9 +26,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.task is not None:
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
-    result = run_schedule(schedule, args.out, progress=not args.quiet)
-    final = [r for r in result["history"] if "loss" in r][-1]
-    print(json.dumps({k: final[k] for k in final if k != "epoch"}))
+    print(json.dumps(run_schedule(schedule, args.out, progress=not args.quiet)["final"]))
     return 0
 
 

@@ -23,7 +23,7 @@ from .network import ContinuumNetwork
 
 __all__ = [
     "Task", "digits_task", "burgers_task", "task_network", "digits_network", "train_classifier", "accuracy",
-    "relative_error", "burgers_solution", "BURGERS_GRID",
+    "relative_error", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads

@@ -111,7 +111,8 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
     -------
     dict
         ``history`` (per-epoch records and events), ``project_down`` (the rows of each
-        project-down phase), ``network`` (the final network).
+        project-down phase), ``network`` (the final network) and ``final`` (its epochs, test
+        metric and parameter count).
     """
     torch.manual_seed(schedule.seed)
     task = load_task(schedule.task)
@@ -151,7 +152,9 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         atomic_write_text(out / "history.json", json.dumps({"history": trainer.history, "project_down": reports}, indent=1))
         trainer.save(out / "checkpoint.safetensors", {"schedule": schedule.to_dict()})
         training_curve(trainer.history, task.metric_name, out / "curve.png")
-    return {"history": trainer.history, "project_down": reports, "network": trainer.network}
+    final = {"epochs": trainer.epoch, task.metric_name: task.metric(trainer.network),
+             "parameters": sum(p.numel() for p in trainer.network.parameters())}
+    return {"history": trainer.history, "project_down": reports, "network": trainer.network, "final": final}
 
 
 def format_project_down(rows: list[dict], metric: str) -> str:

@@ -1,6 +1,8 @@
 import torch
 
-from fem_nn.tasks import accuracy, digits_network, digits_task, train_classifier
+from fem_nn.tasks import (
+    accuracy, burgers_initial_conditions, burgers_solution, digits_network, digits_task, train_classifier,
+)
 
 
 def test_digits_task_split_is_fixed_and_complete():
@@ -19,3 +21,10 @@ def test_training_learns_digits_quickly():
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["test_accuracy"] > max(0.7, before + 0.3)
+
+
+def test_burgers_solver_converges_in_time_and_conserves_the_mean():
+    u0 = burgers_initial_conditions(3, seed=5)
+    coarse, fine = burgers_solution(u0), burgers_solution(u0, dt=2.5e-4)
+    assert abs(coarse - fine).max() < 1e-6 * abs(fine).max()
+    assert abs(coarse.mean(axis=1)).max() < 1e-12
