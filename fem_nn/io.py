@@ -19,7 +19,9 @@ Each axis gives either ``breakpoints`` or ``interval`` and ``cells``; ``quadratu
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -31,6 +33,8 @@ __all__ = ["save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_
 FORMAT_KEY = "fem_nn_mesh"
 FORMAT_VERSION = 1
 MAX_CELLS = 10_000_000
+# a hostile file must not make Axis build huge Gauss rules (20 000 points already take ~9 s)
+MAX_ORDER, MAX_QUADRATURE_POINTS = 64, 256
 _AXIS_KEYS = {"name", "breakpoints", "interval", "cells", "family", "order", "quadrature", "quadrature_points"}
 
 
@@ -40,6 +44,10 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp's 0600 would replace the file's mode: keep the old file's, else the umask's
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -87,11 +95,18 @@ def _axis_from_dict(entry, where: str) -> tuple[str | None, Axis]:
             raise ValueError(f"{where}.interval: expected [a, b], got {interval!r}")
         if not isinstance(cells, int) or isinstance(cells, bool) or not 1 <= cells <= MAX_CELLS:
             raise ValueError(f"{where}.cells: expected an integer in [1, {MAX_CELLS}], got {cells!r}")
-        try:
-            a, b = (float(v) for v in interval)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}.interval: expected two numbers, got {interval!r}") from None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in interval):
+            raise ValueError(f"{where}.interval: expected two numbers, got {interval!r}")
+        a, b = (float(v) for v in interval)
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise ValueError(f"{where}.interval: expected finite a < b, got {interval!r}")
         breakpoints = [a + (b - a) * i / cells for i in range(cells)] + [b]
+    orders = entry["order"] if isinstance(entry["order"], list) else [entry["order"]]
+    if any(isinstance(o, int) and o > MAX_ORDER for o in orders):
+        raise ValueError(f"{where}.order: at most {MAX_ORDER}, got {max(o for o in orders if isinstance(o, int))}")
+    points = entry.get("quadrature_points")
+    if isinstance(points, int) and points > MAX_QUADRATURE_POINTS:
+        raise ValueError(f"{where}.quadrature_points: at most {MAX_QUADRATURE_POINTS}, got {points}")
     name = entry.get("name")
     if name is not None and not isinstance(name, str):
         raise ValueError(f"{where}.name: expected a string, got {name!r}")
@@ -112,11 +127,14 @@ def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
     """Build and validate a mesh from the parsed content of a mesh file."""
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a JSON object at the top level")
-    if data.get(FORMAT_KEY) != FORMAT_VERSION:
+    version = data.get(FORMAT_KEY)
+    if type(version) is not int or version != FORMAT_VERSION:
         raise ValueError(f"{source}: expected \"{FORMAT_KEY}\": {FORMAT_VERSION} (not a fem_nn mesh file?)")
     unknown = set(data) - {FORMAT_KEY, "description", "axes"}
     if unknown:
         raise ValueError(f"{source}: unknown keys {sorted(unknown)}")
+    if not isinstance(data.get("description", ""), str):
+        raise ValueError(f"{source}: 'description' must be a string, got {data['description']!r}")
     axes = data.get("axes")
     if not isinstance(axes, list) or not 1 <= len(axes) <= 3:
         raise ValueError(f"{source}: 'axes' must be a list of 1 to 3 axis objects")
@@ -138,8 +156,8 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
         raise ValueError(f"mesh file {path}: not UTF-8 text") from None
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"mesh file {path}: not valid JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, the int-digits limit, deep nesting
+        raise ValueError(f"mesh file {path}: not valid JSON ({type(error).__name__}: {str(error)[:200]})") from None
     return mesh_from_dict(data, f"mesh file {path}")
 
 

@@ -36,8 +36,14 @@ def _readonly(array: np.ndarray) -> np.ndarray:
 
 
 def _as_breakpoints(breakpoints) -> np.ndarray:
+    raw = np.asarray(breakpoints) if not isinstance(breakpoints, (str, bytes)) else None
+    real = np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating) if raw is not None else False
+    if raw is None or raw.dtype == bool or not (real or raw.dtype == object) or (
+        raw.dtype == object and not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in raw.ravel())
+    ):
+        raise TypeError(f"breakpoints must be a sequence of real numbers (not strings or booleans), got {breakpoints!r}")
     try:
-        b = np.array(breakpoints, dtype=float)
+        b = np.array(raw, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(
             f"breakpoints must be a sequence of real numbers, got {type(breakpoints).__name__}"
@@ -55,17 +61,25 @@ def _as_breakpoints(breakpoints) -> np.ndarray:
     return _readonly(b)
 
 
+def _entries(values):
+    """The scalars of a nested list / tuple / array as given (np.asarray would turn a True
+    among integers into 1)."""
+    if isinstance(values, (list, tuple)):
+        return [v for item in values for v in _entries(item)]
+    return list(np.ravel(values)) if isinstance(values, np.ndarray) else [values]
+
+
 def _as_orders(order, n_cells: int, family: Family) -> np.ndarray:
     raw = np.asarray(order)
     if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or raw.dtype == object):
         raise TypeError(f"order must be an integer or a sequence of integers, got {order!r}")
-    if raw.dtype == object and not all(
-        isinstance(o, (int, np.integer)) and not isinstance(o, bool) for o in raw.ravel()
+    if (raw.ndim > 0 or raw.dtype == object) and not all(
+        isinstance(o, (int, np.integer)) and not isinstance(o, (bool, np.bool_)) for o in _entries(order)
     ):
-        raise TypeError(f"order must be an integer or a sequence of integers, got {order!r}")
+        raise TypeError(f"order must be an integer or a sequence of integers (not booleans), got {order!r}")
     orders = np.broadcast_to(raw.astype(np.int64), (n_cells,)) if raw.ndim == 0 else raw.astype(np.int64)
     if orders.shape != (n_cells,):
-        raise ValueError(f"order must be one integer or one per cell ({n_cells}), got {orders.size}")
+        raise ValueError(f"order must be one integer or one per cell ({n_cells}), got {orders.size} (shape {orders.shape})")
     if np.any(orders < family.min_order):
         raise ValueError(
             f"order must be >= {family.min_order} for family '{family.value}', got {orders.min()}"

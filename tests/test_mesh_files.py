@@ -222,15 +222,12 @@ MALFORMED = [
     bad(top(fem_nn_mesh=0), r'expected "fem_nn_mesh": 1', "version-0"),
     bad(top(fem_nn_mesh="1"), r'expected "fem_nn_mesh": 1', "version-string"),
     bad(top(fem_nn_mesh=[1]), r'expected "fem_nn_mesh": 1', "version-list"),
-    bad(top(fem_nn_mesh=True), r'expected "fem_nn_mesh": 1', "version-true",
-        gap("True == 1 in Python, so 'fem_nn_mesh': true passes the version check")),
-    bad(top(fem_nn_mesh=1.0), r'expected "fem_nn_mesh": 1', "version-float",
-        gap("1.0 == 1 in Python, so 'fem_nn_mesh': 1.0 passes the version check")),
+    bad(top(fem_nn_mesh=True), r'expected "fem_nn_mesh": 1', "version-true"),
+    bad(top(fem_nn_mesh=1.0), r'expected "fem_nn_mesh": 1', "version-float"),
     # top-level keys
     bad(top(extra=1), r"unknown keys \['extra'\]", "unknown-key"),
     bad(top(Axes=[AXIS]), r"unknown keys \['Axes'\]", "key-case"),
-    bad(top(description=5), r"description", "description-not-a-string",
-        gap("a non-string description is accepted (and would be written back by str())")),
+    bad(top(description=5), r"description", "description-not-a-string"),
     # axes
     bad(top(axes=None), r"'axes' must be a list of 1 to 3", "missing-axes"),
     bad(top(axes=[]), r"'axes' must be a list of 1 to 3", "no-axes"),
@@ -263,14 +260,10 @@ MALFORMED = [
     bad(with_axis(interval="ab"), r"axes\[0\]\.interval: expected \[a, b\]", "interval-string"),
     bad(with_axis(interval=[0, "x"]), r"axes\[0\]\.interval: expected two numbers", "interval-word"),
     bad(with_axis(interval=[0, None]), r"axes\[0\]\.interval: expected two numbers", "interval-null"),
-    bad(with_axis(interval=[0, "1"]), r"axes\[0\]\.interval: expected two numbers", "interval-numeric-string",
-        gap("float('1') succeeds, so a string interval end is accepted")),
-    bad(with_axis(interval=[False, True]), r"axes\[0\]\.interval: expected two numbers", "interval-booleans",
-        gap("float(True) succeeds, so booleans are accepted as interval ends")),
-    bad(with_axis(interval=[1, 0]), r"axes\[0\]\.interval", "interval-reversed",
-        gap("the error names the computed breakpoints, not the interval the file gave")),
-    bad(with_axis(interval=[0, 0]), r"axes\[0\]\.interval", "interval-empty",
-        gap("the error names the computed breakpoints, not the interval the file gave")),
+    bad(with_axis(interval=[0, "1"]), r"axes\[0\]\.interval: expected two numbers", "interval-numeric-string"),
+    bad(with_axis(interval=[False, True]), r"axes\[0\]\.interval: expected two numbers", "interval-booleans"),
+    bad(with_axis(interval=[1, 0]), r"axes\[0\]\.interval", "interval-reversed"),
+    bad(with_axis(interval=[0, 0]), r"axes\[0\]\.interval", "interval-empty"),
     # breakpoints
     bad(with_breakpoints([0, 2, 1]), r"axes\[0\]: breakpoints must be strictly increasing", "breakpoints-decreasing"),
     bad(with_breakpoints([0, 1, 1]), r"axes\[0\]: breakpoints must be strictly increasing", "breakpoints-repeated"),
@@ -285,8 +278,7 @@ MALFORMED = [
     bad('{"fem_nn_mesh": 1, "axes": [{"breakpoints": [0, Infinity], "family": "p0", "order": 0}]}',
         r"axes\[0\]: breakpoints must be finite", "breakpoints-Infinity"),
     bad(with_breakpoints(["a", "b"]), r"axes\[0\]: breakpoints must be a sequence of real numbers", "breakpoints-words"),
-    bad(with_breakpoints(["-1", "1"]), r"axes\[0\]\.?:? ?breakpoints", "breakpoints-numeric-strings",
-        gap("Axis parses numeric strings as floats, so the file is accepted")),
+    bad(with_breakpoints(["-1", "1"]), r"axes\[0\]\.?:? ?breakpoints", "breakpoints-numeric-strings"),
     # family, order, quadrature, name
     bad(with_axis(family="spline"), r"axes\[0\]: family must be one of", "family-unknown"),
     bad(with_axis(family=1), r"axes\[0\]: family must be one of", "family-number"),
@@ -296,8 +288,7 @@ MALFORMED = [
     bad(with_axis(order="1"), r"axes\[0\]: order must be an integer", "order-string"),
     bad(with_axis(order=True), r"axes\[0\]: order must be an integer", "order-true"),
     bad(with_axis(order=[1, 2]), r"axes\[0\]: order must be one integer or one per cell \(4\)", "order-wrong-count"),
-    bad(with_axis(order=[1, True, 1, 1]), r"axes\[0\]: order must be an integer", "order-true-in-list",
-        gap("np.asarray([1, True, 1, 1]) is an integer array, so true is read as order 1")),
+    bad(with_axis(order=[1, True, 1, 1]), r"axes\[0\]: order must be an integer", "order-true-in-list"),
     bad(with_axis(family="p0", order=1), r"axes\[0\]: order must be 0 for family 'p0'", "order-p0"),
     bad(with_axis(quadrature="simpson"), r"axes\[0\]: quadrature must be one of", "quadrature-unknown"),
     bad(with_axis(quadrature_points=0), r"axes\[0\]: quadrature_points must be >= 1", "quadrature-points-0"),
@@ -318,11 +309,9 @@ MALFORMED = [
     bad(with_axis(order="eval('1')"), r"axes\[0\]: order must be an integer", "python-order"),
     bad("__import__('os').system('touch PWNED')", r"not valid JSON", "python-file"),
     bad("!!python/object/apply:os.system ['touch PWNED']", r"not valid JSON", "yaml-python-tag"),
-    bad("[" * 100_000 + "]" * 100_000, r"not valid JSON|expected a JSON object", "deeply-nested",
-        gap("json.loads raises RecursionError, which load_mesh does not catch")),
+    bad("[" * 100_000 + "]" * 100_000, r"not valid JSON|expected a JSON object", "deeply-nested"),
     bad('{"fem_nn_mesh": 1, "axes": [{"interval": [0, 1], "cells": ' + "9" * 5000 + ', "family": "p0", "order": 0}]}',
-        r"not valid JSON|cells", "5000-digit-integer",
-        gap("json.loads raises a plain ValueError (int digits limit) that load_mesh lets through without the file name")),
+        r"not valid JSON|cells", "5000-digit-integer"),
 ]
 
 
@@ -385,8 +374,6 @@ def no_huge_rules(monkeypatch):
         pytest.param(dict(quadrature_points=10**6), r"axes\[0\]\.?:? ?quadrature_points", id="quadrature-points-10**6"),
     ],
 )
-@gap("io sets no limit on order or quadrature_points: a small hostile file makes Axis build a "
-     "Gauss rule of a million points (20 000 points already take ~9 s)")
 def test_huge_orders_are_refused(tmp_path, no_huge_rules, changes, match):
     path = write(tmp_path, with_axis(**changes), name="huge.json")
     with pytest.raises(ValueError, match=match) as error:
@@ -507,8 +494,6 @@ def test_saving_over_a_file_replaces_it_completely(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]
 
 
-@gap("atomic_write_text keeps tempfile.mkstemp's mode 0600 on the saved file instead of the umask default "
-     "(or the replaced file's mode)")
 def test_saved_file_has_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
     try:
