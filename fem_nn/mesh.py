@@ -405,10 +405,13 @@ def uniform_axis(
     array([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
     n_cells = _checks.integer(n_cells, "n_cells", 1)
-    try:
-        a, b = (float(v) for v in interval)
-    except (TypeError, ValueError):
-        raise ValueError(f"interval must be a pair of numbers (a, b), got {interval!r}") from None
+    if isinstance(interval, (str, bytes)) or np.ndim(interval) != 1 or len(interval) != 2:
+        raise ValueError(f"interval must be a pair of numbers (a, b), got {interval!r}")
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in interval):
+        raise TypeError(f"interval must be a pair of real numbers, got {interval!r}")
+    a, b = (float(v) for v in interval)
+    if not (np.isfinite(a) and np.isfinite(b) and a < b):
+        raise ValueError(f"interval must be finite with a < b, got {interval!r}")
     return Axis(np.linspace(a, b, n_cells + 1), family, order, **kwargs)
 
 
@@ -435,6 +438,10 @@ class Mesh:
     """
 
     def __init__(self, axes: Sequence[Axis], names: Sequence[str] | None = None):
+        if not isinstance(axes, (list, tuple)):
+            raise TypeError(f"axes must be a sequence of 1 to 3 Axis objects, got {type(axes).__name__}")
+        if names is not None and (isinstance(names, str) or not isinstance(names, (list, tuple))):
+            raise TypeError(f"names must be a sequence of strings, got {names!r}")
         axes = tuple(axes)
         if not 1 <= len(axes) <= 3 or not all(isinstance(a, Axis) for a in axes):
             raise TypeError("axes must be a sequence of 1 to 3 Axis objects")
@@ -475,13 +482,15 @@ class Mesh:
     def _selected(self, axis) -> Iterable[int]:
         if axis is None:
             return range(self.dim)
-        if isinstance(axis, (str, int, np.integer)):
-            return (self.axis_index(axis),)
-        return tuple(self.axis_index(a) for a in axis)
+        if isinstance(axis, (list, tuple)):
+            return tuple(self.axis_index(a) for a in axis)
+        return (self.axis_index(axis),)
 
     def with_axis(self, axis: int | str, new: Axis) -> "Mesh":
         """This mesh with one axis replaced."""
         i = self.axis_index(axis)
+        if not isinstance(new, Axis):
+            raise TypeError(f"new must be an Axis, got {type(new).__name__}")
         return Mesh(self.axes[:i] + (new,) + self.axes[i + 1 :], self.names)
 
     def _map(self, axis, method: str, **kwargs) -> "Mesh":

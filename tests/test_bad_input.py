@@ -128,17 +128,11 @@ UNIFORM_AXIS_CASES = [
     case(lambda: uniform_axis("ab", 2), ValueError, r"interval must be a pair", "string-interval"),
     case(lambda: uniform_axis(5, 2), ValueError, r"interval must be a pair", "scalar-interval"),
     case(lambda: uniform_axis((0, 1, 2), 2), ValueError, r"interval must be a pair", "triple-interval"),
-    case(lambda: uniform_axis((1, 0), 2), ValueError, r"interval must be", "reversed-interval",
-         gap("the error comes from Axis and talks about breakpoints[0] >= breakpoints[1], which the caller never passed")),
-    case(lambda: uniform_axis((0, 0), 2), ValueError, r"interval must be", "empty-interval",
-         gap("the error comes from Axis and talks about breakpoints, not the interval")),
-    case(lambda: uniform_axis((0, np.nan), 2), ValueError, r"interval must be", "nan-interval",
-         gap("the error says 'breakpoints must be finite', not the interval")),
-    case(lambda: uniform_axis((-np.inf, 0), 2), ValueError, r"interval must be", "inf-interval",
-         (gap("the error says 'breakpoints must be finite', not the interval"),
-          pytest.mark.filterwarnings("ignore:invalid value encountered"))),
-    case(lambda: uniform_axis(("0", "1"), 2), TypeError, r"interval must be", "numeric-string-interval",
-         gap("float('0') succeeds, so strings are silently accepted as interval ends")),
+    case(lambda: uniform_axis((1, 0), 2), ValueError, r"interval must be", "reversed-interval"),
+    case(lambda: uniform_axis((0, 0), 2), ValueError, r"interval must be", "empty-interval"),
+    case(lambda: uniform_axis((0, np.nan), 2), ValueError, r"interval must be", "nan-interval"),
+    case(lambda: uniform_axis((-np.inf, 0), 2), ValueError, r"interval must be", "inf-interval"),
+    case(lambda: uniform_axis(("0", "1"), 2), TypeError, r"interval must be", "numeric-string-interval"),
 ]
 
 
@@ -203,18 +197,14 @@ MESH_CASES = [
     case(lambda: Mesh([AXIS, "x"]), TypeError, r"axes must be a sequence of 1 to 3 Axis", "string-entry"),
     case(lambda: Mesh([AXIS, None]), TypeError, r"axes must be a sequence of 1 to 3 Axis", "none-entry"),
     case(lambda: Mesh([AXIS, bias_mesh()]), TypeError, r"axes must be a sequence of 1 to 3 Axis", "mesh-entry"),
-    case(lambda: Mesh(AXIS), TypeError, r"axes must be a sequence of 1 to 3 Axis", "bare-axis",
-         gap("tuple(axes) raises \"'Axis' object is not iterable\", which names no argument")),
-    case(lambda: Mesh(None), TypeError, r"axes must be a sequence of 1 to 3 Axis", "none",
-         gap("tuple(None) raises \"'NoneType' object is not iterable\", which names no argument")),
+    case(lambda: Mesh(AXIS), TypeError, r"axes must be a sequence of 1 to 3 Axis", "bare-axis"),
+    case(lambda: Mesh(None), TypeError, r"axes must be a sequence of 1 to 3 Axis", "none"),
     case(lambda: Mesh([AXIS, AXIS], names=("a", "a")), ValueError, r"names must be 2 distinct", "duplicate-names"),
     case(lambda: Mesh([AXIS, AXIS], names=("a",)), ValueError, r"names must be 2 distinct", "too-few-names"),
     case(lambda: Mesh([AXIS], names=("",)), ValueError, r"names must be 1 distinct non-empty strings", "empty-name"),
     case(lambda: Mesh([AXIS], names=(3,)), ValueError, r"names must be 1 distinct non-empty strings", "int-name"),
-    case(lambda: Mesh([AXIS], names=5), (TypeError, ValueError), r"names must be", "names-not-a-sequence",
-         gap("tuple(5) raises \"'int' object is not iterable\", which names no argument")),
-    case(lambda: weight_mesh().with_axis("xi", "x"), TypeError, r"new must be an Axis", "with-axis-not-an-axis",
-         gap("the error says 'axes must be a sequence of 1 to 3 Axis objects'; the argument is `new`")),
+    case(lambda: Mesh([AXIS], names=5), (TypeError, ValueError), r"names must be", "names-not-a-sequence"),
+    case(lambda: weight_mesh().with_axis("xi", "x"), TypeError, r"new must be an Axis", "with-axis-not-an-axis"),
 ]
 
 
@@ -238,8 +228,7 @@ AXIS_LOOKUP_CASES = [
     case(lambda: WEIGHTS.refined(-4), ValueError, r"axis must be a name in .* or an index below 3", "index-too-small"),
     case(lambda: WEIGHTS.axis_index(True), ValueError, r"axis must be a name in", "index-bool"),
     case(lambda: WEIGHTS.refined([None]), ValueError, r"axis must be a name in", "none-in-list"),
-    case(lambda: WEIGHTS.refined(1.5), ValueError, r"axis must be a name in", "index-float",
-         gap("Mesh._selected iterates over a float: \"'float' object is not iterable\"")),
+    case(lambda: WEIGHTS.refined(1.5), ValueError, r"axis must be a name in", "index-float"),
 ]
 
 
