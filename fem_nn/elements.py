@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _checks
 from .quadrature import gauss_legendre, gauss_lobatto
 
 __all__ = ["Family", "tabulate", "legendre_tabulate", "reference_nodes"]
@@ -100,6 +101,15 @@ def _lagrange_from_legendre(order: int) -> np.ndarray:
     return matrix
 
 
+def as_family(family) -> Family:
+    """`family` as a :class:`Family`; ValueError listing the known names otherwise."""
+    try:
+        return Family(family)
+    except ValueError:
+        known = ", ".join(repr(f.value) for f in Family)
+        raise ValueError(f"family must be one of {known}, got {family!r}") from None
+
+
 def tabulate(family: Family | str, order: int, x, n_derivatives: int = 0) -> np.ndarray:
     """Values (and first derivatives) of the reference basis of `family` at points `x`.
 
@@ -125,7 +135,12 @@ def tabulate(family: Family | str, order: int, x, n_derivatives: int = 0) -> np.
            [0.5, 0.5],
            [0. , 1. ]])
     """
-    family = Family(family)
+    family = as_family(family)
+    order = _checks.integer(order, "order", 0)
+    if order < family.min_order:
+        raise ValueError(f"order must be >= {family.min_order} for family '{family.value}', got {order}")
+    if family.max_order is not None and order > family.max_order:
+        raise ValueError(f"order must be {family.max_order} for family '{family.value}', got {order}")
     if n_derivatives not in (0, 1):
         raise ValueError(f"n_derivatives must be 0 or 1, got {n_derivatives!r}")
     values = legendre_tabulate(order, x, n_derivatives)

@@ -43,7 +43,12 @@ def _call_on_grid(function: Callable, coordinates: list[np.ndarray]) -> np.ndarr
     if not callable(function):
         raise TypeError(f"function must be callable as f({', '.join('x' * len(coordinates))}), got {function!r}")
     mesh_axes = np.meshgrid(*coordinates, indexing="ij", sparse=True)
-    values = np.asarray(function(*mesh_axes), dtype=float)
+    values = np.asarray(function(*mesh_axes))
+    if np.iscomplexobj(values):
+        raise TypeError("function returned complex values; a field is real")
+    if not (np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)):
+        raise TypeError(f"function returned values of dtype {values.dtype}, expected real numbers")
+    values = values.astype(float)
     shape = tuple(len(c) for c in coordinates)
     try:
         values = np.broadcast_to(values, shape)
@@ -143,7 +148,10 @@ class Field:
         ndarray, shape (n,)
         """
         dim = self.mesh.dim
-        pts = np.asarray(points, dtype=float)
+        try:
+            pts = np.asarray(points, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"points must be an array of real numbers of shape (n, {dim})") from None
         if dim == 1 and pts.ndim == 1:
             pts = pts[:, None]
         if pts.ndim != 2 or pts.shape[1] != dim:

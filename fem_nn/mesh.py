@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import _checks
-from .elements import Family, reference_nodes, tabulate
+from .elements import Family, as_family, reference_nodes, tabulate
 from .quadrature import QuadratureFamily, QuadratureRule, quadrature_rule, rule_on_cells
 
 __all__ = [
@@ -92,14 +92,6 @@ def _as_orders(order, n_cells: int, family: Family) -> np.ndarray:
     return _readonly(np.array(orders))
 
 
-def _as_family(family) -> Family:
-    try:
-        return Family(family)
-    except ValueError:
-        known = ", ".join(repr(f.value) for f in Family)
-        raise ValueError(f"family must be one of {known}, got {family!r}") from None
-
-
 class Axis:
     """An interval partitioned into cells, with a shape-function family, per-cell orders and a
     quadrature rule.
@@ -135,7 +127,7 @@ class Axis:
         quadrature_points: int | None = None,
     ):
         self.breakpoints = _as_breakpoints(breakpoints)
-        self.family = _as_family(family)
+        self.family = as_family(family)
         self.orders = _as_orders(order, len(self.breakpoints) - 1, self.family)
         try:
             self.quadrature = QuadratureFamily(quadrature)

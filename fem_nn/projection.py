@@ -66,13 +66,18 @@ class Projector:
 
     def __call__(self, coefficients: np.ndarray) -> np.ndarray:
         """Project coefficients of shape ``(*batch, *source.shape)`` onto the target mesh."""
-        u = np.asarray(coefficients, dtype=np.float64)
+        u = np.asarray(coefficients)
+        if not (np.issubdtype(u.dtype, np.floating) or np.issubdtype(u.dtype, np.integer)) or u.dtype == bool:
+            raise TypeError(f"coefficients must be real numbers, got dtype {u.dtype}")
+        u = u.astype(np.float64, copy=False)
         dim = self.source.dim
         if u.shape[u.ndim - dim :] != self.source.shape or u.ndim < dim:
             raise ValueError(
                 f"coefficients must have shape (..., {', '.join(map(str, self.source.shape))}) "
                 f"to match the source mesh, got {u.shape}"
             )
+        if not np.isfinite(u).all():
+            raise ValueError("coefficients must be finite (no NaN or inf)")
         first = u.ndim - dim
         for k, transfer in enumerate(self.transfers):
             u = transfer.apply(u, first + k)

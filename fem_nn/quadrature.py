@@ -100,7 +100,11 @@ def gauss_lobatto(n_points: int) -> QuadratureRule:
 
 def quadrature_rule(family: QuadratureFamily | str, n_points: int) -> QuadratureRule:
     """The rule of `family` (a :class:`QuadratureFamily` or its name) with `n_points` points."""
-    family = QuadratureFamily(family)
+    try:
+        family = QuadratureFamily(family)
+    except ValueError:
+        known = ", ".join(repr(f.value) for f in QuadratureFamily)
+        raise ValueError(f"family must be one of {known}, got {family!r}") from None
     if family is QuadratureFamily.GAUSS_LEGENDRE:
         return gauss_legendre(n_points)
     return gauss_lobatto(n_points)

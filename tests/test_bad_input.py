@@ -305,9 +305,9 @@ FROM_FUNCTION_CASES = [
     case(lambda: Field.from_function(MESH, lambda x, d: x + d, quadrature_points=0), ValueError, r"quadrature_points must be >= 1", "zero-points"),
     case(lambda: Field.from_function(MESH, lambda x, d: x + d, quadrature_points=2.5), TypeError, r"quadrature_points must be an integer", "float-points"),
     case(lambda: Field.from_function(MESH, lambda x, d: (x + d) * 1j), TypeError, r"function returned complex", "complex",
-         (COMPLEX_WARNING, gap("np.asarray(values, dtype=float) only warns (ComplexWarning) and drops the imaginary part"))),
+         COMPLEX_WARNING),
     case(lambda: Field.from_function(MESH, lambda x, d: np.full(np.broadcast(x, d).shape, "a")), TypeError, r"function returned",
-         "strings", gap("np.asarray(values, dtype=float) raises \"could not convert string to float: 'a'\"")),
+         "strings"),
 ]
 
 
@@ -330,10 +330,8 @@ EVALUATE_CASES = [
     case(lambda: FIELD.evaluate([[0.0, 0.5]], derivative=(2, 0)), ValueError, r"derivative must be 2 entries of 0 or 1", "derivative-2"),
     case(lambda: FIELD.evaluate([[0.0, 0.5]], derivative=(1,)), ValueError, r"derivative must be 2 entries of 0 or 1", "derivative-short"),
     case(lambda: FIELD.evaluate([[0.0, 0.5]], side="middle"), ValueError, r"side must be 'left' or 'right'", "side"),
-    case(lambda: FIELD.evaluate([[0.0, 0.5], [0.1]]), (TypeError, ValueError), r"points must", "ragged",
-         gap("np.asarray(points, dtype=float) raises 'setting an array element with a sequence', naming no argument")),
-    case(lambda: FIELD.evaluate("abc"), (TypeError, ValueError), r"points must", "string",
-         gap("np.asarray(points, dtype=float) raises \"could not convert string to float: 'abc'\"")),
+    case(lambda: FIELD.evaluate([[0.0, 0.5], [0.1]]), (TypeError, ValueError), r"points must", "ragged"),
+    case(lambda: FIELD.evaluate("abc"), (TypeError, ValueError), r"points must", "string"),
     case(lambda: FIELD.evaluate_grid(np.linspace(-1, 1, 3)), ValueError, r"evaluate_grid needs 2 coordinate arrays, got 1", "grid-one-array"),
     case(lambda: FIELD.evaluate_grid([0.0], [2.0]), ValueError, r"points must lie in the axis interval \[0, 1\]", "grid-outside"),
 ]
@@ -385,11 +383,9 @@ PROJECTOR_APPLY_CASES = [
     case(np.zeros(4), ValueError, r"coefficients must have shape \(\.\.\., 9, 4\)", "too-few-dims"),
     case(np.float64(1.0), ValueError, r"coefficients must have shape \(\.\.\., 9, 4\)", "scalar"),
     case(np.zeros((9, 4)) * 1j, TypeError, r"coefficients must be real", "complex",
-         (COMPLEX_WARNING, gap("np.asarray(..., dtype=float64) only warns and drops the imaginary part"))),
-    case(np.full((9, 4), "x"), TypeError, r"coefficients must be", "strings",
-         gap("np.asarray(..., dtype=float64) raises \"could not convert string to float: 'x'\"")),
-    case(np.full((9, 4), np.nan), ValueError, r"coefficients must be finite", "nan",
-         gap("NaN coefficients are projected silently into NaN coefficients")),
+         COMPLEX_WARNING),
+    case(np.full((9, 4), "x"), TypeError, r"coefficients must be", "strings"),
+    case(np.full((9, 4), np.nan), ValueError, r"coefficients must be finite", "nan"),
 ]
 
 
@@ -416,8 +412,7 @@ QUADRATURE_CASES = [
     case(lambda: gauss_lobatto(0), ValueError, r"n_points must be >= 2", "lobatto-0"),
     case(lambda: gauss_lobatto(3.5), TypeError, r"n_points must be an integer", "lobatto-float"),
     case(lambda: quadrature_rule("gauss_lobatto", 1), ValueError, r"n_points must be >= 2", "rule-lobatto-1"),
-    case(lambda: quadrature_rule("simpson", 3), ValueError, r"family must be one of", "rule-unknown-family",
-         gap("QuadratureFamily('simpson') raises \"'simpson' is not a valid QuadratureFamily\", naming no argument")),
+    case(lambda: quadrature_rule("simpson", 3), ValueError, r"family must be one of", "rule-unknown-family"),
 ]
 
 
@@ -431,16 +426,11 @@ def test_bad_quadrature(call, error, match):
 
 TABULATE_CASES = [
     case(lambda: tabulate("lagrange", 1, [0.0], n_derivatives=2), ValueError, r"n_derivatives must be 0 or 1", "derivatives-2"),
-    case(lambda: tabulate("hermite", 1, [0.0]), ValueError, r"family must be one of", "unknown-family",
-         gap("Family('hermite') raises \"'hermite' is not a valid Family\", naming no argument")),
-    case(lambda: tabulate("lagrange", 0, [0.0]), ValueError, r"order must be >= 1 for family 'lagrange'", "lagrange-order-0",
-         gap("the error comes from gauss_lobatto: 'n_points must be >= 2, got 1', naming the wrong argument")),
-    case(lambda: tabulate("legendre", -1, [0.0]), ValueError, r"order must be >= 0", "negative-order",
-         gap("legendre_tabulate fails with IndexError 'index 0 is out of bounds'")),
-    case(lambda: tabulate("p0", 3, [0.0]), ValueError, r"order must be 0 for family 'p0'", "p0-order-3",
-         gap("p0 is tabulated at order 3 (4 Legendre functions) without complaint")),
-    case(lambda: tabulate("legendre", 1.5, [0.0]), TypeError, r"order must be an integer", "float-order",
-         gap("np.zeros raises \"'float' object cannot be interpreted as an integer\"")),
+    case(lambda: tabulate("hermite", 1, [0.0]), ValueError, r"family must be one of", "unknown-family"),
+    case(lambda: tabulate("lagrange", 0, [0.0]), ValueError, r"order must be >= 1 for family 'lagrange'", "lagrange-order-0"),
+    case(lambda: tabulate("legendre", -1, [0.0]), ValueError, r"order must be >= 0", "negative-order"),
+    case(lambda: tabulate("p0", 3, [0.0]), ValueError, r"order must be 0 for family 'p0'", "p0-order-3"),
+    case(lambda: tabulate("legendre", 1.5, [0.0]), TypeError, r"order must be an integer", "float-order"),
 ]
 
 
