@@ -26,6 +26,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from .mesh import DEFAULT_NAMES, Axis, Mesh
 
 __all__ = ["save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_meshes", "atomic_write_text"]
@@ -100,7 +102,7 @@ def _axis_from_dict(entry, where: str) -> tuple[str | None, Axis]:
         a, b = (float(v) for v in interval)
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
             raise ValueError(f"{where}.interval: expected finite a < b, got {interval!r}")
-        breakpoints = [a + (b - a) * i / cells for i in range(cells)] + [b]
+        breakpoints = np.linspace(a, b, cells + 1)  # as uniform_axis: the same mesh, bit for bit
     orders = entry["order"] if isinstance(entry["order"], list) else [entry["order"]]
     if any(isinstance(o, int) and o > MAX_ORDER for o in orders):
         raise ValueError(f"{where}.order: at most {MAX_ORDER}, got {max(o for o in orders if isinstance(o, int))}")

@@ -373,13 +373,15 @@ class Axis:
     # --- serialization -----------------------------------------------------------------
     def to_dict(self) -> dict:
         orders = int(self.orders[0]) if np.all(self.orders == self.orders[0]) else self.orders.tolist()
-        return {
+        data = {
             "breakpoints": self.breakpoints.tolist(),
             "family": self.family.value,
             "order": orders,
             "quadrature": self.quadrature.value,
-            "quadrature_points": self.quadrature_points,
         }
+        if self._given_points is not None:  # else the count follows the orders, as here
+            data["quadrature_points"] = self._given_points
+        return data
 
 
 def uniform_axis(
