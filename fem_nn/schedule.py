@@ -111,6 +111,8 @@ class Phase:
             steps = options["steps"]
             if steps not in ("keep", named) and not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
                 raise ValueError(f"{where}: steps must be 'keep', '{named}' or a positive integer, got {steps!r}")
+        if kind == "adapt" and not (isinstance(options["fraction"], (int, float)) and 0 < options["fraction"] <= 1):
+            raise ValueError(f"{where}: fraction must be in (0, 1], got {options['fraction']!r}")
         if kind == "project_down":
             for key in ("depth_cells", "steps"):
                 value = options[key]

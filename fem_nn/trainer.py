@@ -3,14 +3,14 @@ distributed, and safe against NaN steps.
 
 Every rank draws the same shuffled global batches from one seeded generator and trains on
 its share (see :mod:`fem_nn.distributed`). A step whose loss or gradient is not finite is
-undone (parameters and optimizer state from before it), recorded in the history, and
+rolled back before it moves anything (the check comes between backward and the optimizer,
+on the gradients every rank shares after DDP's averaging), recorded in the history, and
 skipped. Checkpoints (:mod:`fem_nn.checkpoint`) hold the generator and RNG states, so a
 resumed run repeats an uninterrupted one bit for bit on the CPU.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import warnings
@@ -109,16 +109,15 @@ class Trainer:
 
     # --- training ------------------------------------------------------------------------
     def _step(self, indices: torch.Tensor) -> float | None:
-        """One optimizer step on a global batch; None (and nothing changed) if not finite."""
+        """One optimizer step on a global batch; None, with nothing changed, when the loss
+        or a gradient is not finite (the step is never taken, so there is nothing to undo)."""
         share, scale = distributed.shard(indices)
-        saved = (copy.deepcopy(self.network.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
         loss = self.task.loss(self.model, self.task.x_train[share], self.task.y_train[share]) * scale
         self.optimizer.zero_grad()
         loss.backward()
         finite = torch.stack([torch.isfinite(loss).all()] + [torch.isfinite(p.grad).all() for p in self.network.parameters()]).all()
         if not finite:
-            self.network.load_state_dict(saved[0])
-            self.optimizer.load_state_dict(saved[1])
+            self.optimizer.zero_grad()
             return None
         self.optimizer.step()
         return loss.item() / scale
@@ -134,7 +133,7 @@ class Trainer:
             if loss is None:
                 bad += 1
                 self.history.append({"epoch": self.epoch + 1, "batch": batch, "event": "nan_rollback"})
-                warnings.warn(f"epoch {self.epoch + 1}, batch {batch}: loss or gradient not finite; step undone")
+                warnings.warn(f"epoch {self.epoch + 1}, batch {batch}: loss or gradient not finite; step skipped")
                 if bad >= MAX_BAD_STEPS:
                     raise RuntimeError(f"{MAX_BAD_STEPS} consecutive non-finite steps in epoch {self.epoch + 1}; stopping")
                 continue

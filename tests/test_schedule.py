@@ -53,6 +53,7 @@ def test_toml_and_json_files_give_the_same_schedule_and_the_meshes_of_every_phas
         ({"phases": [{"phase": "refine", "steps": "triple"}]}, "steps must be"),
         ({"phases": [{"phase": "project_down", "depth_cells": [2, 0]}]}, "depth_cells must be"),
         ({"phases": [{"phase": "project_down", "depth_cells": 2}]}, "depth_cells must be"),
+        ({"phases": [{"phase": "adapt", "fraction": 1.5}]}, "fraction must be in"),
         ({"network": {"width_cells": 0}}, "network"),
         ({"network": {"depth": 3}}, r"unknown keys \['depth'\]"),
         ({"training": {"optimizer": "lbfgs"}}, "training.optimizer"),
