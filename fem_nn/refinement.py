@@ -21,13 +21,13 @@ import torch
 
 from .assembly import mass_factors
 from .io import mesh_to_dict
-from .mesh import Mesh
+from .mesh import Axis, Mesh
 from .network import ContinuumNetwork
 from .projection import Projector
 
 __all__ = [
     "refined_network", "coarsened_network", "elevated_network", "lowered_network", "projected_network",
-    "transfer_optimizer", "depth_indicators", "adapted_network", "network_axes",
+    "transfer_optimizer", "depth_indicators", "depth_smoothness", "adapted_network", "network_axes",
 ]
 
 # a network axis and the weight-mesh axes it names; the bias mesh has xi and delta
@@ -199,11 +199,47 @@ def _apply_masses(masses, u):
     return u
 
 
-def adapted_network(network: ContinuumNetwork, fraction: float = 0.25, steps="keep") -> ContinuumNetwork:
-    """Refine (bisect) the depth cells with the largest :func:`depth_indicators`: the
-    ``ceil(fraction · cells)`` worst."""
+def depth_smoothness(network: ContinuumNetwork) -> np.ndarray:
+    """Per depth cell, the share of the weight field's energy in its highest Legendre mode
+    (on the cell, in L2 over the width box): small where the field is smooth there, so that
+    raising the order pays; 1 for order-0 cells, which have no decay to judge."""
+    mesh = network.weight_mesh
+    depth = mesh.axes[2]
+    modal = mesh.with_axis(2, Axis(depth.breakpoints, "legendre", depth.orders))  # contains the field's space
+    u = Projector(modal, mesh)(network.weight.detach().cpu().double().numpy())
+    masses = [m.toarray() for m in mass_factors(modal)]
+    width_energy = (_apply_masses(masses[:2], u) * u).reshape(-1, u.shape[-1]).sum(axis=0)
+    energy = width_energy * np.diag(masses[2])  # per depth mode: the modal mass is diagonal
+    dofs = depth.cell_dofs()
+    top = dofs[np.arange(depth.n_cells), depth.orders]
+    total = np.array([energy[d[d >= 0]].sum() for d in dofs])
+    return np.where((depth.orders > 0) & (total > 0), energy[top] / np.maximum(total, 1e-300), 1.0)
+
+
+def adapted_network(
+    network: ContinuumNetwork, fraction: float = 0.25, steps="keep", hp: bool = False, smooth: float = 1e-3
+) -> ContinuumNetwork:
+    """Adapt the ``ceil(fraction · cells)`` depth cells with the largest
+    :func:`depth_indicators`: bisect them, or with `hp`, raise the order by one instead where
+    the field is smooth on the cell (:func:`depth_smoothness` below `smooth`).
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh())
+    >>> adapted_network(net, fraction=0.5).weight_mesh.axes[2].n_cells
+    6
+    """
     if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
     indicators = depth_indicators(network)
-    worst = np.argsort(-indicators, kind="stable")[: math.ceil(fraction * len(indicators))]
-    return refined_network(network, "depth", cells=np.sort(worst), steps=steps)
+    worst = np.sort(np.argsort(-indicators, kind="stable")[: math.ceil(fraction * len(indicators))])
+    weight, bias = network.weight_mesh, network.bias_mesh
+    if hp:
+        is_smooth = depth_smoothness(network)[worst] < smooth
+        elevate, worst = worst[is_smooth], worst[~is_smooth]
+        if len(elevate):  # before any bisection, which renumbers the cells
+            weight, bias = weight.elevated("delta", cells=elevate), bias.elevated("delta", cells=elevate)
+    if len(worst):
+        weight, bias = weight.refined("delta", cells=worst), bias.refined("delta", cells=worst)
+    return projected_network(network, weight, bias, _steps(network, steps, "double", 2))

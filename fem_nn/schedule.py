@@ -49,7 +49,7 @@ PHASE_OPTIONS: dict[str, dict] = {
     "elevate": {"axis": "width", "by": 1, "cells": None},
     "lower": {"axis": "width", "by": 1, "cells": None},
     "remanifest": {"scheme": None, "steps": None},
-    "adapt": {"fraction": 0.25, "steps": "keep"},
+    "adapt": {"fraction": 0.25, "steps": "keep", "hp": False},
     "mgopt": {"cycles": None, "levels": 2, "learning_rate": None, "pre_smoothing": 1, "post_smoothing": 1, "coarse_steps": 4},
     "project_down": {"depth_cells": None, "steps": None, "schemes": ["rk4"]},
 }

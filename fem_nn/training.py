@@ -99,7 +99,7 @@ def _new_network(network: ContinuumNetwork, phase: Phase) -> ContinuumNetwork:
     if phase.kind == "lower":
         return lowered_network(network, o["axis"], by=o["by"], cells=o["cells"])
     if phase.kind == "adapt":
-        return adapted_network(network, fraction=o["fraction"], steps=o["steps"])
+        return adapted_network(network, fraction=o["fraction"], steps=o["steps"], hp=bool(o["hp"]))
     return network.remanifested(scheme=o["scheme"], steps=o["steps"])  # remanifest
 
 

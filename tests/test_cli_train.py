@@ -16,7 +16,7 @@ SCHEDULE = {
         {"phase": "refine", "axis": "depth", "steps": "double"},
         {"phase": "train", "epochs": 1},
         {"phase": "mgopt", "cycles": 2, "levels": 2, "learning_rate": 0.1},
-        {"phase": "adapt", "fraction": 0.5},
+        {"phase": "adapt", "fraction": 0.5, "hp": True},
         {"phase": "project_down", "depth_cells": [1], "steps": [1]},
     ],
 }

@@ -7,7 +7,8 @@ import torch
 
 from fem_nn import ContinuumNetwork, Field, Mesh, Projector, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.refinement import (
-    adapted_network, coarsened_network, depth_indicators, elevated_network, lowered_network, refined_network,
+    adapted_network, coarsened_network, depth_indicators, depth_smoothness, elevated_network, lowered_network,
+    refined_network,
     transfer_optimizer,
 )
 
@@ -169,3 +170,20 @@ def test_adaptive_refinement_flags_and_refines_the_cells_at_a_jump():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call(network())
+
+
+def test_hp_adaptation_raises_the_order_where_the_field_is_smooth_and_bisects_elsewhere():
+    net = network("legendre", 2, depth_cells=4)
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.zero_()
+        net.weight[:, :, 0::3] = 1.0  # mode 0 of every cell: jumps nowhere yet
+        net.weight[:, :, 3:6] += torch.tensor([0.0, 1.0, 1e-4], dtype=torch.float64)  # cell 1: smooth
+        net.weight[:, :, 6:9] += torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)  # cell 2: rough
+    smoothness = depth_smoothness(net)
+    assert smoothness[1] < 1e-3 < smoothness[2]
+    adapted = adapted_network(net, fraction=0.5, hp=True)
+    depth = adapted.weight_mesh.axes[2]
+    assert np.allclose(depth.breakpoints, [0, 0.25, 0.5, 0.625, 0.75, 1.0])
+    assert depth.orders.tolist() == [2, 3, 2, 2, 2]
+    assert relative(adapted(X), net(X)) < 1e-12  # both changes are nested
