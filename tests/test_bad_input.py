@@ -4,9 +4,6 @@ Every case checks three things: the exception type (ValueError or TypeError), a 
 names the argument and says what was expected (the ``match`` regex always starts with the
 argument's name), and that a valid call right after the bad one still works (no cache, shared
 array or object left in a bad state).
-
-Cases marked ``xfail(strict=True)`` are checks the library does not make yet; each reason says
-what happens today.
 """
 
 import numpy as np
@@ -26,11 +23,6 @@ from fem_nn import (
     uniform_axis,
     weight_mesh,
 )
-
-
-def gap(reason):
-    """A check the library lacks: the test states the wanted behaviour."""
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 def case(call, error, match, id, marks=()):

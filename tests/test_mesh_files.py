@@ -1,8 +1,5 @@
 """Mesh files: round trips, the bundled meshes, malformed and hostile files rejected with a
 ValueError that names the file and the bad entry, and atomic writes.
-
-Cases marked ``xfail(strict=True)`` are checks the library does not make yet; each reason says
-what happens today.
 """
 
 import json
@@ -19,11 +16,6 @@ from fem_nn import mesh as mesh_module
 
 BUNDLED = bundled_meshes()
 BOXES = {1: [(-1.0, 1.0)], 2: [(-1.0, 1.0), (0.0, 1.0)], 3: [(-1.0, 1.0), (-1.0, 1.0), (0.0, 1.0)]}
-
-
-def gap(reason):
-    """A check the library lacks: the test states the wanted behaviour."""
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 def round_trip(mesh, folder, **kwargs):
