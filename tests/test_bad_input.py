@@ -279,7 +279,6 @@ def test_field_mesh_must_be_a_mesh():
     assert_field_still_works()
 
 
-
 FROM_FUNCTION_CASES = [
     case(lambda: Field.from_function(MESH, 3.0), TypeError, r"function must be callable", "not-callable"),
     case(lambda: Field.from_function(MESH, None, method="interpolate"), TypeError, r"function must be callable", "not-callable-interpolate"),
