@@ -19,8 +19,8 @@ from .numba_backend import NumbaNetwork
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
 from .refinement import (
-    adapted_network, coarsened_network, depth_indicators, depth_smoothness, elevated_network, lowered_network,
-    projected_network, refined_network, transfer_optimizer,
+    adapted_network, coarsened_network, depth_indicators, depth_smoothness, elevated_network, error_indicators,
+    lowered_network, projected_network, refined_network, transfer_optimizer,
 )
 from .schedule import Phase, Schedule, load_schedule
 from .tasks import Task, burgers_task, digits_task, task_network

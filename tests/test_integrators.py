@@ -126,11 +126,11 @@ def test_integrate_loops_over_step():
     def f(t, h):
         return a @ h * np.cos(t)
 
-    h = h0
-    for k in range(3):
-        h = step(f, 0.2 + 0.5 * k, h, 0.5, Scheme.RALSTON)
+    h, ends = h0, [0.2, 0.7, 1.2, 1.7]
+    for k in range(3):  # each step spans [t_k, t_k+1] exactly, so dt is their difference, not 0.5
+        h = step(f, ends[k], h, ends[k + 1] - ends[k], Scheme.RALSTON)
     times, states = integrate(f, h0, 0.2, 1.7, 3, "ralston", return_trajectory=True)
-    np.testing.assert_array_equal(times, [0.2, 0.7, 1.2, 1.7])
+    np.testing.assert_array_equal(times, ends)
     assert len(states) == 4 and states[0] is h0
     np.testing.assert_array_equal(states[-1], h)
     np.testing.assert_array_equal(integrate(f, h0, 0.2, 1.7, 3, "ralston"), h)
