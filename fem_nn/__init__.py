@@ -8,6 +8,7 @@ from .activations import RateActivation, ScaledActivation, activation_function
 from .assembly import integral_vector, mass_factors, mass_matrix, mixed_mass_factors, mixed_mass_matrix, supermesh
 from .convergence import ConvergenceResult, convergence_test
 from .elements import Family, reference_nodes, tabulate
+from .export import load_field, save_field, write_paraview
 from .field import Field, l2_distance
 from .checkpoint import load_checkpoint, save_checkpoint
 from .integrators import ButcherTableau, Scheme, integrate, tableau
@@ -16,6 +17,7 @@ from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_
 from .mgopt import MeshTransfer, MGOpt
 from .network import ContinuumNetwork, RightHandSide
 from .numba_backend import NumbaNetwork
+from .plotting import fitted_rate, plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
 from .refinement import (

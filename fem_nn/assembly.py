@@ -73,12 +73,30 @@ def _kron(factors) -> sparse.csr_matrix:
 
 
 def mass_factors(mesh: Mesh) -> list[sparse.csr_matrix]:
-    """The one-axis mass matrices ``M_k = ∫ φ_i φ_j`` of each axis of `mesh`."""
+    """The one-axis mass matrices ``M_k = ∫ φ_i φ_j`` of each axis of `mesh`.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh
+    >>> mesh = bias_mesh()  # 8 P1 width cells × 4 P0 depth cells
+    >>> [factor.shape for factor in mass_factors(mesh)]
+    [(9, 9), (4, 4)]
+    >>> mass_factors(mesh)[1].diagonal()  # P0 cells of width 1/4
+    array([0.25, 0.25, 0.25, 0.25])
+    """
     return [_axis_mixed_mass(axis, axis) for axis in mesh.axes]
 
 
 def mixed_mass_factors(target: Mesh, source: Mesh) -> list[sparse.csr_matrix]:
-    """The one-axis mixed-mass matrices ``∫ φ^target_i φ^source_j`` of two meshes on one box."""
+    """The one-axis mixed-mass matrices ``∫ φ^target_i φ^source_j`` of two meshes on one box.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh
+    >>> coarse = bias_mesh()
+    >>> [factor.shape for factor in mixed_mass_factors(coarse.refined("delta"), coarse)]
+    [(9, 9), (8, 4)]
+    """
     source.check_same_box(target)
     return [_axis_mixed_mass(t, s) for t, s in zip(target.axes, source.axes)]
 
@@ -106,11 +124,28 @@ def mass_matrix(mesh: Mesh | Axis) -> sparse.csr_matrix:
 
 def mixed_mass_matrix(target: Mesh | Axis, source: Mesh | Axis) -> sparse.csr_matrix:
     """The mixed-mass matrix ``M_BA = ∫ φ^B_i φ^A_j`` (B = `target`, A = `source`), exact for
-    nested and non-nested meshes alike."""
+    nested and non-nested meshes alike.
+
+    Examples
+    --------
+    >>> from fem_nn import uniform_axis
+    >>> halves = uniform_axis((0.0, 1.0), 2, "p0", 0)
+    >>> hats = uniform_axis((0.0, 1.0), 1, "lagrange", 1)
+    >>> mixed_mass_matrix(halves, hats).toarray() * 8  # ∫ over each half of 1 − x and x
+    array([[3., 1.],
+           [1., 3.]])
+    """
     return _kron(mixed_mass_factors(_as_mesh(target), _as_mesh(source)))
 
 
 def integral_vector(axis: Axis) -> np.ndarray:
-    """``∫ φ_i`` over the axis, exact: the mixed mass against the constant function 1."""
+    """``∫ φ_i`` over the axis, exact: the mixed mass against the constant function 1.
+
+    Examples
+    --------
+    >>> from fem_nn import uniform_axis
+    >>> integral_vector(uniform_axis((0.0, 1.0), 2, "lagrange", 1))  # hat functions
+    array([0.25, 0.5 , 0.25])
+    """
     constant = Axis(axis.interval, "p0", 0)
     return np.asarray(_axis_mixed_mass(constant, axis).toarray()).ravel()

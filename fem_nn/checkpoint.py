@@ -11,14 +11,13 @@ interrupted save leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from .io import atomic_write_bytes
 from .network import ContinuumNetwork
 
 __all__ = ["save_checkpoint", "load_checkpoint", "OPTIMIZERS"]
@@ -72,21 +71,26 @@ def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Opti
         text = json.dumps(header)
     except TypeError as error:
         raise TypeError(f"metadata must be JSON-serializable: {error}") from None
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(descriptor)
-    try:
-        save_file({k: v.cpu() for k, v in tensors.items()}, temporary, metadata={"fem_nn": text})
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    atomic_write_bytes(path, save({k: v.cpu() for k, v in tensors.items()}, metadata={"fem_nn": text}))
 
 
 def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Optimizer | None, object]:
     """Read a checkpoint: the network (on `device`), the optimizer (None if none was saved)
     and the metadata. ValueError, naming the file, for anything that is not a complete
-    fem_nn checkpoint."""
+    fem_nn checkpoint.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="midpoint")
+    >>> optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_checkpoint(f"{folder}/net.safetensors", net, optimizer)
+    ...     copy, restored, metadata = load_checkpoint(f"{folder}/net.safetensors")
+    >>> copy.tableau.name, type(restored).__name__, restored.param_groups[0]["lr"], metadata
+    ('midpoint', 'Adam', 0.001, None)
+    """
     path = Path(path)
     try:
         tensors = load_file(path)

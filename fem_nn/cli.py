@@ -1,4 +1,14 @@
-"""The ``fem-nn`` command line: ``demo``, ``train SCHEDULE`` and ``bench NAME``."""
+"""The ``fem-nn`` command line.
+
+Commands: ``demo``, ``train SCHEDULE``, ``bench NAME``, ``mesh`` (create, inspect, refine,
+coarsen, elevate, lower, convert mesh files), ``project`` (a saved field onto another mesh),
+``plot`` and ``export`` (ParaView). Every output file is written atomically, and an existing
+one is only replaced with ``--force``.
+
+Exit codes: 0 success; 2 bad arguments or input files (the message names what was wrong and
+nothing was written); 3 an optional dependency is missing (matplotlib for ``plot``); 130
+interrupted.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +16,112 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from . import __version__
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_MISSING_EXTRA, EXIT_INTERRUPTED = 0, 2, 3, 130
+MESH_OPERATIONS = {  # mesh subcommand: (Mesh method, its size argument, help)
+    "refine": ("refined", "k", "split the selected cells of the selected axes into K equal cells (h-refinement)"),
+    "coarsen": ("coarsened", "k", "merge every K consecutive cells of the selected axes"),
+    "elevate": ("elevated", "by", "raise the order of the selected cells by BY (p-refinement)"),
+    "lower": ("lowered", "by", "lower the order of the selected cells by BY"),
+}
+
+
+class CommandError(ValueError):
+    """A bad argument found by a command before it does any work."""
+
+
+# --- arguments shared by the commands ------------------------------------------------------
+
+
+def _output(path: str, force: bool, name: str = "OUT") -> Path:
+    """An output path whose folder exists and which is new, or replaced only with --force."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise CommandError(f"{name}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise CommandError(f"{name}: {path} is a folder; give a file name")
+    if path.exists() and not force:
+        raise CommandError(f"{name}: {path} exists; pass --force to replace it")
+    return path
+
+
+def _mesh(text: str, name: str = "MESH"):
+    """A mesh file, or the name of a bundled mesh."""
+    from .io import bundled_mesh, bundled_meshes, load_mesh
+
+    if Path(text).is_file():
+        return load_mesh(text)
+    if text in bundled_meshes():
+        return bundled_mesh(text)
+    raise CommandError(f"{name}: {text} is neither a mesh file nor a bundled mesh ({', '.join(bundled_meshes())})")
+
+
+def _read(text: str, name: str):
+    """What a file holds, as (kind, object): a mesh file or bundled mesh ("mesh", Mesh), a
+    field file ("field", Field), a checkpoint ("network", ContinuumNetwork), or a training
+    record: a ``fem-nn train`` folder, its history.json or metrics.jsonl ("history", list)."""
+    from safetensors import SafetensorError, safe_open
+
+    from .checkpoint import load_checkpoint
+    from .export import FORMAT as FIELD_FORMAT, load_field
+
+    path = Path(text)
+    if path.is_dir() and (path / "history.json").is_file():
+        path = path / "history.json"
+    if not path.is_file():
+        return "mesh", _mesh(text, name)
+    if path.suffix == ".jsonl":
+        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            return "history", [json.loads(line) for line in lines if line.strip()]
+        except ValueError as error:
+            raise CommandError(f"{name}: {path} is not JSON lines ({error})") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise CommandError(f"{name}: {path} is not JSON ({error})") from None
+        if isinstance(data, dict) and isinstance(data.get("history"), list):
+            return "history", data["history"]
+        return "mesh", _mesh(text, name)
+    try:
+        with safe_open(path, framework="np") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"{name}: {path} is not a mesh, field, checkpoint or training file ({error})") from None
+    if FIELD_FORMAT in metadata:
+        return "field", load_field(path)
+    if "fem_nn" in metadata:
+        return "network", load_checkpoint(path)[0]
+    raise CommandError(f"{name}: {path} is a safetensors file but neither a fem_nn field nor a checkpoint")
+
+
+def _fields(text: str, name: str, parameter: str | None) -> "Field":
+    """The field in a field file, or the parameter `parameter` of a checkpoint's network."""
+    kind, value = _read(text, name)
+    if kind == "field":
+        if parameter is not None:
+            raise CommandError(f"--parameter: {text} is a field file, which holds one field")
+        return value
+    if kind != "network":
+        raise CommandError(f"{name}: {text} is a {kind}, not a field file or checkpoint")
+    fields = value.fields()
+    if (parameter or "weight") not in fields:
+        raise CommandError(f"--parameter must be one of {sorted(fields)}, got {parameter!r}")
+    return fields[parameter or "weight"]
+
+
+# --- commands ----------------------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     run_demo(levels=args.levels, epochs=args.epochs)
-    return 0
+    return EXIT_OK
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -27,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
     print(json.dumps(run_schedule(schedule, args.out, progress=not args.quiet)["final"]))
-    return 0
+    return EXIT_OK
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -36,13 +143,236 @@ def _bench(args: argparse.Namespace) -> int:
     figures = BENCHMARKS[args.name].run(args)
     if args.json:
         print(json.dumps(figures))
-    return 0
+    return EXIT_OK
+
+
+def _mesh_create(args: argparse.Namespace) -> int:
+    from .io import save_mesh
+    from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, uniform_axis
+
+    out = _output(args.out, args.force)
+    width = uniform_axis(WIDTH_INTERVAL, args.width_cells, args.width_family, args.width_order)
+    depth = uniform_axis(DEPTH_INTERVAL, args.depth_cells, args.depth_family, args.depth_order)
+    axes = {"signal": (width,), "bias": (width, depth), "weight": (width, width, depth)}[args.kind]
+    save_mesh(Mesh(axes), out, args.description)
+    print(f"mesh: {out}")
+    return EXIT_OK
+
+
+def mesh_summary(mesh) -> str:
+    """A table of `mesh`'s axes: interval, cells, family, orders, quadrature and dofs.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh
+    >>> print(mesh_summary(bias_mesh()))
+    axis   interval   cells  family    orders  quadrature         dofs
+    xi     [-1, 1]        8  lagrange  1       gauss_legendre × 2    9
+    delta  [0, 1]         4  p0        0       gauss_legendre × 1    4
+    shape (9, 4), 36 dofs
+    """
+    rows = [("axis", "interval", "cells", "family", "orders", "quadrature", "dofs")]
+    for name, axis in zip(mesh.names, mesh.axes):
+        orders = axis.to_dict()["order"]
+        a, b = axis.interval
+        rows.append((
+            name, f"[{a:g}, {b:g}]", str(axis.n_cells), axis.family.value,
+            str(orders) if isinstance(orders, int) else ",".join(map(str, orders)),
+            f"{axis.quadrature.value} × {axis.quadrature_points}", str(axis.n_dofs),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {2, 6}  # counts align right
+    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in rows]
+    return "\n".join([*lines, f"shape {mesh.shape}, {mesh.n_dofs} dofs"])
+
+
+def _mesh_inspect(args: argparse.Namespace) -> int:
+    from .io import mesh_to_dict
+
+    mesh = _mesh(args.mesh)
+    if args.json:
+        print(json.dumps({**mesh_to_dict(mesh), "shape": list(mesh.shape), "n_dofs": mesh.n_dofs}))
+    else:
+        print(mesh_summary(mesh))
+    return EXIT_OK
+
+
+def _mesh_change(args: argparse.Namespace) -> int:
+    from .io import save_mesh
+
+    mesh = _mesh(args.mesh)
+    out = _output(args.out, args.force)
+    method, size, _ = MESH_OPERATIONS[args.operation]
+    options = {size: getattr(args, size)}
+    if args.operation != "coarsen":
+        options["cells"] = args.cells
+    changed = getattr(mesh, method)(args.axis, **options)
+    save_mesh(changed, out)
+    print(f"mesh: {out} (shape {mesh.shape} → {changed.shape})")
+    return EXIT_OK
+
+
+def _mesh_convert(args: argparse.Namespace) -> int:
+    from .export import PARAVIEW_FORMATS, write_paraview_mesh
+    from .io import save_mesh
+
+    mesh = _mesh(args.mesh)
+    out = _output(args.out, args.force)
+    if out.suffix == ".json":
+        save_mesh(mesh, out, args.description)
+    elif out.suffix.lower() in PARAVIEW_FORMATS:
+        write_paraview_mesh(out, mesh)
+    else:
+        raise CommandError(f"OUT: the suffix must be .json or one of {', '.join(PARAVIEW_FORMATS)}, got {out.name}")
+    print(f"mesh: {out}")
+    return EXIT_OK
+
+
+def _project(args: argparse.Namespace) -> int:
+    from .export import save_field
+    from .field import l2_distance
+
+    field = _fields(args.field, "FIELD", args.parameter)
+    target = _mesh(args.mesh)
+    out = _output(args.out, args.force)
+    field.mesh.check_same_box(target, "MESH")
+    projected = field.project(target)
+    save_field(out, projected)
+    print(f"{'':12} {'dofs':>8} {'integral':>14} {'L2 norm':>14}")
+    for label, f in (("source", field), ("projection", projected)):
+        print(f"{label:12} {f.mesh.n_dofs:8d} {f.integrate():14.6e} {f.norm():14.6e}")
+    print(f"L2 distance {l2_distance(field, projected):.3e}; field: {out}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import PARAVIEW_FORMATS, save_field, write_paraview
+
+    out = _output(args.out, args.force)
+    suffix = out.suffix.lower()
+    if suffix not in (*PARAVIEW_FORMATS, ".safetensors"):
+        raise CommandError(f"OUT: the suffix must be one of {', '.join([*PARAVIEW_FORMATS, '.safetensors'])}, got {out.name}")
+    field = _fields(args.input, "INPUT", args.parameter)
+    if suffix == ".safetensors":
+        save_field(out, field)
+    else:
+        write_paraview(out, field, args.points_per_cell)
+    print(f"field: {out}")
+    return EXIT_OK
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from . import plotting
+
+    out = _output(args.out, args.force)
+    kind, value = _read(args.input, "INPUT")
+    plotting.pyplot()  # headless, and a clear error now if matplotlib is missing
+    if kind == "mesh":
+        figure = plotting.plot_mesh(value, path=out)
+    elif kind == "history":
+        figure = plotting.plot_training(value, path=out)
+    elif kind == "network" or value.mesh.dim == 3:
+        figure = plotting.plot_weight_slices(value, depth=args.depth, width_point=args.width_point, path=out)
+    else:
+        figure = plotting.plot_field(value, path=out)
+    plotting.pyplot().close(figure)
+    return EXIT_OK
+
+
+# --- the parser --------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_mesh_commands(commands) -> None:
+    from .elements import Family
+
+    families = [f.value for f in Family]
+    mesh = commands.add_parser("mesh", help="create, inspect, refine, coarsen, elevate, lower or convert mesh files")
+    actions = mesh.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    create = actions.add_parser("create", help="write a uniform weight, bias or signal mesh file")
+    create.add_argument("out", metavar="OUT", help="the mesh file to write (.json)")
+    create.add_argument("--kind", choices=["weight", "bias", "signal"], default="weight",
+                        help="weight: ξ × η × δ; bias: ξ × δ; signal: ξ (default weight)")
+    create.add_argument("--width-cells", type=_positive, default=8, help="cells along ξ (and η) (default 8)")
+    create.add_argument("--width-family", choices=families, default="lagrange", help="(default lagrange)")
+    create.add_argument("--width-order", type=int, default=1, help="(default 1)")
+    create.add_argument("--depth-cells", type=_positive, default=4, help="cells along δ (default 4)")
+    create.add_argument("--depth-family", choices=families, default="p0", help="(default p0)")
+    create.add_argument("--depth-order", type=int, default=0, help="(default 0)")
+    create.add_argument("--description", help="a note stored in the file")
+    create.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    create.set_defaults(handler=_mesh_create)
+
+    inspect = actions.add_parser("inspect", help="print a mesh's axes, orders, quadrature and dofs")
+    inspect.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
+    inspect.add_argument("--json", action="store_true", help="print the mesh as one JSON object")
+    inspect.set_defaults(handler=_mesh_inspect)
+
+    for operation, (_, size, text) in MESH_OPERATIONS.items():
+        change = actions.add_parser(operation, help=text)
+        change.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
+        change.add_argument("out", metavar="OUT", help="the mesh file to write (.json)")
+        change.add_argument("--axis", action="append", metavar="NAME",
+                            help="an axis to change, by name (xi, eta, delta) or index; repeat for more (default all)")
+        change.add_argument(f"--{size}", type=_positive, default=2 if size == "k" else 1,
+                            help=f"(default {2 if size == 'k' else 1})")
+        if operation != "coarsen":
+            change.add_argument("--cells", type=int, nargs="+", metavar="I", help="the cells to change (default all)")
+        change.add_argument("--force", action="store_true", help="replace OUT if it exists")
+        change.set_defaults(handler=_mesh_change, operation=operation)
+
+    convert = actions.add_parser("convert", help="rewrite a mesh file as JSON or as ParaView cells (.vtu, .xdmf)")
+    convert.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
+    convert.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
+    convert.add_argument("--description", help="a note stored in a JSON file")
+    convert.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    convert.set_defaults(handler=_mesh_convert)
+
+
+def _add_field_commands(commands) -> None:
+    project = commands.add_parser("project", help="L2-project a saved field onto another mesh; write the new field")
+    project.add_argument("field", metavar="FIELD", help="a field file (.safetensors, from fem_nn.save_field) or a checkpoint")
+    project.add_argument("mesh", metavar="MESH", help="the target mesh: a mesh file or a bundled mesh's name")
+    project.add_argument("out", metavar="OUT", help="the field file to write (.safetensors)")
+    project.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    project.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    project.set_defaults(handler=_project)
+
+    export = commands.add_parser("export", help="write a field (or a checkpoint's) for ParaView, or as a field file")
+    export.add_argument("input", metavar="INPUT", help="a field file or a checkpoint")
+    export.add_argument("out", metavar="OUT", help="the file to write: .vtu or .xdmf (ParaView), .safetensors (field)")
+    export.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    export.add_argument("--points-per-cell", type=int, metavar="N",
+                        help="sample points per cell and axis, >= 2 (default: the order + 1)")
+    export.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    export.set_defaults(handler=_export)
+
+    plot = commands.add_parser("plot", help="plot a mesh, a field, a checkpoint's fields or a training run")
+    plot.add_argument("input", metavar="INPUT", help="a mesh file or bundled mesh, a field file, a checkpoint, "
+                      "or a fem-nn train folder (or its history.json / metrics.jsonl)")
+    plot.add_argument("out", metavar="OUT", help="the figure to write (.png, .pdf, .svg)")
+    plot.add_argument("--depth", type=float, default=0.5, help="δ of the weight slice (default 0.5)")
+    plot.add_argument("--width-point", type=float, default=0.0, help="η of the slice along depth (default 0)")
+    plot.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    plot.set_defaults(handler=_plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .bench import BENCHMARKS
 
-    parser = argparse.ArgumentParser(prog="fem-nn", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fem-nn", description=__doc__.split("\n\n")[0],
+        epilog="Exit codes: 0 success; 2 bad arguments or input files, nothing written; "
+               "3 an optional dependency missing; 130 interrupted.",
+    )
     parser.add_argument("--version", action="version", version=f"fem_nn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -70,16 +400,33 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
         sub.set_defaults(handler=_bench)
+
+    _add_mesh_commands(commands)
+    _add_field_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``fem-nn`` command line on `argv` (default ``sys.argv[1:]``); return the exit code.
+
+    Examples
+    --------
+    >>> main(["mesh", "inspect", "default", "--json"]) == 0  # doctest: +ELLIPSIS
+    {"fem_nn_mesh": 1, ...}
+    True
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except (ValueError, TypeError, OSError) as error:
         print(f"fem-nn {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except ImportError as error:
+        print(f"fem-nn {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
+    except KeyboardInterrupt:
+        print(f"fem-nn {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

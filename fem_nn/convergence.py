@@ -12,7 +12,7 @@ import torch
 
 from .integrators import tableau
 from .network import ContinuumNetwork
-from .plotting import pyplot, save_figure
+from .plotting import fitted_rate, plot_convergence
 
 __all__ = ["ConvergenceResult", "convergence_test"]
 
@@ -21,12 +21,14 @@ def _relative_error(y: torch.Tensor, reference: torch.Tensor) -> float:
     return float(torch.linalg.vector_norm(y - reference) / torch.linalg.vector_norm(reference))
 
 
+# the asymptotic range: the last three step counts, errors above round-off
+_FIT_RANGE = {"last": 3, "floor": 1e-13}
+
+
 def _fitted_order(steps: np.ndarray, errors: np.ndarray) -> float:
     """Slope of -log(error) against log(steps) over the last three step counts (the
-    asymptotic range), ignoring errors at round-off."""
-    usable = errors > 1e-13
-    s, e = steps[usable][-3:], errors[usable][-3:]
-    return float(-np.polyfit(np.log(s), np.log(e), 1)[0]) if len(s) >= 2 else float("nan")
+    asymptotic range), ignoring errors at round-off (or not finite)."""
+    return fitted_rate(steps, errors, **_FIT_RANGE)
 
 
 @dataclass
@@ -43,6 +45,17 @@ class ConvergenceResult:
         Fitted observed order per scheme.
     quadrature_points, quadrature_errors : ndarray
         The width quadratures swept (points per cell) and their errors, if any.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> from fem_nn.convergence import convergence_test
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    >>> result = convergence_test(net, torch.ones(2, 8, dtype=torch.float64), ["euler", "midpoint"], [4, 8, 16])
+    >>> result.steps.tolist(), sorted(result.errors)
+    ([4, 8, 16], ['euler', 'midpoint'])
+    >>> round(result.orders["euler"]), round(result.orders["midpoint"])
+    (1, 2)
     """
 
     steps: np.ndarray
@@ -63,18 +76,10 @@ class ConvergenceResult:
         return "\n".join(lines)
 
     def plot(self, path=None):
-        """Error against steps on log-log axes (matplotlib); saved to `path` if given."""
-        plt = pyplot(headless=path is not None)
-        figure, axes = plt.subplots(figsize=(5, 4))
-        for name, errors in self.errors.items():
-            axes.loglog(self.steps, errors, "o-", label=f"{name} (order {self.orders[name]:.2f})")
-        axes.set_xlabel("steps")
-        axes.set_ylabel("relative error")
-        axes.legend()
-        axes.grid(True, which="both", alpha=0.3)
-        if path is not None:
-            save_figure(figure, path)
-        return figure
+        """Error against steps on log-log axes, with each scheme's fitted order (the same fit
+        as :attr:`orders`) in the legend; saved to `path` if given
+        (:func:`fem_nn.plotting.plot_convergence`)."""
+        return plot_convergence(self.steps, self.errors, xlabel="steps", ylabel="relative error", path=path, **_FIT_RANGE)
 
 
 @torch.no_grad()

@@ -30,6 +30,13 @@ class Family(enum.Enum):
         discontinuous Lagrange on Gauss–Lobatto nodes, order >= 1.
     ``LAGRANGE``
         continuous (H1) Lagrange on Gauss–Lobatto nodes, order >= 1 (hat functions at 1).
+
+    Examples
+    --------
+    >>> Family("legendre")
+    <Family.LEGENDRE: 'legendre'>
+    >>> Family.LAGRANGE.continuous, Family.LAGRANGE_DG.continuous, Family.LAGRANGE_DG.min_order
+    (True, False, 1)
     """
 
     P0 = "p0"
@@ -85,6 +92,13 @@ def reference_nodes(family: Family, order: int) -> np.ndarray:
 
     Gauss–Lobatto nodes for the Lagrange families (the basis is nodal there); Gauss–Legendre
     points for the modal families.
+
+    Examples
+    --------
+    >>> reference_nodes(Family.LAGRANGE, 2)
+    array([-1.,  0.,  1.])
+    >>> reference_nodes(Family.LEGENDRE, 1)  # ±1/√3
+    array([-0.57735027,  0.57735027])
     """
     if family.nodal:
         return gauss_lobatto(order + 1).points

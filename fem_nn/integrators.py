@@ -131,6 +131,11 @@ class Scheme(enum.Enum):
 
     ``RK4`` is the classic scheme; ``RK4_38`` is the 3/8 rule, which torchdiffeq calls
     ``rk4``.
+
+    Examples
+    --------
+    >>> [(s.value, tableau(s).order) for s in (Scheme.EULER, Scheme.MIDPOINT, Scheme.RK4)]
+    [('euler', 1), ('midpoint', 2), ('rk4', 4)]
     """
 
     EULER = "euler"

@@ -30,7 +30,9 @@ import numpy as np
 
 from .mesh import DEFAULT_NAMES, Axis, Mesh
 
-__all__ = ["save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_meshes", "atomic_write_text"]
+__all__ = [
+    "save_mesh", "load_mesh", "mesh_from_dict", "bundled_mesh", "bundled_meshes", "atomic_write_bytes", "atomic_write_text",
+]
 
 FORMAT_KEY = "fem_nn_mesh"
 FORMAT_VERSION = 1
@@ -40,9 +42,18 @@ MAX_ORDER, MAX_QUADRATURE_POINTS = 64, 256
 _AXIS_KEYS = {"name", "breakpoints", "interval", "cells", "family", "order", "quadrature", "quadrature_points"}
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and a rename, so
-    an interrupted write never leaves a half-written file in place of the old one."""
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and a rename, so
+    an interrupted write never leaves a half-written file in place of the old one.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     atomic_write_bytes(f"{folder}/a.bin", b"fem")
+    ...     Path(f"{folder}/a.bin").read_bytes()
+    b'fem'
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -50,8 +61,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -60,8 +71,20 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         raise
 
 
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """:func:`atomic_write_bytes` of `text` in UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
 def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
-    """The content of a mesh file, which :func:`mesh_from_dict` reads back."""
+    """The content of a mesh file, which :func:`mesh_from_dict` reads back.
+
+    Examples
+    --------
+    >>> from fem_nn import signal_mesh
+    >>> mesh_to_dict(signal_mesh(), "eight hat cells")
+    {'fem_nn_mesh': 1, 'description': 'eight hat cells', 'axes': [{'name': 'xi', 'breakpoints': [-1.0, -0.75, ...], 'family': 'lagrange', 'order': 1, 'quadrature': 'gauss_legendre'}]}
+    """
     if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a Mesh, got {type(mesh).__name__}")
     data = {FORMAT_KEY: FORMAT_VERSION}
@@ -71,7 +94,17 @@ def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
 
 
 def save_mesh(mesh: Mesh, path: str | os.PathLike, description: str | None = None) -> None:
-    """Write `mesh` to a JSON mesh file (atomically)."""
+    """Write `mesh` to a JSON mesh file (atomically).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fem_nn import weight_mesh
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save_mesh(weight_mesh(), f"{folder}/w.json", description="8 P1 × 8 P1 × 4 P0")
+    ...     load_mesh(f"{folder}/w.json") == weight_mesh()
+    True
+    """
     data = mesh_to_dict(mesh, description)
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
@@ -126,7 +159,21 @@ def _axis_from_dict(entry, where: str) -> tuple[str | None, Axis]:
 
 
 def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
-    """Build and validate a mesh from the parsed content of a mesh file."""
+    """Build and validate a mesh from the parsed content of a mesh file.
+
+    Examples
+    --------
+    >>> mesh = mesh_from_dict({"fem_nn_mesh": 1, "axes": [
+    ...     {"interval": [-1, 1], "cells": 4, "family": "legendre", "order": 3},
+    ...     {"breakpoints": [0, 0.25, 1], "family": "p0", "order": 0}]})
+    >>> mesh.names, mesh.shape
+    (('xi', 'delta'), (16, 2))
+    >>> mesh_from_dict({"fem_nn_mesh": 1, "axes": [
+    ...     {"interval": [0, 1], "cells": 2, "family": "hermite", "order": 3}]})
+    Traceback (most recent call last):
+    ...
+    ValueError: mesh data: axes[0]: family must be one of 'p0', 'legendre', 'lagrange_dg', 'lagrange', got 'hermite'
+    """
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a JSON object at the top level")
     version = data.get(FORMAT_KEY)
@@ -150,7 +197,18 @@ def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
 
 
 def load_mesh(path: str | os.PathLike) -> Mesh:
-    """Read and validate a JSON mesh file; a ValueError names the file and the bad entry."""
+    """Read and validate a JSON mesh file; a ValueError names the file and the bad entry.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with open(f"{folder}/depth.json", "w") as file:
+    ...         json.dump({"fem_nn_mesh": 1, "axes": [
+    ...             {"name": "delta", "interval": [0, 1], "cells": 3, "family": "lagrange", "order": 2}]}, file)
+    ...     load_mesh(f"{folder}/depth.json")
+    Mesh(delta: Axis([0, 1], cells=3, family='lagrange', order=2, dofs=7))
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -164,13 +222,26 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
 
 
 def bundled_meshes() -> list[str]:
-    """Names of the ready-made meshes shipped in ``meshes/``."""
+    """Names of the ready-made meshes shipped in ``meshes/``.
+
+    Examples
+    --------
+    >>> bundled_meshes()
+    ['default', 'graded_hp', 'resnet_16x8']
+    """
     folder = resources.files("fem_nn.meshes")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
 def bundled_mesh(name: str) -> Mesh:
-    """A ready-made mesh by name (see :func:`bundled_meshes`), e.g. ``"default"``."""
+    """A ready-made mesh by name (see :func:`bundled_meshes`), e.g. ``"default"``.
+
+    Examples
+    --------
+    >>> mesh = bundled_mesh("resnet_16x8")  # a 16-wide, 8-deep residual MLP
+    >>> mesh.shape, mesh.axes[0].family.value
+    ((16, 16, 8), 'p0')
+    """
     names = bundled_meshes()
     if name not in names:
         raise ValueError(f"name must be one of the bundled meshes {names}, got {name!r}")

@@ -534,19 +534,43 @@ class Mesh:
 
 
 def signal_mesh(width: Axis | None = None) -> Mesh:
-    """A 1D mesh for signals h(ξ) on [-1, 1] (default: 8 continuous P1 cells)."""
+    """A 1D mesh for signals h(ξ) on [-1, 1] (default: 8 continuous P1 cells).
+
+    Examples
+    --------
+    >>> signal_mesh().shape
+    (9,)
+    >>> signal_mesh(uniform_axis(WIDTH_INTERVAL, 4, "legendre", 3)).shape
+    (16,)
+    """
     return Mesh((width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1),))
 
 
 def bias_mesh(width: Axis | None = None, depth: Axis | None = None) -> Mesh:
-    """A 2D mesh for biases b(ξ, δ) on [-1, 1] × [0, 1] (default: 8 P1 × 4 P0 cells)."""
+    """A 2D mesh for biases b(ξ, δ) on [-1, 1] × [0, 1] (default: 8 P1 × 4 P0 cells).
+
+    Examples
+    --------
+    >>> mesh = bias_mesh(depth=uniform_axis(DEPTH_INTERVAL, 2, "lagrange", 1))
+    >>> mesh.names, mesh.shape, mesh.box
+    (('xi', 'delta'), (9, 3), ((-1.0, 1.0), (0.0, 1.0)))
+    """
     width = width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1)
     depth = depth or uniform_axis(DEPTH_INTERVAL, 4, Family.P0, 0)
     return Mesh((width, depth))
 
 
 def weight_mesh(width: Axis | None = None, depth: Axis | None = None) -> Mesh:
-    """A 3D mesh for weights W(ξ, η, δ) on [-1, 1]² × [0, 1] (default: 8 P1 × 8 P1 × 4 P0)."""
+    """A 3D mesh for weights W(ξ, η, δ) on [-1, 1]² × [0, 1] (default: 8 P1 × 8 P1 × 4 P0).
+
+    The width axis serves both ξ and η.
+
+    Examples
+    --------
+    >>> width = uniform_axis(WIDTH_INTERVAL, 4, "legendre", 2)
+    >>> weight_mesh(width).shape  # 12 × 12 width dofs × 4 P0 depth cells
+    (12, 12, 4)
+    """
     width = width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1)
     depth = depth or uniform_axis(DEPTH_INTERVAL, 4, Family.P0, 0)
     return Mesh((width, width, depth))

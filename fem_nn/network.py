@@ -37,6 +37,13 @@ class RightHandSide(enum.Enum):
     ``INTEGRAL``     γ(∫ W h + b) — the seed's equation.
     ``RELAXATION``   rate · (σ(∫ W h + b) − h) — the plain-MLP limit.
     ``TWO_LAYER``    ∫ W2 σ(∫ W1 h + b1) + b2 — the transport velocity of Li & Shi (2017).
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="two_layer", activation="gelu")
+    >>> net.rhs, sorted(net.parameter_shapes())
+    (<RightHandSide.TWO_LAYER: 'two_layer'>, ['bias1', 'bias2', 'weight1', 'weight2'])
     """
 
     INTEGRAL = "integral"

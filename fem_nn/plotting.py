@@ -1,8 +1,40 @@
-"""Matplotlib helpers shared by the plots and examples (matplotlib is an optional extra)."""
+"""Plots of fields, meshes, convergence studies and training runs (matplotlib is an optional
+extra: ``pip install 'fem_nn[examples]'``).
+
+Every ``plot_*`` function checks its arguments before it draws anything (a TypeError or
+ValueError naming the argument), returns the matplotlib :class:`~matplotlib.figure.Figure`,
+and writes it to `path` when one is given, on the headless Agg backend. Without a path the
+figure stays open for ``plt.show()``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["pyplot", "save_figure"]
+import io
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from . import _checks
+from .field import Field
+from .io import atomic_write_bytes
+from .mesh import Axis, Mesh
+
+__all__ = [
+    "pyplot",
+    "save_figure",
+    "fitted_rate",
+    "plot_field",
+    "plot_weight_slices",
+    "plot_mesh",
+    "plot_convergence",
+    "plot_training",
+]
+
+SYMBOLS = {"xi": "ξ", "eta": "η", "delta": "δ"}
+MAX_LABELLED_CELLS = 50  # plot_mesh writes each cell's order in it up to this many cells
+SKIPPED_EVENTS = ("nan_rollback",)  # history events that are not changes of the network
 
 
 def pyplot(headless: bool = True):
@@ -19,7 +51,640 @@ def pyplot(headless: bool = True):
 
 
 def save_figure(figure, path) -> None:
-    """Lay out `figure`, write it to `path` (PNG, or any format matplotlib infers) and say so."""
+    """Lay out `figure`, write it to `path` atomically (PNG, or the format its suffix names:
+    pdf, svg, ...) and say so."""
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=Path(path).suffix[1:].lower() or "png", dpi=110)
+    atomic_write_bytes(path, buffer.getvalue())
     print(f"figure: {path}")
+
+
+# --- argument checks -----------------------------------------------------------------------
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _vector(value, name: str) -> np.ndarray:
+    """A 1D float array from a sequence of real numbers (integers allowed, not booleans)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {value!r}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of real numbers") from None
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    return array.astype(float)
+
+
+def _field(value, name: str = "field") -> Field:
+    if not isinstance(value, Field):
+        raise TypeError(f"{name} must be a Field, got {type(value).__name__}")
+    return value
+
+
+def _points_per_cell(value, minimum: int):
+    return None if value is None else _checks.integer(value, "points_per_cell", minimum)
+
+
+def _symbol(name: str) -> str:
+    return SYMBOLS.get(name, name)
+
+
+def _finish(figure, path):
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+# --- rates ---------------------------------------------------------------------------------
+
+
+def _fit(x, errors, last, floor):
+    """Validated least-squares fit of log(error) = log(C) - rate·log(x): (rate, log C, the x
+    fitted); rate NaN when fewer than two points are usable."""
+    x, errors = _vector(x, "x"), _vector(errors, "errors")
+    if len(x) != len(errors):
+        raise ValueError(f"x and errors must have the same length, got {len(x)} and {len(errors)}")
+    if not np.all(np.isfinite(x)) or np.any(x <= 0):
+        raise ValueError("x must be positive and finite for a log-log fit")
+    if last is not None:
+        last = _checks.integer(last, "last", 2)
+    if floor is None:
+        if len(x) < 2:
+            raise ValueError(f"a rate needs at least 2 points, got {len(x)}")
+        if len(np.unique(x)) < 2:
+            raise ValueError("x must hold at least two distinct values")
+        if not np.all(np.isfinite(errors)) or np.any(errors <= 0):
+            raise ValueError(
+                "errors must be positive and finite for a log-log fit; pass floor= to leave out "
+                "errors at round-off (or not finite)"
+            )
+        usable = np.ones(len(x), dtype=bool)
+    else:
+        floor = _real(floor, "floor")
+        if floor < 0:
+            raise ValueError(f"floor must be >= 0, got {floor}")
+        usable = np.isfinite(errors) & (errors > floor)
+    order = np.argsort(x, kind="stable")
+    s, e = x[order][usable[order]], errors[order][usable[order]]
+    if last is not None:
+        s, e = s[-last:], e[-last:]
+    if len(np.unique(s)) < 2:
+        return float("nan"), float("nan"), s
+    slope, intercept = np.polyfit(np.log(s), np.log(e), 1)
+    return float(-slope), float(intercept), s
+
+
+def fitted_rate(x, errors, *, last: int | None = None, floor: float | None = None) -> float:
+    """The observed rate of convergence: minus the least-squares slope of log(error) against
+    log(x).
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n,)
+        Positive, at least two distinct: degrees of freedom, step counts, 1/h, ...
+    errors : array_like of float, shape (n,)
+        Positive errors.
+    last : int, optional
+        Fit only the `last` usable points of largest `x` (the asymptotic range).
+    floor : float, optional
+        Leave out of the fit, instead of refusing them, errors at or below `floor`
+        (round-off) or not finite; with it, too few points give NaN, not an error.
+
+    Returns
+    -------
+    float
+        ``r`` with ``error ≈ C · x**-r``; NaN when, with `floor`, fewer than two points of
+        distinct `x` are left to fit.
+
+    Examples
+    --------
+    >>> x = [4, 8, 16, 32]
+    >>> round(fitted_rate(x, [3.0 * n**-2.0 for n in x]), 12)
+    2.0
+    >>> round(fitted_rate(x, [1.0, 1e-2, 1e-4, 0.0], floor=1e-13), 12)  # the zero is left out
+    6.643856189775
+    """
+    return _fit(x, errors, last, floor)[0]
+
+
+# --- fields --------------------------------------------------------------------------------
+
+
+def _sliced(field: Field, at) -> Field:
+    """The restriction of `field` to the coordinates `at` fixes: a field on the other axes,
+    exact (the fixed axes' basis functions are evaluated there, from the right at an interior
+    breakpoint)."""
+    if not isinstance(at, Mapping):
+        raise TypeError(f"at must be a mapping of axis (name or index) to coordinate, e.g. {{'delta': 0.5}}, got {at!r}")
+    mesh, fixed = field.mesh, {}
+    for key, value in at.items():
+        try:
+            k = mesh.axis_index(key)
+        except ValueError:
+            raise ValueError(f"at: {key!r} is not an axis of the field; axes are {mesh.names} (or their indices)") from None
+        if k in fixed:
+            raise ValueError(f"at fixes the axis {mesh.names[k]!r} twice")
+        value = _real(value, f"at[{key!r}]")
+        a, b = mesh.axes[k].interval
+        if not a <= value <= b:
+            raise ValueError(f"at[{key!r}] = {value:g} lies outside the {mesh.names[k]} interval [{a:g}, {b:g}]")
+        fixed[k] = value
+    if len(fixed) >= mesh.dim:
+        raise ValueError(f"at fixes all {mesh.dim} axes of the field; leave one axis (a curve) or two (an image) free")
+    coefficients = field.coefficients
+    for k in sorted(fixed, reverse=True):
+        row = mesh.axes[k].evaluation_matrix([fixed[k]]).toarray()[0]
+        coefficients = np.tensordot(coefficients, row, axes=([k], [0]))
+    free = [k for k in range(mesh.dim) if k not in fixed]
+    return Field(Mesh([mesh.axes[k] for k in free], [mesh.names[k] for k in free]), np.ascontiguousarray(coefficients))
+
+
+def _curve_data(field: Field, n: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """`n` samples per cell of a 1D field, each cell evaluated from its own side (its right
+    end from the left), the cells separated by a NaN."""
+    axis = field.mesh.axes[0]
+    n = n or max(4, min(64, -(-512 // axis.n_cells)))
+    b = axis.breakpoints
+    x = b[:-1, None] + np.diff(b)[:, None] * np.linspace(0.0, 1.0, n)
+    x[:, -1] = b[1:]
+    y = np.empty_like(x)
+    y[:, :-1] = field.evaluate(x[:, :-1].ravel(), side="right").reshape(axis.n_cells, n - 1)
+    y[:, -1] = field.evaluate(x[:, -1], side="left")
+    gap = np.full((axis.n_cells, 1), np.nan)
+    return np.hstack([x, gap]).ravel()[:-1], np.hstack([y, gap]).ravel()[:-1]
+
+
+def _image_data(field: Field, n: int | None):
+    """Cell edges per axis (`n` equal pieces per cell, every breakpoint an edge) and the values
+    at the pieces' centres, which lie inside one cell each."""
+    edges = []
+    for axis in field.mesh.axes:
+        m = n or max(1, min(32, -(-256 // axis.n_cells)))
+        b = axis.breakpoints
+        pieces = b[:-1, None] + np.diff(b)[:, None] * np.linspace(0.0, 1.0, m + 1)[:-1]
+        edges.append(np.append(pieces.ravel(), b[-1]))
+    centres = [0.5 * (e[1:] + e[:-1]) for e in edges]
+    return edges, field.evaluate_grid(*centres)
+
+
+def _draw_field(ax, field: Field, n: int | None, title: str | None) -> None:
+    names = field.mesh.names
+    if field.mesh.dim == 1:
+        x, y = _curve_data(field, n)
+        ax.plot(x, y, color="C0")
+        ax.set_xticks(field.mesh.axes[0].breakpoints, minor=True)
+        ax.grid(True, which="minor", axis="x", alpha=0.3)
+        ax.set_xlabel(_symbol(names[0]))
+    else:
+        edges, values = _image_data(field, n)
+        low, high = float(values.min()), float(values.max())
+        if low < 0 < high:  # a diverging map centred on zero
+            bound = max(-low, high)
+            options = {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}
+        else:
+            options = {"cmap": "viridis"}
+        image = ax.pcolormesh(edges[0], edges[1], values.T, shading="flat", **options)
+        ax.figure.colorbar(image, ax=ax)
+        ax.set_xlabel(_symbol(names[0]))
+        ax.set_ylabel(_symbol(names[1]))
+    if title:
+        ax.set_title(title)
+
+
+def plot_field(field: Field, at=None, *, points_per_cell: int | None = None, ax=None, title: str | None = None, path=None):
+    """A field: a curve (1D) or an image (2D); a 3D field, or a slice of any field, through `at`.
+
+    Parameters
+    ----------
+    field : Field
+    at : dict of axis (name or index) to float, optional
+        Coordinates of the fixed axes, e.g. ``{"delta": 0.5}`` for W at one depth (an image
+        over ξ, η) or ``{"eta": 0.0, "delta": 0.5}`` for a curve in ξ. Needed for a 3D field.
+        At an interior breakpoint the value is taken from the cell on the right.
+    points_per_cell : int, optional
+        Samples per cell (curves: ≥ 2, end points included; images: pieces per cell and
+        axis); default about 512 (curves) or 256 (images) samples per axis.
+    ax : matplotlib Axes, optional
+        Draw there (and save its figure) instead of on a new figure.
+    title : str, optional
+        Default: the fixed coordinates, if any.
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    A curve is sampled cell by cell, each cell from its own side (its right end point from
+    the left), with a NaN between cells: jumps of a discontinuous field show as gaps. An
+    image samples the centres of equal pieces of each cell, so every breakpoint is a pixel
+    edge.
+
+    Examples
+    --------
+    >>> from fem_nn import Field, signal_mesh, weight_mesh
+    >>> plt = pyplot()  # headless (Agg)
+    >>> f = Field.from_function(signal_mesh(), lambda x: x**2)
+    >>> figure = plot_field(f)
+    >>> len(figure.axes), len(figure.axes[0].lines)
+    (1, 1)
+    >>> w = Field.from_function(weight_mesh(), lambda xi, eta, delta: xi * eta + delta)
+    >>> figure2 = plot_field(w, at={"delta": 0.25})
+    >>> len(figure2.axes)  # the image and its colour bar
+    2
+    >>> plt.close(figure); plt.close(figure2)
+    """
+    field = _field(field)
+    n = _points_per_cell(points_per_cell, 1)
+    if at is None and field.mesh.dim == 3:
+        raise ValueError(
+            "a 3D field needs at= fixing one axis (an image) or two (a curve), e.g. at={'delta': 0.5}"
+        )
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {type(title).__name__}")
+    if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    sliced = field if at is None else _sliced(field, at)
+    if sliced.mesh.dim == 1 and n == 1:
+        raise ValueError("points_per_cell must be >= 2 for a curve (both end points of each cell)")
+    if title is None and at:
+        title = ", ".join(f"{_symbol(field.mesh.names[field.mesh.axis_index(k)])} = {float(v):g}" for k, v in at.items())
+    if ax is None:
+        plt = pyplot(headless=path is not None)
+        figure, ax = plt.subplots(figsize=(5, 4) if sliced.mesh.dim == 2 else (5, 3.4))
+    _draw_field(ax, sliced, n, title)
+    return _finish(ax.figure, path)
+
+
+def plot_weight_slices(
+    network_or_field,
+    bias: Field | None = None,
+    depth: float = 0.5,
+    width_point: float = 0.0,
+    *,
+    points_per_cell: int | None = None,
+    path=None,
+):
+    """Slices of the weight field and the bias: W(ξ, η, δ = depth), W(ξ, η = width_point, δ)
+    (along depth at one width point) and b(ξ, δ), as images.
+
+    Parameters
+    ----------
+    network_or_field : ContinuumNetwork or Field
+        A network (one row of panels per weight/bias pair of its right-hand side: two for
+        ``two_layer``) or a 3D weight field.
+    bias : Field, optional
+        A 2D bias field to show beside a weight field (not with a network: it has its own).
+    depth : float, default 0.5
+        δ of the first panel, in the depth interval [0, 1]; from the right at a breakpoint.
+    width_point : float, default 0.0
+        η of the second panel, in the width interval [-1, 1].
+    points_per_cell : int, optional
+        As for :func:`plot_field`.
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fem_nn import ContinuumNetwork, bias_mesh, weight_mesh
+    >>> plt = pyplot()  # headless (Agg)
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    >>> figure = plot_weight_slices(net, depth=0.3, width_point=0.5)
+    >>> [a.get_title() for a in figure.axes[:3]]  # the panels (their colour bars follow)
+    ['weight(ξ, η, δ = 0.3)', 'weight(ξ, η = 0.5, δ)', 'bias(ξ, δ)']
+    >>> len(figure.axes)
+    6
+    >>> plt.close(figure)
+    """
+    from .network import ContinuumNetwork
+
+    depth, width_point = _real(depth, "depth"), _real(width_point, "width_point")
+    n = _points_per_cell(points_per_cell, 1)
+    if isinstance(network_or_field, ContinuumNetwork):
+        if bias is not None:
+            raise ValueError("bias is taken from the network; pass bias only with a weight Field")
+        mesh = network_or_field.weight_mesh
+    elif isinstance(network_or_field, Field):
+        mesh = network_or_field.mesh
+        if mesh.dim != 3:
+            raise ValueError(f"network_or_field must be a 3D weight field W(ξ, η, δ), got a {mesh.dim}D field")
+        if bias is not None and _field(bias, "bias").mesh.dim != 2:
+            raise ValueError(f"bias must be a 2D field b(ξ, δ), got a {bias.mesh.dim}D field")
+    else:
+        raise TypeError(f"network_or_field must be a ContinuumNetwork or a 3D Field, got {type(network_or_field).__name__}")
+    for value, name, k in ((depth, "depth", 2), (width_point, "width_point", 1)):
+        a, b = mesh.axes[k].interval
+        if not a <= value <= b:
+            raise ValueError(f"{name} must lie in the {mesh.names[k]} interval [{a:g}, {b:g}], got {value:g}")
+
+    if isinstance(network_or_field, Field):
+        rows = [("W", network_or_field, "b", bias)]
+    else:
+        fields = network_or_field.fields()
+        rows = [(name, f, "bias" + name[6:], fields.get("bias" + name[6:]))  # weight1 with bias1, ...
+                for name, f in fields.items() if name.startswith("weight")]
+    columns = 3 if any(b is not None for *_, b in rows) else 2
+    plt = pyplot(headless=path is not None)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(4.6 * columns, 3.8 * len(rows)), squeeze=False)
+    for (w_name, w, b_name, b), row in zip(rows, axes):
+        _draw_field(row[0], _sliced(w, {2: depth}), n, f"{w_name}(ξ, η, δ = {depth:g})")
+        _draw_field(row[1], _sliced(w, {1: width_point}), n, f"{w_name}(ξ, η = {width_point:g}, δ)")
+        if b is not None:
+            _draw_field(row[2], b, n, f"{b_name}(ξ, δ)")
+        elif columns == 3:
+            row[2].set_visible(False)
+    return _finish(figure, path)
+
+
+# --- meshes --------------------------------------------------------------------------------
+
+
+def plot_mesh(mesh, *, path=None):
+    """The cells of every axis of a mesh, coloured (and, up to 50 cells, labelled) by their
+    polynomial order, with the breakpoints marked.
+
+    Parameters
+    ----------
+    mesh : Mesh or Axis
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per axis, titled with the axis name, shape-function family, quadrature rule,
+        cells and dofs.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh
+    >>> plt = pyplot()  # headless (Agg)
+    >>> figure = plot_mesh(bias_mesh().elevated("xi", cells=[0]))
+    >>> [len(a.patches) for a in figure.axes]  # one rectangle per cell
+    [8, 4]
+    >>> [t.get_text() for t in figure.axes[0].texts][:3]
+    ['2', '1', '1']
+    >>> plt.close(figure)
+    """
+    if isinstance(mesh, Axis):
+        mesh = Mesh((mesh,))
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
+    from matplotlib.patches import Patch, Rectangle
+
+    plt = pyplot(headless=path is not None)
+    orders = sorted({int(p) for axis in mesh.axes for p in axis.orders})
+    colormap = plt.get_cmap("viridis")
+    colour = {p: colormap(0.25 + 0.7 * i / max(1, len(orders) - 1)) for i, p in enumerate(orders)}
+    figure, rows = plt.subplots(mesh.dim, 1, figsize=(7.5, 0.6 + 1.4 * mesh.dim), squeeze=False)
+    for name, axis, ax in zip(mesh.names, mesh.axes, rows[:, 0]):
+        b = axis.breakpoints
+        for c in range(axis.n_cells):
+            p = int(axis.orders[c])
+            ax.add_patch(Rectangle((b[c], 0.0), b[c + 1] - b[c], 1.0, facecolor=colour[p], edgecolor="black", lw=0.8))
+            if axis.n_cells <= MAX_LABELLED_CELLS:
+                ax.text(0.5 * (b[c] + b[c + 1]), 0.5, str(p), ha="center", va="center", fontsize=8,
+                        color="white" if p == orders[0] and len(orders) > 1 else "black")
+        ax.vlines(b, -0.2, 1.2, color="black", lw=1.2)
+        a, z = axis.interval
+        pad = 0.02 * (z - a)
+        ax.set_xlim(a - pad, z + pad)
+        ax.set_ylim(-0.3, 1.3)
+        ax.set_yticks([])
+        ax.set_xlabel(_symbol(name))
+        ax.set_title(
+            f"{name}: {axis.family.value}, {axis.quadrature.value} × {axis.quadrature_points}; "
+            f"{axis.n_cells} cells, {axis.n_dofs} dofs",
+            fontsize=9,
+        )
+        present = sorted({int(p) for p in axis.orders})
+        ax.legend([Patch(facecolor=colour[p], edgecolor="black") for p in present], [f"order {p}" for p in present],
+                  loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    return _finish(figure, path)
+
+
+# --- convergence -----------------------------------------------------------------------------
+
+
+def plot_convergence(
+    x,
+    errors,
+    label: str | None = None,
+    xlabel: str = "dofs",
+    ylabel: str = "error",
+    *,
+    last: int | None = None,
+    floor: float | None = None,
+    ax=None,
+    path=None,
+):
+    """Error against `x` on log-log axes, with the least-squares fitted rate in the legend
+    and the fitted line dashed.
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n,)
+        Positive: dofs, steps, ...
+    errors : array_like of float, shape (n,), or dict of str to array_like
+        One error sequence, or several by label (one curve each).
+    label : str, optional
+        The label of a single sequence.
+    xlabel, ylabel : str
+    last, floor : optional
+        The fitted range, as for :func:`fitted_rate`. Without `floor` every error must be
+        positive.
+    ax : matplotlib Axes, optional
+        Draw there instead of on a new figure.
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> plt = pyplot()  # headless (Agg)
+    >>> x = [8, 16, 32, 64]
+    >>> figure = plot_convergence(x, [n**-2.0 for n in x], label="P1")
+    >>> [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    ['P1: rate 2.00']
+    >>> plt.close(figure)
+    """
+    if isinstance(errors, Mapping):
+        if label is not None:
+            raise ValueError("label is for one error sequence; the keys of an errors mapping are the labels")
+        if not errors:
+            raise ValueError("errors must not be empty")
+        series = dict(errors)
+        for name in series:
+            if not isinstance(name, str):
+                raise TypeError(f"the keys of errors must be strings (the labels), got {name!r}")
+    else:
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"label must be a string, got {type(label).__name__}")
+        series = {label: errors}
+    for name, value in (("xlabel", xlabel), ("ylabel", ylabel)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    fits = {name: _fit(x, e, last, floor) for name, e in series.items()}  # validates everything
+    if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    else:
+        plt = pyplot(headless=path is not None)
+        _, ax = plt.subplots(figsize=(5, 4))
+    x = _vector(x, "x")
+    for name, e in series.items():
+        rate, log_c, fitted = fits[name]
+        e = _vector(e, "errors")
+        shown = np.where(np.isfinite(e) & (e > 0), e, np.nan)
+        text = "n/a" if np.isnan(rate) else f"{rate:.2f}"
+        (line,) = ax.loglog(x, shown, "o-", label=f"rate {text}" if name is None else f"{name}: rate {text}")
+        if not np.isnan(rate):
+            ends = np.array([fitted.min(), fitted.max()])
+            ax.loglog(ends, np.exp(log_c) * ends**-rate, "--", color=line.get_color(), lw=1, label="_fit")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    return _finish(ax.figure, path)
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def _events(events, step: str) -> list[tuple[float, str]]:
+    if isinstance(events, (str, bytes, Mapping)) or not hasattr(events, "__iter__"):
+        raise TypeError(f"events must be a sequence of (step, label) pairs or of history records, got {events!r}")
+    out = []
+    for i, event in enumerate(events):
+        if isinstance(event, Mapping):
+            if step not in event or "event" not in event:
+                raise ValueError(f"events[{i}] must have the keys {step!r} and 'event', got {sorted(event)}")
+            at, label = event[step], event["event"]
+        elif isinstance(event, (tuple, list)) and len(event) == 2:
+            at, label = event
+        else:
+            raise TypeError(f"events[{i}] must be a (step, label) pair or a history record, got {event!r}")
+        if not isinstance(label, str):
+            raise TypeError(f"events[{i}]: the label must be a string, got {label!r}")
+        out.append((_real(at, f"events[{i}] step"), label))
+    return out
+
+
+def plot_training(history, events=None, metrics=None, *, step: str = "epoch", path=None):
+    """Training curves against the step, one panel per metric, with the events (refinements,
+    re-manifestations, ...) as labelled vertical lines.
+
+    Parameters
+    ----------
+    history : sequence of dict, or sequence of float
+        Records as in the ``history`` of :func:`~fem_nn.run_schedule` (a Trainer's): records
+        with a `step` key and metric values, and event records with an ``"event"`` label.
+        A plain sequence of numbers is a loss per step (steps 1, 2, ...).
+    events : sequence of (step, label) pairs or of records, optional
+        The events to mark; default the event records of `history`, less ``nan_rollback``
+        (skipped steps, not changes of the network).
+    metrics : sequence of str, optional
+        The metrics to plot; default ``loss`` and every other numeric key of the records
+        except `step`, ``parameters`` and ``batch``. Metrics named like a loss or an error
+        get a logarithmic axis when positive.
+    step : str, default "epoch"
+        The key of the step in the records.
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> plt = pyplot()  # headless (Agg)
+    >>> history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5}, {"epoch": 2, "loss": 0.5, "accuracy": 0.7},
+    ...            {"epoch": 2, "event": "refine depth"}, {"epoch": 3, "loss": 0.2, "accuracy": 0.9}]
+    >>> figure = plot_training(history)
+    >>> [a.get_ylabel() for a in figure.axes], [t.get_text() for t in figure.axes[0].texts]
+    (['loss', 'accuracy'], ['refine depth'])
+    >>> plt.close(figure)
+    """
+    if not isinstance(step, str):
+        raise TypeError(f"step must be a string, got {type(step).__name__}")
+    if isinstance(history, (str, bytes, Mapping)) or not hasattr(history, "__iter__"):
+        raise TypeError(f"history must be a sequence of records (dicts) or of numbers, got {type(history).__name__}")
+    history = list(history)
+    if not history:
+        raise ValueError("history is empty")
+    if all(isinstance(r, numbers.Real) and not isinstance(r, bool) for r in history):
+        history = [{step: i + 1, "loss": float(v)} for i, v in enumerate(history)]
+    for i, record in enumerate(history):
+        if not isinstance(record, Mapping):
+            raise TypeError(f"history[{i}] must be a dict (a record) or every entry a number, got {record!r}")
+        if step not in record:
+            raise ValueError(f"history[{i}] has no {step!r} key: {record!r}")
+    points = [r for r in history if "event" not in r]
+    numeric = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
+    available = []
+    for record in points:
+        for key, value in record.items():
+            if key not in (step, "parameters", "batch") and numeric(value) and key not in available:
+                available.append(key)
+    if metrics is None:
+        metrics = sorted(available, key=lambda k: k != "loss")  # the loss first
+        if not metrics:
+            raise ValueError(
+                f"history has no metric to plot: no record without an event has a numeric value besides {step!r}"
+            )
+    else:
+        if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
+            raise TypeError(f"metrics must be a sequence of strings, got {metrics!r}")
+        metrics = list(metrics)
+        missing = [m for m in metrics if m not in available]
+        if missing or not metrics:
+            raise ValueError(f"metrics {missing or metrics} are not in the history; it has {available}")
+    if events is None:
+        marks = [(float(r[step]), str(r["event"])) for r in history if "event" in r and r["event"] not in SKIPPED_EVENTS]
+    else:
+        marks = _events(events, step)
+
+    plt = pyplot(headless=path is not None)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+    for metric, ax in zip(metrics, axes[0]):
+        records = [r for r in points if numeric(r.get(metric))]
+        xs = np.array([float(r[step]) for r in records])
+        ys = np.array([float(r[metric]) for r in records])
+        ax.plot(xs, ys, color="C0")
+        if ("loss" in metric or "error" in metric) and np.all(ys > 0):
+            ax.set_yscale("log")
+        for at, label in marks:
+            ax.axvline(at, color="grey", ls=":", lw=1)
+            ax.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
+                        fontsize=7, color="grey")
+        ax.set_xlabel(step)
+        ax.set_ylabel(metric)
+    return _finish(figure, path)

@@ -21,6 +21,16 @@ class AxisTransfer:
 
     The identity (no work, no round-off) when both axes span the same space with the same
     dofs, e.g. the width axes when only depth is refined.
+
+    Examples
+    --------
+    >>> from fem_nn import uniform_axis
+    >>> hats = uniform_axis((0.0, 1.0), 1, "lagrange", 1)
+    >>> halves = uniform_axis((0.0, 1.0), 2, "p0", 0)
+    >>> AxisTransfer(halves, hats).apply(np.array([0.0, 1.0]), axis=0)  # x → its cell means
+    array([0.25, 0.75])
+    >>> AxisTransfer(hats, hats).identity
+    True
     """
 
     def __init__(self, target: Axis, source: Axis):
@@ -85,13 +95,31 @@ class Projector:
 
 
 def project(field, mesh: Mesh):
-    """The L2 projection of `field` onto `mesh` (a new :class:`~fem_nn.Field`)."""
+    """The L2 projection of `field` onto `mesh` (a new :class:`~fem_nn.Field`).
+
+    Examples
+    --------
+    >>> from fem_nn import Field, uniform_axis
+    >>> f = Field.from_function(uniform_axis((-1.0, 1.0), 2, "lagrange", 2), lambda x: x**2)
+    >>> means = project(f, uniform_axis((-1.0, 1.0), 2, "p0", 0))
+    >>> means.coefficients  # the cell means of x² on [-1, 0] and [0, 1]
+    array([0.33333333, 0.33333333])
+    """
     return field.project(mesh)
 
 
 def supermesh_axis(a: Axis, b: Axis) -> Axis:
     """A discontinuous Legendre axis on the supermesh of `a` and `b` whose space contains
-    both: on each supermesh cell, the larger of the two parent cells' orders."""
+    both: on each supermesh cell, the larger of the two parent cells' orders.
+
+    Examples
+    --------
+    >>> from fem_nn import uniform_axis
+    >>> a = uniform_axis((0.0, 1.0), 2, "lagrange", 1)
+    >>> b = uniform_axis((0.0, 1.0), 3, "p0", 0)
+    >>> supermesh_axis(a, b)
+    Axis([0, 1], cells=4, family='legendre', order=1, dofs=8)
+    """
     breakpoints = supermesh(a.breakpoints, b.breakpoints)
     mid = 0.5 * (breakpoints[1:] + breakpoints[:-1])
     orders = np.maximum(a.orders[a.locate(mid)[0]], b.orders[b.locate(mid)[0]])

@@ -26,7 +26,13 @@ __all__ = [
 
 
 class QuadratureFamily(enum.Enum):
-    """Families of one-dimensional quadrature rules."""
+    """Families of one-dimensional quadrature rules.
+
+    Examples
+    --------
+    >>> [family.value for family in QuadratureFamily]
+    ['gauss_legendre', 'gauss_lobatto']
+    """
 
     GAUSS_LEGENDRE = "gauss_legendre"
     GAUSS_LOBATTO = "gauss_lobatto"
@@ -45,6 +51,14 @@ class QuadratureRule:
         Positive weights summing to 2.
     degree : int
         Highest polynomial degree integrated exactly.
+
+    Examples
+    --------
+    >>> rule = gauss_lobatto(4)
+    >>> rule.family, rule.n_points, rule.degree
+    (<QuadratureFamily.GAUSS_LOBATTO: 'gauss_lobatto'>, 4, 5)
+    >>> round(float(rule.weights.sum()), 12)
+    2.0
     """
 
     family: QuadratureFamily
@@ -99,7 +113,15 @@ def gauss_lobatto(n_points: int) -> QuadratureRule:
 
 
 def quadrature_rule(family: QuadratureFamily | str, n_points: int) -> QuadratureRule:
-    """The rule of `family` (a :class:`QuadratureFamily` or its name) with `n_points` points."""
+    """The rule of `family` (a :class:`QuadratureFamily` or its name) with `n_points` points.
+
+    Examples
+    --------
+    >>> quadrature_rule("gauss_legendre", 2).points  # ±1/√3
+    array([-0.57735027,  0.57735027])
+    >>> quadrature_rule(QuadratureFamily.GAUSS_LOBATTO, 3).weights
+    array([0.33333333, 1.33333333, 0.33333333])
+    """
     try:
         family = QuadratureFamily(family)
     except ValueError:

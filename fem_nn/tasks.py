@@ -39,6 +39,15 @@ class Task:
     read-out; metric ``test_accuracy``) or ``"regression"`` (target functions as P0 cell
     averages; the integral L2 loss; metric ``test_relative_error``, the mean relative L2
     error).
+
+    Examples
+    --------
+    >>> task = burgers_task(n_train=4, n_test=2, cells=32)
+    >>> task.kind, task.metric_name, tuple(task.x_train.shape), tuple(task.y_test.shape)
+    ('regression', 'test_relative_error', (4, 32), (2, 32))
+    >>> network = task_network(task, width_cells=4)
+    >>> task.loss(network, task.x_train, task.y_train).item() > 0
+    True
     """
 
     name: str
@@ -73,7 +82,14 @@ class Task:
 
 
 def digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
-    """scikit-learn's digits, pixels scaled to [0, 1], a fixed stratified held-out split."""
+    """scikit-learn's digits, pixels scaled to [0, 1], a fixed stratified held-out split.
+
+    Examples
+    --------
+    >>> task = digits_task()
+    >>> tuple(task.x_train.shape), tuple(task.x_test.shape), task.output_cells
+    ((1347, 64), (450, 64), 10)
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -121,7 +137,14 @@ def cell_averages(u: np.ndarray, cells: int) -> torch.Tensor:
 
 
 def burgers_task(n_train: int = 512, n_test: int = 128, cells: int = 64) -> Task:
-    """The Burgers solution operator at `cells` P0 cells (a divisor of ``BURGERS_GRID``)."""
+    """The Burgers solution operator at `cells` P0 cells (a divisor of ``BURGERS_GRID``).
+
+    Examples
+    --------
+    >>> task = burgers_task(n_train=8, n_test=4, cells=64)
+    >>> tuple(task.x_train.shape), tuple(task.y_train.shape), task.output_cells
+    ((8, 64), (8, 64), 64)
+    """
     if BURGERS_GRID % cells:
         raise ValueError(f"cells must divide {BURGERS_GRID}, got {cells!r}")
     u0_train, u0_test = burgers_initial_conditions(n_train, 0), burgers_initial_conditions(n_test, 1)
@@ -147,6 +170,13 @@ def task_network(
     Digits: γ = `scale`·tanh, the integral right-hand side. Burgers: Li & Shi's transport
     velocity ∫ W2 σ(∫ W1 h + b1) + b2 with σ = gelu, started near the identity map (the data
     is a transport problem; this right-hand side learns it far better than γ(∫ W h + b)).
+
+    Examples
+    --------
+    >>> task = digits_task()
+    >>> network = task_network(task, width_cells=8, depth_cells=2, steps=4)
+    >>> network.weight_mesh.shape, network.steps, tuple(network(task.x_test[:3]).shape)
+    ((16, 16, 3), 4, (3, 10))
     """
     width = uniform_axis(WIDTH_INTERVAL, width_cells, width_family, width_order)
     depth = uniform_axis(DEPTH_INTERVAL, depth_cells, depth_family, depth_order)

@@ -30,7 +30,15 @@ MAX_BAD_STEPS = 5
 
 
 def make_optimizer(network: torch.nn.Module, name: str = "adamw", learning_rate: float = 0.02, weight_decay: float = 0.01):
-    """An SGD (momentum 0.9), Adam or AdamW optimizer over `network`'s parameters."""
+    """An SGD (momentum 0.9), Adam or AdamW optimizer over `network`'s parameters.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> optimizer = make_optimizer(ContinuumNetwork(weight_mesh(), bias_mesh()), "sgd", 0.1)
+    >>> type(optimizer).__name__, optimizer.param_groups[0]["momentum"]
+    ('SGD', 0.9)
+    """
     kinds = {name.lower(): kind for name, kind in OPTIMIZERS.items()}
     if name not in kinds:
         raise ValueError(f"optimizer must be one of {sorted(kinds)}, got {name!r}")

@@ -59,7 +59,34 @@ def _inference_time(network: torch.nn.Module, x: torch.Tensor, repeat: int = 3) 
 
 def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, schemes=("rk4",)) -> list[dict]:
     """Test metric and inference time of `network` projected onto each number of depth cells
-    and manifested with each scheme × steps; the first row is the network itself."""
+    and manifested with each scheme × steps; the first row is the network itself.
+
+    Parameters
+    ----------
+    network : ContinuumNetwork
+    task : Task
+        Supplies the test data and metric.
+    depth_cells : sequence of int
+        The numbers of equal depth cells to project onto.
+    steps : sequence of int or None
+        The step counts each projection is manifested with; None: as many steps as cells.
+    schemes : sequence of str, default ("rk4",)
+
+    Returns
+    -------
+    list of dict
+        One row per manifestation: scheme, steps, depth_cells, the task's metric, the
+        best-of-repeats inference time in seconds and the speedup over the first row.
+
+    Examples
+    --------
+    >>> from fem_nn import digits_task, task_network
+    >>> task = digits_task()
+    >>> net = task_network(task, width_cells=4, depth_cells=4, steps=4)
+    >>> rows = project_down(net, task, depth_cells=[2, 1], steps=None, schemes=["rk4", "midpoint"])
+    >>> [(row["scheme"], row["steps"], row["depth_cells"]) for row in rows]
+    [('rk4', 4, 4), ('rk4', 2, 2), ('midpoint', 2, 2), ('rk4', 1, 1), ('midpoint', 1, 1)]
+    """
     rows = [{"scheme": network.tableau.name, "steps": network.steps, "depth_cells": network.weight_mesh.axes[2].n_cells,
              task.metric_name: task.metric(network), "seconds": _inference_time(network, task.x_test)}]
     for cells in depth_cells:
@@ -113,6 +140,16 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         ``history`` (per-epoch records and events), ``project_down`` (the rows of each
         project-down phase), ``network`` (the final network) and ``final`` (its epochs, test
         metric and parameter count).
+
+    Examples
+    --------
+    >>> from fem_nn import Schedule
+    >>> schedule = Schedule.from_dict({"task": "digits", "network": {"width_cells": 4}, "phases": [
+    ...     {"phase": "train", "epochs": 1}, {"phase": "refine", "axis": "depth", "steps": "double"},
+    ...     {"phase": "train", "epochs": 1}]})
+    >>> result = run_schedule(schedule, progress=False)
+    >>> result["final"]["epochs"], result["final"]["parameters"]
+    (2, 216)
     """
     torch.manual_seed(schedule.seed)
     task = load_task(schedule.task)
@@ -167,20 +204,8 @@ def format_project_down(rows: list[dict], metric: str) -> str:
 
 
 def training_curve(history: list[dict], metric: str, path) -> None:
-    """Loss and test metric per epoch, with the network changes marked, as a PNG."""
-    from .plotting import pyplot, save_figure
+    """Loss and test metric per epoch, with the network changes marked, as a PNG
+    (:func:`fem_nn.plotting.plot_training`)."""
+    from .plotting import plot_training, pyplot
 
-    plt = pyplot()
-    epochs = [r for r in history if "loss" in r]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    left.semilogy([r["epoch"] for r in epochs], [r["loss"] for r in epochs])
-    right.plot([r["epoch"] for r in epochs], [r[metric] for r in epochs])
-    for axis, label in ((left, "training loss"), (right, metric)):
-        for event in (r for r in history if "event" in r and r["event"] != "nan_rollback"):
-            axis.axvline(event["epoch"], color="grey", ls=":", lw=1)
-            axis.annotate(event["event"], (event["epoch"], 1.0), xycoords=("data", "axes fraction"),
-                          rotation=90, va="top", fontsize=7, color="grey")
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(label)
-    save_figure(figure, path)
-    plt.close(figure)
+    pyplot().close(plot_training(history, metrics=["loss", metric], path=path))
