@@ -188,10 +188,21 @@ class Axis:
         """Physical points and weights of this axis' rule, each shape (n_cells, n_points)."""
         return rule_on_cells(self.quadrature_rule, self.breakpoints)
 
+    def _basis_family(self) -> Family:
+        # Legendre of order 0 is 1 on every cell: the P0 basis (elevating then lowering P0 gives it)
+        return Family.P0 if self.family is Family.LEGENDRE and not self.orders.any() else self.family
+
     def same_space(self, other: "Axis") -> bool:
-        """Whether `other` spans the same function space with the same dofs."""
+        """Whether `other` spans the same function space with the same dofs (the same basis).
+
+        Examples
+        --------
+        >>> p0 = uniform_axis((0.0, 1.0), 4, "p0", 0)
+        >>> p0.same_space(p0.elevated().lowered()), p0.elevated().lowered().family.value
+        (True, 'legendre')
+        """
         return (
-            self.family is other.family
+            self._basis_family() is other._basis_family()
             and np.array_equal(self.breakpoints, other.breakpoints)
             and np.array_equal(self.orders, other.orders)
         )
@@ -282,7 +293,8 @@ class Axis:
         for c in range(self.n_cells):
             p = int(self.orders[c])
             a, b = self.breakpoints[c], self.breakpoints[c + 1]
-            points[dofs[c, : p + 1]] = a + 0.5 * (b - a) * (reference_nodes(self.family, p) + 1.0)
+            t = 0.5 * (reference_nodes(self.family, p) + 1.0)
+            points[dofs[c, : p + 1]] = a * (1.0 - t) + b * t  # end nodes exactly on the breakpoints
         return points
 
     # --- new axes ------------------------------------------------------------------------

@@ -99,3 +99,11 @@ def test_axis_is_immutable():
 def test_repr_mentions_the_structure():
     text = repr(weight_mesh())
     assert "xi" in text and "family='lagrange'" in text and "family='p0'" in text
+
+
+def test_interpolation_points_put_end_nodes_exactly_on_the_breakpoints():
+    # found by the property tests: a + (b - a) · 1 can miss b by an ulp, and a DG node read
+    # from the left at its cell's right end then landed in the next cell
+    breakpoints = [0.0, 0.18350911368471498, 0.4501192804500645, 0.5834236973106549, 1.0]
+    axis = Axis(breakpoints, "lagrange_dg", 1)
+    np.testing.assert_array_equal(axis.interpolation_points().reshape(-1, 2), np.c_[breakpoints[:-1], breakpoints[1:]])
