@@ -125,7 +125,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .distributed import initialize
+    from .distributed import initialize, rank_and_size
     from .schedule import load_schedule
     from .training import run_schedule
 
@@ -133,7 +133,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.task is not None:
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
-    print(json.dumps(run_schedule(schedule, args.out, progress=not args.quiet)["final"]))
+    final = run_schedule(schedule, args.out, progress=not args.quiet)["final"]
+    if rank_and_size()[0] == 0:
+        print(json.dumps(final))
     return EXIT_OK
 
 

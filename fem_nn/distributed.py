@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+import warnings
+
 import torch
 import torch.distributed as dist
 
@@ -45,9 +47,14 @@ def wrap(network: torch.nn.Module) -> torch.nn.Module:
     if rank_and_size()[1] == 1:
         return network
     device = next(network.parameters()).device
-    return torch.nn.parallel.DistributedDataParallel(
-        network, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False
-    )
+    with warnings.catch_warnings():
+        # torch 2.13 deprecates broadcast_buffers for forward_sync_buffers, which still syncs
+        # at init (the sparse buffers would fail); its own advice is to keep this until
+        # init_sync_buffers exists
+        warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+        return torch.nn.parallel.DistributedDataParallel(
+            network, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False
+        )
 
 
 def unwrap(module: torch.nn.Module) -> torch.nn.Module:

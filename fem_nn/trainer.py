@@ -106,7 +106,7 @@ class Trainer:
         torch.manual_seed(seed)
         if isinstance(optimizer, str):
             optimizer = make_optimizer(network, optimizer, learning_rate, weight_decay)
-        self.epoch, self.history = 0, []
+        self.epoch, self.history, self._scheduler = 0, [], None
         self.replace(network, optimizer)
 
     def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
@@ -128,6 +128,8 @@ class Trainer:
             self.optimizer.zero_grad()
             return None
         self.optimizer.step()
+        if self._scheduler is not None:
+            self._scheduler.step()
         return loss.item() / scale
 
     def run_epoch(self) -> dict:
@@ -169,13 +171,27 @@ class Trainer:
         if self.checkpoint_path is not None and self.epoch % self.checkpoint_every == 0:
             self.save(self.checkpoint_path)
 
-    def fit(self, epochs: int) -> list[dict]:
-        """Run `epochs` epochs (with a progress bar); returns the history."""
+    def fit(self, epochs: int, one_cycle: bool = False) -> list[dict]:
+        """Run `epochs` epochs (with a progress bar); returns the history.
+
+        With `one_cycle`, the learning rate follows a one-cycle schedule over these epochs
+        (warm-up to each group's current rate, then annealing; stepped per batch), the
+        schedule that trains the digits network to 97 % in a minute. A checkpoint taken
+        mid-schedule does not hold the schedule's position.
+        """
         epochs = _checks.integer(epochs, "epochs", 1)
-        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not self.progress)
-        for _ in bar:
-            record = self.run_epoch()
-            bar.set_postfix(loss=f"{record['loss']:.4f}", **{self.task.metric_name: f"{record[self.task.metric_name]:.4f}"})
+        if one_cycle:
+            batches = -(-len(self.task.x_train) // self.batch_size)
+            self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, max_lr=[g["lr"] for g in self.optimizer.param_groups], total_steps=epochs * batches
+            )
+        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not self.progress or distributed.rank_and_size()[0] != 0)
+        try:
+            for _ in bar:
+                record = self.run_epoch()
+                bar.set_postfix(loss=f"{record['loss']:.4f}", **{self.task.metric_name: f"{record[self.task.metric_name]:.4f}"})
+        finally:
+            self._scheduler = None
         return self.history
 
     # --- checkpoints ---------------------------------------------------------------------

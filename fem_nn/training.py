@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
 from .io import atomic_write_text
 from .mesh import DEPTH_INTERVAL, uniform_axis
 from .mgopt import MGOpt
@@ -155,8 +156,10 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
     task = load_task(schedule.task)
     network = task_network(task, **schedule.network)
     t = schedule.training
+    # under torchrun every rank trains; rank 0 alone writes files and prints tables
+    writer = distributed.rank_and_size()[0] == 0
     out = None if out is None else Path(out)
-    if out is not None:
+    if out is not None and writer:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.jsonl").unlink(missing_ok=True)
     trainer = Trainer(
@@ -176,7 +179,8 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         elif phase.kind == "project_down":
             rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
             reports.append(rows)
-            print(format_project_down(rows, task.metric_name))
+            if writer:
+                print(format_project_down(rows, task.metric_name))
         elif phase.kind == "mgopt":
             _mgopt(trainer, o)
             trainer.history.append({"epoch": trainer.epoch, "event": f"mgopt × {o['cycles']}", task.metric_name: task.metric(trainer.network)})
@@ -185,7 +189,7 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
             trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
             trainer.history.append({"epoch": trainer.epoch, "event": f"{phase.kind} {o.get('axis', '')}".strip(),
                                     "parameters": sum(p.numel() for p in new.parameters())})
-    if out is not None:
+    if out is not None and writer:
         atomic_write_text(out / "history.json", json.dumps({"history": trainer.history, "project_down": reports}, indent=1))
         trainer.save(out / "checkpoint.safetensors", {"schedule": schedule.to_dict()})
         training_curve(trainer.history, task.metric_name, out / "curve.png")
