@@ -445,11 +445,14 @@ class ContinuumNetwork(torch.nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] < 1:
             raise ValueError(f"x must have shape (batch, n_samples), got {tuple(x.shape)}")
-        if not torch.all(torch.isfinite(x)):
+        if x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
+        # NaN propagates through min and max: two numbers to check instead of a full mask
+        if x.is_floating_point() and x.numel() and not torch.isfinite(torch.stack(torch.aminmax(x))).all():
             raise ValueError("x must be finite (no NaN or inf)")
         dtype = self.node_weights.dtype
         if points is None:
-            return x[:, self._read_in_cells(x.shape[1]).to(x.device)].to(dtype)
+            return x.index_select(1, self._read_in_cells(x.shape[1]).to(x.device)).to(dtype)
         points = np.asarray(points, dtype=float)
         if points.shape != (x.shape[1],):
             raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
