@@ -67,11 +67,15 @@ class DepthLookup:
     def __init__(self, axis: Axis):
         self.axis, self._memo = axis, {}
 
-    def __call__(self, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, t: float, interval) -> tuple[tuple[int, float], ...]:
+        """The ``(dof, value)`` pairs at stage time `t` as Python numbers, one tuple object
+        per stage (so that a caller can recognize a stage by identity)."""
         key = (t, t >= interval[1])
-        if key not in self._memo:
-            self._memo[key] = depth_weights(self.axis, t, interval)
-        return self._memo[key]
+        terms = self._memo.get(key)
+        if terms is None:
+            dofs, values = depth_weights(self.axis, t, interval)
+            terms = self._memo[key] = tuple(zip(dofs.tolist(), values.tolist()))
+        return terms
 
 
 class StageValues:
@@ -89,20 +93,20 @@ class StageValues:
         # gradients once, where indexing per stage would scatter into a zero table each time
         self.slices = table.unbind(0) if isinstance(table, torch.Tensor) else list(table)
         self.lookup = lookup
-        self._key, self._value = None, None
+        self._terms, self._value = None, None
 
     def __call__(self, t: float, interval):
         if t == interval[0]:
-            self._key = self._value = None
-        dofs, values = self.lookup(t, interval)
-        if len(dofs) == 1 and values[0] == 1.0:
-            return self.slices[int(dofs[0])]
-        key = (dofs.tobytes(), values.tobytes())
-        if key != self._key:
-            value = self.slices[int(dofs[0])] * float(values[0])
-            for dof, weight in zip(dofs[1:], values[1:]):
-                value = axpy(value, float(weight), self.slices[int(dof)])
-            self._key, self._value = key, value
+            self._terms = self._value = None
+        terms = self.lookup(t, interval)
+        if len(terms) == 1 and terms[0][1] == 1.0:
+            return self.slices[terms[0][0]]
+        if terms is not self._terms:
+            (dof, weight), *rest = terms
+            value = self.slices[dof] * weight
+            for dof, weight in rest:
+                value = axpy(value, weight, self.slices[dof])
+            self._terms, self._value = terms, value
         return self._value
 
 
