@@ -349,13 +349,13 @@ class Axis:
         """
         k = _checks.integer(k, "k", 2)
         if self.n_cells % k:
-            raise ValueError(f"cannot coarsen {self.n_cells} cells by k={k}: not a multiple of {k}")
+            raise ValueError(f"k must divide the number of cells ({self.n_cells}) to coarsen, got k={k}")
         groups = self.breakpoints[:-1].reshape(-1, k)
         ends = self.breakpoints[k::k]
         expected = groups[:, :1] + (ends - groups[:, 0])[:, None] * (np.arange(k) / k)
         if not np.allclose(groups, expected, rtol=0, atol=1e-12 * (ends[-1] - groups[0, 0])):
             raise ValueError(
-                f"cannot coarsen by k={k}: the breakpoints are not a uniform refinement by {k} "
+                f"k={k} cannot coarsen these breakpoints: they are not a uniform refinement by {k} "
                 "of a coarser partition"
             )
         orders = self.orders.reshape(-1, k).max(axis=1)

@@ -191,6 +191,8 @@ class ContinuumNetwork(torch.nn.Module):
     ):
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValueError(f"dtype must be a floating-point torch.dtype (float32 or float64), got {dtype!r}")
         try:
             self.rhs = RightHandSide(rhs)
         except ValueError:

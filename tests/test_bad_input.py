@@ -1,5 +1,12 @@
 """Bad input gets a clear error, raised before any work is done.
 
+Covered: axes, meshes, orders and families; fields and projections; quadrature and
+tabulation; Runge–Kutta tableaus and integrate; the continuum network's construction and
+inputs (shape, dtype, NaN / inf, points); refinement of live networks; checkpoint, schedule
+and field files (empty, truncated, hostile, wrong metadata), with every file in the folder
+byte-identical afterwards; and every ``fem-nn`` command (exit code 2, the argument named on
+stderr, no file changed or created). Mesh files have their own module, test_mesh_files.py.
+
 Every case checks three things: the exception type (ValueError or TypeError), a message that
 names the argument and says what was expected (the ``match`` regex always starts with the
 argument's name), and that a valid call right after the bad one still works (no cache, shared
@@ -153,10 +160,10 @@ AXIS_OPERATION_CASES = [
     case(lambda: AXIS.refined(cells=["a"]), TypeError, r"cells must be integer cell indices or a boolean mask", "refine-cell-string"),
     case(lambda: AXIS.refined(cells=np.array([True])), ValueError, r"cells as a mask must have length 2", "refine-mask-short"),
     case(lambda: AXIS.refined(cells=np.array([True, False, True])), ValueError, r"cells as a mask must have length 2", "refine-mask-long"),
-    case(lambda: P0_ODD.coarsened(), ValueError, r"cannot coarsen 3 cells by k=2", "coarsen-odd"),
+    case(lambda: P0_ODD.coarsened(), ValueError, r"k must divide the number of cells \(3\)", "coarsen-odd"),
     case(lambda: P0_ODD.coarsened(k=1), ValueError, r"k must be >= 2", "coarsen-k-1"),
     case(lambda: P0_ODD.coarsened(k=3.0), TypeError, r"k must be an integer", "coarsen-k-float"),
-    case(lambda: NON_UNIFORM.coarsened(), ValueError, r"cannot coarsen by k=2: .*not a uniform refinement", "coarsen-non-uniform"),
+    case(lambda: NON_UNIFORM.coarsened(), ValueError, r"k=2 cannot coarsen these breakpoints: .*not a uniform refinement", "coarsen-non-uniform"),
     case(lambda: AXIS.lowered(), ValueError, r"cannot lower by 1: order would drop below 1", "lower-lagrange"),
     case(lambda: Axis([0, 1], "lagrange_dg", 2).lowered(by=2), ValueError, r"cannot lower by 2: order would drop below 1", "lower-dg-by-2"),
     case(lambda: Axis([0, 1], "p0", 0).lowered(), ValueError, r"cannot lower by 1: order would drop below 0", "lower-p0"),
@@ -427,3 +434,280 @@ def test_bad_tabulate(call, error, match):
     check_raises(call, error, match)
     assert np.allclose(tabulate("lagrange", 1, [-1.0, 0.0, 1.0])[0], [[1, 0], [0.5, 0.5], [0, 1]])
     assert np.allclose(tabulate("lagrange", 2, [0.0])[0], [[0.0, 1.0, 0.0]])
+
+
+# --- Runge–Kutta tableaus and integrate ------------------------------------------------------
+
+from fem_nn import ButcherTableau, ContinuumNetwork, integrate, tableau  # noqa: E402
+
+
+def rk(a=((0, 0), (1, 0)), b=(0.5, 0.5), c=(0, 1)):
+    return lambda: ButcherTableau(np.array(a, float), np.array(b, float), np.array(c, float))
+
+
+def f_linear(t, h):
+    return -h
+
+
+@pytest.mark.parametrize("call, error, match", [
+    case(rk(a=((0, 0, 0), (1, 0, 0))), ValueError, "tableau 'a'", "tableau-a-not-square"),
+    case(rk(a=((0.5, 0), (1, 0))), ValueError, "tableau 'a'", "tableau-implicit"),
+    case(rk(b=(0.5, 0.25, 0.25)), ValueError, "tableau 'b'", "tableau-b-length"),
+    case(rk(b=(0.5, 0.4)), ValueError, "tableau 'b'", "tableau-b-sum"),
+    case(rk(c=(0, 0.5)), ValueError, "tableau 'c'", "tableau-c-not-row-sums"),
+    case(rk(b=(np.nan, 0.5)), ValueError, "tableau 'b'", "tableau-nan"),
+    case(lambda: tableau("rk5_imaginary"), ValueError, "scheme", "tableau-unknown-name"),
+    case(lambda: tableau(4), TypeError, "scheme", "tableau-number"),
+    case(lambda: integrate(f_linear, np.ones(2), steps=0), ValueError, "steps", "integrate-zero-steps"),
+    case(lambda: integrate(f_linear, np.ones(2), steps=-3), ValueError, "steps", "integrate-negative-steps"),
+    case(lambda: integrate(f_linear, np.ones(2), steps=2.5), TypeError, "steps", "integrate-float-steps"),
+    case(lambda: integrate(f_linear, np.ones(2), steps=True), TypeError, "steps", "integrate-bool-steps"),
+    case(lambda: integrate(f_linear, np.ones(2), 1.0, 0.0), ValueError, "t1", "integrate-backwards"),
+    case(lambda: integrate(f_linear, np.ones(2), 0.0, np.inf), ValueError, "t1", "integrate-infinite-end"),
+    case(lambda: integrate("not callable", np.ones(2)), TypeError, "f", "integrate-not-callable"),
+])
+def test_bad_tableaus_and_integration(call, error, match):
+    check_raises(call, error, f"^{match}")
+    assert abs(float(integrate(f_linear, np.array(1.0), steps=8, scheme="rk4")) - np.exp(-1)) < 1e-5
+
+
+# --- the continuum network ---------------------------------------------------------------------
+
+import torch  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def network():
+    return ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    case(lambda: ContinuumNetwork(bias_mesh(), bias_mesh()), ValueError, "weight_mesh", "network-2d-weight-mesh"),
+    case(lambda: ContinuumNetwork(weight_mesh(), weight_mesh()), ValueError, "bias_mesh", "network-3d-bias-mesh"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(uniform_axis((0.0, 1.0), 8))), ValueError,
+         "weight_mesh and bias_mesh disagree", "network-bias-on-another-box"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(), activation="swishy"), ValueError, "activation",
+         "network-unknown-activation"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="leapfrog"), ValueError, "scheme",
+         "network-unknown-scheme"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="fourier"), ValueError, "rhs", "network-unknown-rhs"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(), steps=0), ValueError, "steps", "network-zero-steps"),
+    case(lambda: ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.int32), ValueError, "dtype", "network-int-dtype"),
+])
+def test_bad_network_construction(call, error, match):
+    check_raises(call, error, f"^{match}")
+
+
+@pytest.mark.parametrize("x, points, error, match", [
+    pytest.param(np.ones((2, 8)), None, TypeError, "x", id="x-numpy"),
+    pytest.param(torch.ones(8, dtype=torch.float64), None, ValueError, "x", id="x-1d"),
+    pytest.param(torch.ones(2, 0, dtype=torch.float64), None, ValueError, "x", id="x-no-samples"),
+    pytest.param(torch.ones(2, 3, 8, dtype=torch.float64), None, ValueError, "x", id="x-3d"),
+    pytest.param(torch.full((2, 8), np.nan, dtype=torch.float64), None, ValueError, "x", id="x-nan"),
+    pytest.param(torch.tensor([[1.0] * 7 + [np.inf]], dtype=torch.float64), None, ValueError, "x", id="x-inf"),
+    pytest.param(torch.ones(2, 8, dtype=torch.complex128), None, TypeError, "x", id="x-complex"),
+    pytest.param(torch.ones(2, 8, dtype=torch.bool), None, TypeError, "x", id="x-bool"),
+    pytest.param(torch.ones(2, 8, dtype=torch.float64), np.linspace(-1, 1, 5), ValueError, "points", id="points-count"),
+    pytest.param(torch.ones(2, 3, dtype=torch.float64), [0.0, -0.5, 0.5], ValueError, "points", id="points-unsorted"),
+    pytest.param(torch.ones(2, 3, dtype=torch.float64), [0.0, np.nan, 0.5], ValueError, "points", id="points-nan"),
+])
+def test_bad_network_input(network, x, points, error, match):
+    with pytest.raises(error, match=f"^{match}"):
+        network(x, points)
+    assert network(torch.ones(2, 8, dtype=torch.float64)).shape == (2, len(network.nodes))
+
+
+def test_an_empty_batch_gives_an_empty_output(network):
+    assert network(torch.ones(0, 8, dtype=torch.float64)).shape == (0, len(network.nodes))
+
+
+# --- refinement of live networks ---------------------------------------------------------------
+
+from fem_nn import adapted_network, coarsened_network, elevated_network, refined_network, transfer_optimizer  # noqa: E402
+
+
+@pytest.mark.parametrize("call, error, match", [
+    case(lambda net: refined_network(net, "height"), ValueError, "axis", "refine-unknown-axis"),
+    case(lambda net: refined_network(net, "depth", k=0), ValueError, "k", "refine-k-zero"),
+    case(lambda net: refined_network(net, "depth", steps="triple"), ValueError, "steps", "refine-steps-word"),
+    case(lambda net: refined_network(net, "depth", cells=[7]), ValueError, "cells", "refine-cell-out-of-range"),
+    case(lambda net: coarsened_network(net, "depth", k=3), ValueError, "k", "coarsen-k-not-dividing"),
+    case(lambda net: elevated_network(net, "width", by=-1), ValueError, "by", "elevate-negative"),
+    case(lambda net: adapted_network(net, fraction=1.5), ValueError, "fraction", "adapt-fraction-above-1"),
+    case(lambda net: adapted_network(net, fraction=0.5, count=1), ValueError, "give fraction or count",
+         "adapt-fraction-and-count"),
+    case(lambda net: adapted_network(net, count=9), ValueError, "count", "adapt-count-too-large"),
+    case(lambda net: adapted_network(net, indicator="curvature"), ValueError, "indicator", "adapt-unknown-indicator"),
+    case(lambda net: refined_network("a network", "depth"), TypeError, "network", "refine-not-a-network"),
+    case(lambda net: transfer_optimizer("adam", net, net), TypeError, "optimizer", "transfer-not-an-optimizer"),
+])
+def test_bad_refinement(network, call, error, match):
+    check_raises(lambda: call(network), error, f"^{match}")
+    assert refined_network(network, "depth").weight_mesh.axes[2].n_cells == 8
+
+
+# --- files: checkpoints, schedules, fields -----------------------------------------------------
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+
+from safetensors.numpy import save as safetensors_bytes  # noqa: E402
+
+from fem_nn import load_checkpoint, load_field, load_schedule, save_checkpoint, save_field  # noqa: E402
+
+
+def folder_state(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def valid_checkpoint_bytes(tmp_path) -> bytes:
+    save_checkpoint(tmp_path / "valid.safetensors", ContinuumNetwork(weight_mesh(), bias_mesh()))
+    return (tmp_path / "valid.safetensors").read_bytes()
+
+
+def deep_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+CHECKPOINTS = {
+    "empty": lambda good: b"",
+    "text": lambda good: b"this is not a checkpoint\n",
+    "truncated-header": lambda good: good[:5],
+    "truncated-quarter": lambda good: good[: len(good) // 4],
+    "truncated-half": lambda good: good[: len(good) // 2],
+    "truncated-last-byte": lambda good: good[:-1],
+    "no-metadata": lambda good: safetensors_bytes({"param/weight": np.zeros((9, 9, 4), np.float32)}),
+    "wrong-format": lambda good: safetensors_bytes({"x": np.zeros(1)}, metadata={"fem_nn": json.dumps({"format": "other"})}),
+    "wrong-version": lambda good: safetensors_bytes(
+        {"x": np.zeros(1)}, metadata={"fem_nn": json.dumps({"format": "fem_nn_checkpoint", "version": 99})}),
+    "metadata-not-json": lambda good: safetensors_bytes({"x": np.zeros(1)}, metadata={"fem_nn": "{oops"}),
+    "metadata-deeply-nested": lambda good: safetensors_bytes({"x": np.zeros(1)}, metadata={"fem_nn": deep_json(100_000)}),
+    "huge-tensor-claim": lambda good: (lambda header: len(header).to_bytes(8, "little") + header)(
+        json.dumps({"w": {"dtype": "F32", "shape": [10**12], "data_offsets": [0, 4 * 10**12]}}).encode()),
+    "network-config-missing": lambda good: safetensors_bytes(
+        {"param/weight": np.zeros((9, 9, 4), np.float32)},
+        metadata={"fem_nn": json.dumps({"format": "fem_nn_checkpoint", "version": 1, "network": {}})}),
+}
+
+
+@pytest.mark.parametrize("name", CHECKPOINTS)
+def test_bad_checkpoint_files(tmp_path, name):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(CHECKPOINTS[name](valid_checkpoint_bytes(tmp_path)))
+    before = folder_state(tmp_path)
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        load_checkpoint(path)
+    assert folder_state(tmp_path) == before
+
+
+SCHEDULES = {
+    "toml-syntax": ("s.toml", 'task = "digits"\nphases = [ { phase = "train", epochs = 1 }\n'),
+    "json-syntax": ("s.json", '{"task": "digits", "phases": [}'),
+    "unknown-phase": ("s.json", json.dumps({"task": "digits", "phases": [{"phase": "dance"}]})),
+    "negative-epochs": ("s.json", json.dumps({"task": "digits", "phases": [{"phase": "train", "epochs": -1}]})),
+    "epochs-as-text": ("s.json", json.dumps({"task": "digits", "phases": [{"phase": "train", "epochs": "ten"}]})),
+    "unknown-key": ("s.json", json.dumps({"task": "digits", "phases": [{"phase": "train", "epochs": 1, "speed": 2}]})),
+    "unknown-task": ("s.json", json.dumps({"task": "imagenet", "phases": [{"phase": "train", "epochs": 1}]})),
+    "no-phases": ("s.json", json.dumps({"task": "digits", "phases": []})),
+    "truncated": ("s.toml", 'task = "digits"\n[[phases]]\nphase = "tra'),
+    "not-utf8": ("s.toml", b"\xff\xfe\x00task"),
+    "wrong-suffix": ("s.yaml", "task: digits"),
+}
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_bad_schedule_files(tmp_path, name):
+    file_name, content = SCHEDULES[name]
+    path = tmp_path / file_name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    before = folder_state(tmp_path)
+    with pytest.raises((ValueError, TypeError), match=file_name.replace(".", r"\.") + "|phase|task|epochs|suffix"):
+        load_schedule(path)
+    assert folder_state(tmp_path) == before
+
+
+FIELDS = {
+    "empty": lambda good: b"",
+    "truncated": lambda good: good[: len(good) // 2],
+    "checkpoint-not-field": lambda good: None,
+    "nan-coefficients": lambda good: safetensors_bytes(
+        {"coefficients": np.full(9, np.nan)},
+        metadata={"fem_nn_field": json.dumps({"version": 1, "mesh": json.loads((
+            '{"fem_nn_mesh": 1, "axes": [{"name": "xi", "interval": [-1, 1], "cells": 8, "family": "lagrange", "order": 1}]}'))})}),
+    "hostile-mesh": lambda good: safetensors_bytes(
+        {"coefficients": np.zeros(9)},
+        metadata={"fem_nn_field": json.dumps({"version": 1, "mesh": {"fem_nn_mesh": 1, "axes": [
+            {"name": "xi", "interval": [-1, 1], "cells": 10**9, "family": "lagrange", "order": 1}]}})}),
+}
+
+
+@pytest.mark.parametrize("name", FIELDS)
+def test_bad_field_files(tmp_path, name):
+    save_field(tmp_path / "good.safetensors", Field.from_function(bias_mesh(), lambda x, d: x + d))
+    good = (tmp_path / "good.safetensors").read_bytes()
+    content = FIELDS[name](good)
+    if content is None:
+        content = valid_checkpoint_bytes(tmp_path)
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(content)
+    before = folder_state(tmp_path)
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        load_field(path)
+    assert folder_state(tmp_path) == before
+
+
+# --- the command line: exit code 2, the argument named, no file touched ----------------------
+
+from fem_nn.cli import EXIT_BAD_INPUT, main  # noqa: E402
+
+CLI_CASES = [
+    (["mesh", "inspect", "{d}/missing.json"], "MESH"),
+    (["mesh", "inspect", "{d}/hostile.json"], "hostile.json"),
+    (["mesh", "create", "{d}/existing.json"], "OUT"),
+    (["mesh", "create", "{d}/new.json", "--width-order", "-1"], "order"),
+    (["mesh", "refine", "{d}/hostile.json", "{d}/new.json"], "hostile.json"),
+    (["mesh", "refine", "default", "{d}/new.json", "--axis", "omega"], "axis"),
+    (["mesh", "coarsen", "default", "{d}/new.json", "--axis", "delta", "--k", "3"], "k"),
+    (["mesh", "elevate", "default", "{d}/new.json", "--cells", "40"], "cells"),
+    (["mesh", "lower", "default", "{d}/new.json", "--by", "9"], "order"),
+    (["mesh", "convert", "default", "{d}/new.stl"], "OUT"),
+    (["mesh", "convert", "default", "{d}/existing.json"], "OUT"),
+    (["project", "{d}/truncated.safetensors", "default", "{d}/new.safetensors"], "truncated.safetensors"),
+    (["project", "{d}/field.safetensors", "{d}/hostile.json", "{d}/new.safetensors"], "hostile.json"),
+    (["project", "{d}/field.safetensors", "default", "{d}/new.safetensors"], "MESH"),
+    (["export", "{d}/field.safetensors", "{d}/new.obj"], "OUT"),
+    (["export", "{d}/field.safetensors", "{d}/new.vtu", "--points-per-cell", "1"], "points_per_cell"),
+    (["export", "{d}/field.safetensors", "{d}/existing.json"], "OUT"),
+    (["export", "{d}/existing.json", "{d}/new.vtu"], "INPUT"),
+    (["plot", "{d}/truncated.safetensors", "{d}/new.png"], "truncated.safetensors"),
+    (["plot", "{d}/hostile.json", "{d}/new.png"], "hostile.json"),
+    (["train", "{d}/hostile.json"], "hostile.json"),
+    (["train", "{d}/missing.toml"], "missing.toml"),
+]
+
+
+@pytest.mark.parametrize("argv, named", CLI_CASES, ids=[" ".join(a[:2]) + f"-{i}" for i, (a, _) in enumerate(CLI_CASES)])
+def test_bad_command_lines(tmp_path, capsys, argv, named):
+    save_field(tmp_path / "field.safetensors", Field.from_function(bias_mesh(), lambda x, d: x + d))
+    (tmp_path / "truncated.safetensors").write_bytes((tmp_path / "field.safetensors").read_bytes()[:100])
+    (tmp_path / "hostile.json").write_text(json.dumps({"fem_nn_mesh": 1, "axes": [
+        {"name": "xi", "interval": [-1, 1], "cells": 10**9, "family": "lagrange", "order": 1}]}))
+    (tmp_path / "existing.json").write_text("keep me")
+    before = folder_state(tmp_path)
+    assert main([a.format(d=tmp_path) for a in argv]) == EXIT_BAD_INPUT
+    assert named in capsys.readouterr().err
+    assert folder_state(tmp_path) == before  # nothing changed, nothing new
+
+
+@pytest.mark.parametrize("argv", [
+    ["mesh", "refine", "default", "x.json", "--k", "0"],
+    ["mesh", "create", "x.json", "--width-cells", "many"],
+    ["export"],
+    ["plot", "a"],
+    ["bench", "nothing"],
+    ["train", "progressive", "--task", "cifar"],
+], ids=lambda argv: " ".join(argv))
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == EXIT_BAD_INPUT and "usage: fem-nn" in capsys.readouterr().err

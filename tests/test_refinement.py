@@ -383,7 +383,7 @@ def other_width(net):
         (lambda net: refined_network("net"), TypeError, "network must be a ContinuumNetwork"),
         (lambda net: refined_network(net, steps="triple"), ValueError, "steps must be"),
         (lambda net: coarsened_network(net, steps=0), ValueError, "steps must be"),
-        (lambda net: coarsened_network(refined_network(net, cells=[0])), ValueError, "cannot"),
+        (lambda net: coarsened_network(refined_network(net, cells=[0])), ValueError, "k must divide the number of cells"),
         (lambda net: projected_network(net, weight_mesh=net.bias_mesh.axes[0]), TypeError, "weight_mesh must be a Mesh"),
         (lambda net: adapted_network(net, fraction=0), ValueError, "fraction"),
         (lambda net: adapted_network(net, fraction=0.5, count=1), ValueError, "fraction or count"),
