@@ -96,17 +96,23 @@ def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Op
         tensors = load_file(path)
         with safe_open(path, framework="pt") as handle:
             header = json.loads((handle.metadata() or {}).get("fem_nn", "null"))
-    except (SafetensorError, OSError, json.JSONDecodeError, UnicodeDecodeError, RuntimeError) as error:
+    # ValueError: bad JSON, the int-digits limit; RuntimeError: RecursionError (deep nesting)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise ValueError(f"{path}: not a readable fem_nn checkpoint ({error})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+    # type(...) is int: a hostile header's true or 1.0 is not version 1
+    if not isinstance(header, dict) or header.get("format") != FORMAT or type(header.get("version")) is not int \
+            or header["version"] != VERSION:
         raise ValueError(f"{path}: not a fem_nn checkpoint (expected format {FORMAT!r}, version {VERSION})")
     try:
         weights = {k.removeprefix("param/"): v for k, v in tensors.items() if k.startswith("param/")}
         network = ContinuumNetwork.from_config(header["network"], weights)
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: invalid network: {error}") from None
+    missing = sorted(set(dict(network.named_parameters())) - set(weights))
+    if missing:  # else the network would silently keep random initial values there
+        raise ValueError(f"{path}: invalid network: no tensors for the parameters {missing}")
     if device is not None:
         network = network.to(device)
     optimizer = None
@@ -117,9 +123,18 @@ def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Op
 
 def _restore_optimizer(data, tensors: dict, network: ContinuumNetwork, path: Path) -> torch.optim.Optimizer:
     try:
+        if not isinstance(data, dict) or data.get("class") not in OPTIMIZERS:
+            got = data.get("class") if isinstance(data, dict) else data
+            raise ValueError(f"expected an object with 'class' one of {sorted(OPTIMIZERS)}, got {got!r}")
         kind = OPTIMIZERS[data["class"]]
         groups = data["param_groups"]
         parameters = dict(network.named_parameters())
+        for key, value in tensors.items():
+            name = key.split("/")[1] if key.startswith("optim/") else None
+            if name is not None and (name not in parameters or value.shape != parameters[name].shape
+                                     or not value.is_floating_point() or not torch.isfinite(value).all()):
+                raise ValueError(f"{key!r} must be a finite float tensor of the shape of a parameter, got "
+                                 f"{value.dtype} {tuple(value.shape)}")
         if len(groups) != 1:
             raise ValueError(f"expected one parameter group, got {len(groups)}")
         optimizer = kind(list(parameters.values()), lr=groups[0]["lr"])
@@ -130,6 +145,6 @@ def _restore_optimizer(data, tensors: dict, network: ContinuumNetwork, path: Pat
                 state[key] = torch.tensor(value)  # Adam keeps its step as a CPU tensor
             if state:
                 optimizer.state[p] = state
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise ValueError(f"{path}: invalid optimizer state: {error}") from None
     return optimizer

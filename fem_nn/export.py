@@ -33,6 +33,9 @@ TENSOR = "coefficients"
 # meshio's writer for each accepted suffix; XML keeps XDMF in one file (no HDF5 side file)
 PARAVIEW_FORMATS = {".vtu": ("vtu", {}), ".xdmf": ("xdmf", {"data_format": "XML"})}
 CELL_TYPES = {1: "line", 2: "quad", 3: "hexahedron"}
+# the most sample points a ParaView file may have (about 1 GB of points, values and cells in
+# 3D): a larger request is refused before any array is made
+MAX_SAMPLE_POINTS = 2**25
 # VTK's corner order of a hexahedron: the bottom face counter-clockwise, then the top face;
 # its first 4 rows and 2 columns are VTK's quad, its first 2 rows and 1 column the line
 VTK_CORNERS = np.array(
@@ -240,6 +243,7 @@ def write_paraview(
         subdivisions = [max(1, axis.max_order) for axis in axes]
     else:
         subdivisions = [_checks.integer(points_per_cell, "points_per_cell", 2) - 1] * len(axes)
+    _check_size(axes, subdivisions, "points_per_cell" if points_per_cell is not None else "field")
     samples = [_sample_axis(axis, s) for axis, s in zip(axes, subdivisions)]
     # the values on the whole grid of sample points at once, by sum factorization
     values = apply_kronecker([matrix for _, matrix in samples], field.coefficients).ravel()
@@ -277,6 +281,7 @@ def write_paraview_mesh(path: str | os.PathLike, mesh: Mesh) -> None:
         raise TypeError(f"mesh must be a Mesh, got {type(mesh).__name__}")
     _paraview_format(path)
     axes, ones = mesh.axes, [1] * mesh.dim
+    _check_size(axes, ones, "mesh")
     points, connectivity, owner = _sub_grid(axes, [_sample_axis(axis, 1)[0] for axis in axes], ones)
     cell = np.unravel_index(owner, tuple(axis.n_cells for axis in axes))
     orders = {f"order_{name}": [axis.orders[c]] for name, axis, c in zip(mesh.names, axes, cell)}
@@ -291,6 +296,15 @@ def _sub_grid(axes, samples, subdivisions) -> tuple[np.ndarray, np.ndarray, np.n
     points[:, : len(axes)] = np.stack([c.ravel() for c in coordinates], axis=1)
     connectivity, owner = _sub_cells([axis.n_cells for axis in axes], subdivisions)
     return points, connectivity, owner
+
+
+def _check_size(axes, subdivisions, name: str) -> None:
+    """ValueError naming `name` if the sample grid would exceed MAX_SAMPLE_POINTS."""
+    points = 1
+    for axis, s in zip(axes, subdivisions):
+        points *= axis.n_cells * (s + 1)  # Python integers: no overflow
+    if points > MAX_SAMPLE_POINTS:
+        raise ValueError(f"{name}: the sample grid would have {points} points, more than {MAX_SAMPLE_POINTS}")
 
 
 def _paraview_format(path) -> tuple[str, dict]:

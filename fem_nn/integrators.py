@@ -246,8 +246,10 @@ def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTabl
     >>> step(lambda t, h: t, 0.0, 0.0, 1.0, "heun")  # ∫_0^1 t dt
     0.5
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {f!r}")
     scheme = tableau(scheme)
-    dt = _real(dt, "dt")
+    t, dt = _real(t, "t"), _real(dt, "dt")
     if not dt > 0:
         raise ValueError(f"dt must be > 0, got {dt}")
     interval = (t, t + dt)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from scipy import sparse
 
+from . import _checks
 from .assembly import mass_factors
 from .io import mesh_to_dict
 from .mesh import Axis, Mesh
@@ -72,7 +73,7 @@ def network_axes(axis: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     >>> network_axes("eta")
     (('eta',), ())
     """
-    if axis not in NETWORK_AXES:
+    if not isinstance(axis, str) or axis not in NETWORK_AXES:
         raise ValueError(f"axis must be one of {list(NETWORK_AXES)}, got {axis!r}")
     weight = NETWORK_AXES[axis]
     return weight, tuple(a for a in weight if a in ("xi", "delta"))
@@ -127,9 +128,11 @@ def projected_network(
     True
     """
     _check_network(network)
-    for name, mesh in (("weight_mesh", weight_mesh), ("bias_mesh", bias_mesh)):
+    for name, mesh, old in (("weight_mesh", weight_mesh, network.weight_mesh), ("bias_mesh", bias_mesh, network.bias_mesh)):
         if mesh is not None and not isinstance(mesh, Mesh):
             raise TypeError(f"{name} must be a Mesh or None, got {type(mesh).__name__}")
+        if mesh is not None and (mesh.dim != old.dim or not np.allclose(mesh.box, old.box)):
+            raise ValueError(f"{name} must cover the network's box {old.box}, got {mesh.box}")
     config = network.config()
     targets = {"weight": weight_mesh or network.weight_mesh, "bias": bias_mesh or network.bias_mesh}
     config["weight_mesh"], config["bias_mesh"] = mesh_to_dict(targets["weight"]), mesh_to_dict(targets["bias"])
@@ -215,6 +218,7 @@ def coarsened_network(network: ContinuumNetwork, axis: str = "depth", k: int = 2
     >>> back.steps, bool(torch.allclose(back.weight, net.weight, rtol=0, atol=1e-12))
     (4, True)
     """
+    k = _checks.integer(k, "k", 2)  # before 1 / k
     return _changed(network, axis, "coarsened", steps, "halve", 1 / k, k=k)
 
 
@@ -552,6 +556,8 @@ def adapted_network(
     weight_axes, bias_axes = network_axes(axis)
     if indicator not in ("jump", "gradient"):
         raise ValueError(f"indicator must be 'jump' or 'gradient', got {indicator!r}")
+    if indicator == "gradient" and any(p.grad is None for p in network.parameters()):
+        raise ValueError("indicator 'gradient' needs the parameters' gradients: call backward() first")
     if not isinstance(hp, bool):
         raise TypeError(f"hp must be a bool, got {hp!r}")
     if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0 < smooth < 1:

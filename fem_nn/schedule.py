@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tomllib
 from importlib import resources
 from pathlib import Path
 
 from . import _checks
+from .integrators import tableau
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .refinement import network_axes
 
@@ -76,6 +78,30 @@ def _options(given, defaults: dict, where: str) -> dict:
     return {**defaults, **given}
 
 
+def _number(value, name: str, minimum: float | None = None, strict: bool = True):
+    """`value` if it is a finite real number (not a bool) above `minimum` (or at least it,
+    without `strict`), else ValueError naming `name`."""
+    try:
+        finite = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite or (minimum is not None and not (value > minimum if strict else value >= minimum)):
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
+    return value
+
+
+def _scheme(value, name: str):
+    """`value` if it names a built-in Runge–Kutta scheme, else ValueError naming `name`."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a scheme name, got {value!r}")
+    try:
+        tableau(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class Phase:
     """One phase of a schedule: its kind (a key of :data:`PHASE_OPTIONS`) and options.
@@ -94,7 +120,7 @@ class Phase:
         if not isinstance(entry, dict) or "phase" not in entry:
             raise ValueError(f"{where} must be a table with a 'phase' key (one of {sorted(PHASE_OPTIONS)}), got {entry!r}")
         kind = entry["phase"]
-        if kind not in PHASE_OPTIONS:
+        if not isinstance(kind, str) or kind not in PHASE_OPTIONS:
             raise ValueError(f"{where}: unknown phase {kind!r}; expected one of {sorted(PHASE_OPTIONS)}")
         options = _options({k: v for k, v in entry.items() if k != "phase"}, PHASE_OPTIONS[kind], where)
         if "axis" in options:
@@ -113,6 +139,20 @@ class Phase:
                 raise ValueError(f"{where}: steps must be 'keep', '{named}' or a positive integer, got {steps!r}")
         if kind == "adapt" and not (isinstance(options["fraction"], (int, float)) and 0 < options["fraction"] <= 1):
             raise ValueError(f"{where}: fraction must be in (0, 1], got {options['fraction']!r}")
+        if kind == "adapt" and not isinstance(options["hp"], bool):
+            raise ValueError(f"{where}: hp must be true or false, got {options['hp']!r}")
+        if options.get("learning_rate") is not None:
+            _number(options["learning_rate"], f"{where}: learning_rate", 0)
+        if kind == "remanifest":
+            _scheme(options["scheme"], f"{where}: scheme")
+            if options["steps"] is not None:
+                options["steps"] = _checks.integer(options["steps"], f"{where}: steps", 1)
+        if kind == "project_down":
+            schemes = options["schemes"]
+            if not isinstance(schemes, list) or not schemes:
+                raise ValueError(f"{where}: schemes must be a non-empty list of scheme names, got {schemes!r}")
+            for scheme in schemes:
+                _scheme(scheme, f"{where}: schemes")
         if kind == "project_down":
             for key in ("depth_cells", "steps"):
                 value = options[key]
@@ -173,8 +213,16 @@ class Schedule:
             raise ValueError(f"{source}: phases must be a non-empty list of phase tables")
         network = _options(data.get("network", {}), NETWORK_OPTIONS, f"{source}: network")
         training = _options(data.get("training", {}), TRAINING_OPTIONS, f"{source}: training")
-        if training["optimizer"] not in OPTIMIZERS:
+        if not isinstance(training["optimizer"], str) or training["optimizer"] not in OPTIMIZERS:
             raise ValueError(f"{source}: training.optimizer must be one of {list(OPTIMIZERS)}, got {training['optimizer']!r}")
+        # checked here, not when training starts: a run folder is prepared before that
+        _number(training["learning_rate"], f"{source}: training.learning_rate", 0)
+        _number(training["weight_decay"], f"{source}: training.weight_decay", 0, strict=False)
+        _checks.integer(training["batch_size"], f"{source}: training.batch_size", 1)
+        _scheme(network["scheme"], f"{source}: network.scheme")
+        if network["steps"] is not None:
+            _checks.integer(network["steps"], f"{source}: network.steps", 1)
+        _number(network["scale"], f"{source}: network.scale")
         schedule = cls(
             task=data["task"],
             phases=tuple(Phase.from_dict(p, f"{source}: phases[{i}]") for i, p in enumerate(phases)),
@@ -259,6 +307,7 @@ def load_schedule(path: str | os.PathLike) -> Schedule:
         raise ValueError(f"{path}: not a text file") from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {error}") from None
+    except (ValueError, RecursionError) as error:  # bad syntax, the int-digits limit, deep nesting
+        reason = str(error)[:200]
+        raise ValueError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {reason}") from None
     return Schedule.from_dict(data, str(path))

@@ -47,3 +47,26 @@ def test_float32_snapshot_and_unsupported_activation():
         NumbaNetwork(ContinuumNetwork(weight_mesh(), bias_mesh(), activation=RateActivation("tanh", 0.5)))
     with pytest.raises(TypeError, match="ContinuumNetwork"):
         NumbaNetwork("net")
+
+
+@pytest.mark.parametrize("scheme", ["euler", "midpoint", "heun", "ralston", "rk4_38"])
+@pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
+def test_every_scheme_agrees(scheme, rhs):
+    # rk4_38 has stages fed by several slopes: every buffer and first-term case of the plan
+    width, depth = uniform_axis((-1, 1), 3, "lagrange", 1), Axis([0, 0.3, 1], "lagrange", [2, 1])
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme=scheme,
+                           steps=5, rate=0.7, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    x = np.asfortranarray(np.random.default_rng(1).standard_normal((4, 9)).astype(np.float32))
+    expected = net(torch.as_tensor(np.ascontiguousarray(x))).detach().numpy()
+    assert np.max(np.abs(NumbaNetwork(net)(x) - expected)) <= 1e-12 * np.max(np.abs(expected))
+
+
+def test_relaxation_at_rate_zero_keeps_the_state():
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="relaxation", rate=0.0,
+                           dtype=torch.float64)
+    x = np.random.default_rng(2).standard_normal((3, 8))
+    assert np.array_equal(NumbaNetwork(net)(x), net(torch.as_tensor(x)).detach().numpy())

@@ -1,6 +1,12 @@
 """Kernels of the Numba forward pass: kernel and bias tabulation by gathers of the local
-width bases, and the fused Runge–Kutta stage combination (the matrix products stay in BLAS,
-the activations in numpy's SIMD ufuncs: numba's scalar tanh is 4x slower than numpy's)."""
+width bases, the combination of tabulated fields at a stage's depth, and the fused
+Runge–Kutta stage update (the matrix products stay in BLAS, the activations in numpy's SIMD
+ufuncs: numba's scalar tanh is 4x slower than numpy's).
+
+The per-pass kernels run serially: between BLAS calls, a second pool of spinning threads
+would fight OpenBLAS' own for the same cores (measured: 20x slower on 2 cores), and their
+arrays (one batch of states, one kernel matrix) are too small to gain from threads.
+"""
 
 from __future__ import annotations
 
@@ -42,17 +48,52 @@ def tabulate_biases(values, dofs, coefficients):  # pragma: no cover
     return out
 
 
-# The stage update runs serially: between BLAS calls, a second pool of spinning threads
-# would fight OpenBLAS' own for the same cores (measured: 20x slower on 2 cores).
 @njit(cache=True)
-def combine(h, slopes, weights, out):  # pragma: no cover
-    """``out = h + Σ_j weights[j] slopes[j]`` (the weights already hold the step size)."""
-    batch, n = h.shape
-    for b in range(batch):
-        for q in range(n):
-            value = h[b, q]
-            for j in range(weights.shape[0]):
-                if weights[j] != 0.0:
-                    value += weights[j] * slopes[j, b, q]
-            out[b, q] = value
+def weighted_sum(table, dofs, weights, out):  # pragma: no cover
+    """``out = Σ_j weights[j] table[dofs[j]]`` over flattened rows ``table[k]``, summed in
+    the order of `dofs` (as the torch network combines its depth dofs)."""
+    first = table[dofs[0]]
+    w = weights[0]
+    for p in range(out.shape[0]):
+        out[p] = first[p] * w
+    for j in range(1, dofs.shape[0]):
+        row = table[dofs[j]]
+        w = weights[j]
+        for p in range(out.shape[0]):
+            out[p] += w * row[p]
     return out
+
+
+@njit(cache=True)
+def add_bias(z, bias):  # pragma: no cover
+    """``z[b, :] += bias`` in place: twice as fast as numpy's broadcast add, which loops
+    over short rows."""
+    for b in range(z.shape[0]):
+        for q in range(z.shape[1]):
+            z[b, q] += bias[q]
+    return z
+
+
+@njit(cache=True)
+def stage_update(slope, h, inputs, h_next, targets, weights, first):  # pragma: no cover
+    """Adds one stage's slope to every state that uses it: for each target ``t``,
+    ``out = base + weights[t]·slope`` where ``out`` is ``inputs[targets[t]]``, or `h_next`
+    for ``targets[t] < 0``, and ``base`` is `h` on its first contribution in the step
+    (``first[t]``), else ``out`` itself.
+
+    Each target gets its terms in stage order, as the torch network's chain of ``h + a·k``
+    sums them; one pass per target keeps the inner loop a plain SIMD loop.
+    """
+    batch, n = slope.shape
+    for t in range(targets.shape[0]):
+        out = h_next if targets[t] < 0 else inputs[targets[t]]
+        w = weights[t]
+        if first[t]:
+            for b in range(batch):
+                for q in range(n):
+                    out[b, q] = h[b, q] + w * slope[b, q]
+        else:
+            for b in range(batch):
+                for q in range(n):
+                    out[b, q] += w * slope[b, q]
+    return h_next
