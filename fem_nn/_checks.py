@@ -3,6 +3,8 @@ expected, and is raised before any work is done."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -13,6 +15,30 @@ def integer(value, name: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def real(value, name: str) -> float:
+    """`value` (a number, or a 0-d array or tensor) as a finite float, or TypeError /
+    ValueError naming `name`; bools and strings are not numbers here, though float() takes them."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError(f"{name} must be finite, got {value}") from None
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of several entries
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def flag(value, name: str) -> bool:
+    """`value` if it is a bool (numpy's included), else TypeError naming `name`: ``bool("no")``
+    is True, so truthiness is not asked."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def real_array(value, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:

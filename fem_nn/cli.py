@@ -74,16 +74,10 @@ def _read(text: str, name: str):
     if not path.is_file():
         return "mesh", _mesh(text, name)
     if path.suffix == ".jsonl":
-        lines = path.read_text(encoding="utf-8").splitlines()
-        try:
-            return "history", [json.loads(line) for line in lines if line.strip()]
-        except ValueError as error:
-            raise CommandError(f"{name}: {path} is not JSON lines ({error})") from None
+        lines = _text(path, name, "JSON lines").splitlines()
+        return "history", [_json(line, path, name, "JSON lines") for line in lines if line.strip()]
     if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise CommandError(f"{name}: {path} is not JSON ({error})") from None
+        data = _json(_text(path, name, "JSON"), path, name, "JSON")
         if isinstance(data, dict) and isinstance(data.get("history"), list):
             return "history", data["history"]
         return "mesh", _mesh(text, name)
@@ -97,6 +91,20 @@ def _read(text: str, name: str):
     if "fem_nn" in metadata:
         return "network", load_checkpoint(path)[0]
     raise CommandError(f"{name}: {path} is a safetensors file but neither a fem_nn field nor a checkpoint")
+
+
+def _text(path: Path, name: str, kind: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CommandError(f"{name}: {path} is not {kind} ({error})") from None
+
+
+def _json(text: str, path: Path, name: str, kind: str):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deeply to parse
+        raise CommandError(f"{name}: {path} is not {kind} ({error})") from None
 
 
 def _fields(text: str, name: str, parameter: str | None) -> "Field":
@@ -149,16 +157,36 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _mesh_create(args: argparse.Namespace) -> int:
-    from .io import save_mesh
     from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, uniform_axis
 
-    out = _output(args.out, args.force)
+    out = _mesh_output(args.out, args.force)
     width = uniform_axis(WIDTH_INTERVAL, args.width_cells, args.width_family, args.width_order)
     depth = uniform_axis(DEPTH_INTERVAL, args.depth_cells, args.depth_family, args.depth_order)
     axes = {"signal": (width,), "bias": (width, depth), "weight": (width, width, depth)}[args.kind]
-    save_mesh(Mesh(axes), out, args.description)
-    print(f"mesh: {out}")
+    _write_mesh(Mesh(axes), out, args.description)
     return EXIT_OK
+
+
+def _write_mesh(mesh, out: Path, description: str | None) -> None:
+    """A mesh file (.json) or, for a ParaView suffix, the mesh's cells for ParaView."""
+    from .export import write_paraview_mesh
+    from .io import save_mesh
+
+    if out.suffix == ".json":
+        save_mesh(mesh, out, description)
+    else:
+        write_paraview_mesh(out, mesh)
+    print(f"mesh: {out}")
+
+
+def _mesh_output(text: str, force: bool) -> Path:
+    """OUT for a mesh: a new path (or `force`) whose suffix is .json or a ParaView format."""
+    from .export import PARAVIEW_FORMATS
+
+    out = _output(text, force)
+    if out.suffix != ".json" and out.suffix.lower() not in PARAVIEW_FORMATS:
+        raise CommandError(f"OUT: the suffix must be .json or one of {', '.join(PARAVIEW_FORMATS)}, got {out.name}")
+    return out
 
 
 def mesh_summary(mesh) -> str:
@@ -201,33 +229,21 @@ def _mesh_inspect(args: argparse.Namespace) -> int:
 
 
 def _mesh_change(args: argparse.Namespace) -> int:
-    from .io import save_mesh
-
     mesh = _mesh(args.mesh)
-    out = _output(args.out, args.force)
+    out = _mesh_output(args.out, args.force)
     method, size, _ = MESH_OPERATIONS[args.operation]
     options = {size: getattr(args, size)}
     if args.operation != "coarsen":
         options["cells"] = args.cells
     changed = getattr(mesh, method)(args.axis, **options)
-    save_mesh(changed, out)
-    print(f"mesh: {out} (shape {mesh.shape} → {changed.shape})")
+    _write_mesh(changed, out, None)
+    print(f"shape {mesh.shape} → {changed.shape}")
     return EXIT_OK
 
 
 def _mesh_convert(args: argparse.Namespace) -> int:
-    from .export import PARAVIEW_FORMATS, write_paraview_mesh
-    from .io import save_mesh
-
     mesh = _mesh(args.mesh)
-    out = _output(args.out, args.force)
-    if out.suffix == ".json":
-        save_mesh(mesh, out, args.description)
-    elif out.suffix.lower() in PARAVIEW_FORMATS:
-        write_paraview_mesh(out, mesh)
-    else:
-        raise CommandError(f"OUT: the suffix must be .json or one of {', '.join(PARAVIEW_FORMATS)}, got {out.name}")
-    print(f"mesh: {out}")
+    _write_mesh(mesh, _mesh_output(args.out, args.force), args.description)
     return EXIT_OK
 
 
@@ -268,8 +284,13 @@ def _plot(args: argparse.Namespace) -> int:
     from . import plotting
 
     out = _output(args.out, args.force)
-    kind, value = _read(args.input, "INPUT")
     plotting.pyplot()  # headless, and a clear error now if matplotlib is missing
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise CommandError(f"OUT: the suffix must name an image format ({', '.join(sorted(formats))}), got {out.name}")
+    kind, value = _read(args.input, "INPUT")
     if kind == "mesh":
         figure = plotting.plot_mesh(value, path=out)
     elif kind == "history":
@@ -300,7 +321,7 @@ def _add_mesh_commands(commands) -> None:
     actions = mesh.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="write a uniform weight, bias or signal mesh file")
-    create.add_argument("out", metavar="OUT", help="the mesh file to write (.json)")
+    create.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
     create.add_argument("--kind", choices=["weight", "bias", "signal"], default="weight",
                         help="weight: ξ × η × δ; bias: ξ × δ; signal: ξ (default weight)")
     create.add_argument("--width-cells", type=_positive, default=8, help="cells along ξ (and η) (default 8)")
@@ -321,7 +342,7 @@ def _add_mesh_commands(commands) -> None:
     for operation, (_, size, text) in MESH_OPERATIONS.items():
         change = actions.add_parser(operation, help=text)
         change.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
-        change.add_argument("out", metavar="OUT", help="the mesh file to write (.json)")
+        change.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
         change.add_argument("--axis", action="append", metavar="NAME",
                             help="an axis to change, by name (xi, eta, delta) or index; repeat for more (default all)")
         change.add_argument(f"--{size}", type=_positive, default=2 if size == "k" else 1,

@@ -205,19 +205,6 @@ def tableau(scheme: Scheme | str | ButcherTableau) -> ButcherTableau:
         raise ValueError(f"scheme must be one of {[s.value for s in Scheme]}, got {scheme!r}") from None
 
 
-def _real(value, name: str) -> float:
-    """`value` as a finite float, or TypeError / ValueError naming `name`."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTableau, pass_interval: bool = False):
     """One explicit Runge–Kutta step of size `dt` from ``(t, h)``.
 
@@ -249,7 +236,7 @@ def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTabl
     if not callable(f):
         raise TypeError(f"f must be callable, got {f!r}")
     scheme = tableau(scheme)
-    t, dt = _real(t, "t"), _real(dt, "dt")
+    t, dt = _checks.real(t, "t"), _checks.real(dt, "dt")
     if not dt > 0:
         raise ValueError(f"dt must be > 0, got {dt}")
     interval = (t, t + dt)
@@ -334,7 +321,7 @@ def integrate(
         raise TypeError(f"f must be callable, got {f!r}")
     scheme = tableau(scheme)
     steps = _checks.integer(steps, "steps", 1)
-    t0, t1 = _real(t0, "t0"), _real(t1, "t1")
+    t0, t1 = _checks.real(t0, "t0"), _checks.real(t1, "t1")
     if not t1 > t0:
         raise ValueError(f"t1 must be greater than t0, got t0={t0}, t1={t1}")
     if checkpoint and return_trajectory:

@@ -14,7 +14,7 @@ one-sided value of the cell that holds its step.
 from __future__ import annotations
 
 import enum
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -110,6 +110,17 @@ class StageValues:
         return self._value
 
 
+def _points(value, name: str) -> np.ndarray:
+    """`value` as a float array of positions, or TypeError naming `name`."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nesting
+        raise TypeError(f"{name} must be an array of real positions, got {value!r}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real positions, got dtype {array.dtype}")
+    return array.astype(float)
+
+
 def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     values, dofs = axis.tabulate(points)
     return torch.as_tensor(values[0]), torch.as_tensor(dofs, dtype=torch.long)
@@ -191,7 +202,7 @@ class ContinuumNetwork(torch.nn.Module):
     ):
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
-        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be a floating-point torch.dtype (float32 or float64), got {dtype!r}")
         try:
             self.rhs = RightHandSide(rhs)
@@ -202,8 +213,8 @@ class ContinuumNetwork(torch.nn.Module):
         self.tableau = tableau(scheme)
         depth = weight_mesh.axes[2]
         self.steps = depth.n_cells if steps is None else _checks.integer(steps, "steps", 1)
-        self.rate = float(rate)
-        self.memory_flat = bool(memory_flat)
+        self.rate = _checks.real(rate, "rate")
+        self.memory_flat = _checks.flag(memory_flat, "memory_flat")
         self.weight_mesh, self.bias_mesh, self.output_mesh = weight_mesh, bias_mesh, output_mesh
         self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
 
@@ -235,6 +246,8 @@ class ContinuumNetwork(torch.nn.Module):
 
         rng = np.random.default_rng(0)
         shapes = self.parameter_shapes()
+        if weights is not None and not isinstance(weights, Mapping):
+            raise TypeError(f"weights must be a mapping of parameter names to coefficients, got {type(weights).__name__}")
         weights = {} if weights is None else dict(weights)
         unknown = set(weights) - set(shapes)
         if unknown:
@@ -300,7 +313,7 @@ class ContinuumNetwork(torch.nn.Module):
         load = width.evaluation_matrix(nodes).T.toarray() * weights
         to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
         if not isinstance(output_mesh, Mesh):
-            points = np.asarray(output_mesh, dtype=float)
+            points = _points(output_mesh, "output_mesh")
             if points.ndim != 1 or points.size == 0:
                 raise ValueError(f"output_mesh must be a 1D Mesh or a 1D array of points, got shape {points.shape}")
             return width.evaluation_matrix(points).toarray() @ to_width  # locate() checks the interval
@@ -451,6 +464,8 @@ class ContinuumNetwork(torch.nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] < 1:
             raise ValueError(f"x must have shape (batch, n_samples), got {tuple(x.shape)}")
+        if x.layout != torch.strided or x.is_meta:
+            raise TypeError(f"x must be a dense tensor with data, got layout {x.layout} on device {x.device}")
         if x.is_complex() or x.dtype == torch.bool:
             raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
         # NaN propagates through min and max: two numbers to check instead of a full mask
@@ -459,7 +474,7 @@ class ContinuumNetwork(torch.nn.Module):
         dtype = self.node_weights.dtype
         if points is None:
             return x.index_select(1, self._read_in_cells(x.shape[1]).to(x.device)).to(dtype)
-        points = np.asarray(points, dtype=float)
+        points = _points(points, "points")
         if points.shape != (x.shape[1],):
             raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
         if not np.all(np.isfinite(points)) or np.any(np.diff(points) <= 0):

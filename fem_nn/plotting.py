@@ -63,15 +63,6 @@ def save_figure(figure, path) -> None:
 # --- argument checks -----------------------------------------------------------------------
 
 
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _vector(value, name: str) -> np.ndarray:
     """A 1D float array from a sequence of real numbers (integers allowed, not booleans)."""
     if isinstance(value, (str, bytes)):
@@ -132,7 +123,7 @@ def _fit(x, errors, last, floor):
             )
         usable = np.ones(len(x), dtype=bool)
     else:
-        floor = _real(floor, "floor")
+        floor = _checks.real(floor, "floor")
         if floor < 0:
             raise ValueError(f"floor must be >= 0, got {floor}")
         usable = np.isfinite(errors) & (errors > floor)
@@ -196,7 +187,7 @@ def _sliced(field: Field, at) -> Field:
             raise ValueError(f"at: {key!r} is not an axis of the field; axes are {mesh.names} (or their indices)") from None
         if k in fixed:
             raise ValueError(f"at fixes the axis {mesh.names[k]!r} twice")
-        value = _real(value, f"at[{key!r}]")
+        value = _checks.real(value, f"at[{key!r}]")
         a, b = mesh.axes[k].interval
         if not a <= value <= b:
             raise ValueError(f"at[{key!r}] = {value:g} lies outside the {mesh.names[k]} interval [{a:g}, {b:g}]")
@@ -380,7 +371,7 @@ def plot_weight_slices(
     """
     from .network import ContinuumNetwork
 
-    depth, width_point = _real(depth, "depth"), _real(width_point, "width_point")
+    depth, width_point = _checks.real(depth, "depth"), _checks.real(width_point, "width_point")
     n = _points_per_cell(points_per_cell, 1)
     if isinstance(network_or_field, ContinuumNetwork):
         if bias is not None:
@@ -593,7 +584,7 @@ def _events(events, step: str) -> list[tuple[float, str]]:
             raise TypeError(f"events[{i}] must be a (step, label) pair or a history record, got {event!r}")
         if not isinstance(label, str):
             raise TypeError(f"events[{i}]: the label must be a string, got {label!r}")
-        out.append((_real(at, f"events[{i}] step"), label))
+        out.append((_checks.real(at, f"events[{i}] step"), label))
     return out
 
 
