@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RateActivation", "ScaledActivation", "activation_function", "activation_spec", "ACTIVATIONS"]
+__all__ = ["RateActivation", "ScaledActivation", "activation_function", "activation_spec", "apply_in_place", "ACTIVATIONS"]
 
 
 def identity(z):
@@ -68,6 +68,28 @@ class ScaledActivation:
 
     def __repr__(self) -> str:
         return f"ScaledActivation({self.function!r}, scale={self.scale})"
+
+
+# the named activations with an in-place torch form, by id (a custom callable may be unhashable);
+# each records its result for autograd, never the input it overwrites
+_IN_PLACE = {id(torch.tanh): torch.tanh_, id(torch.relu): torch.relu_, id(torch.sigmoid): torch.sigmoid_, id(identity): identity}
+
+
+def apply_in_place(function: Callable, z: torch.Tensor) -> torch.Tensor:
+    """``function(z)``, overwriting `z` where `function` is a named activation with an in-place
+    form (or a :class:`ScaledActivation` of one): for a fresh tensor the caller owns, such as a
+    stage's pre-activation, it saves an allocation and a pass over memory.
+
+    Examples
+    --------
+    >>> z = torch.tensor([0.0, 1.0])
+    >>> apply_in_place(torch.tanh, z) is z
+    True
+    """
+    if isinstance(function, ScaledActivation):
+        return function.scale * apply_in_place(function.function, z)
+    overwrite = _IN_PLACE.get(id(function))
+    return function(z) if overwrite is None else overwrite(z)
 
 
 def activation_function(spec: str | dict | Callable) -> Callable:

@@ -239,16 +239,25 @@ def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTabl
     t, dt = _checks.real(t, "t"), _checks.real(dt, "dt")
     if not dt > 0:
         raise ValueError(f"dt must be > 0, got {dt}")
+    return _step(f, t, h, dt, scheme, pass_interval)
+
+
+def _step(f: Callable, t: float, h, dt: float, scheme: ButcherTableau, pass_interval: bool):
+    """:func:`step` on checked arguments: :func:`integrate`'s loop."""
     interval = (t, t + dt)
     slopes = []
     for c, terms in zip(scheme._nodes, scheme._stage_terms):
-        stage = h
-        for j, a in terms:
-            stage = axpy(stage, dt * a, slopes[j])
+        stage = _combination(h, dt, terms, slopes)
         time = t + c * dt
         slopes.append(f(time, stage, interval) if pass_interval else f(time, stage))
-    for j, b in scheme._final_terms:
-        h = axpy(h, dt * b, slopes[j])
+    return _combination(h, dt, scheme._final_terms, slopes)
+
+
+def _combination(h, dt: float, terms, slopes):
+    """``h + dt Σ_j a_j k_j`` over the ``(j, a_j)`` terms: the first term makes a new state
+    (`h` is never modified), the others add into it in place."""
+    for n, (j, a) in enumerate(terms):
+        h = axpy(h, dt * a, slopes[j], inplace=n > 0)
     return h
 
 
@@ -336,7 +345,7 @@ def integrate(
 
     def advance(h, first: int, last: int):
         for k in range(first, last):
-            h = step(f, grid[k], h, grid[k + 1] - grid[k], scheme, pass_interval)
+            h = _step(f, grid[k], h, grid[k + 1] - grid[k], scheme, pass_interval)
             if return_trajectory:
                 states.append(h)
         return h

@@ -14,13 +14,14 @@ one-sided value of the cell that holds its step.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 
 from . import _checks
-from .activations import ScaledActivation, activation_function, activation_spec
+from .activations import ScaledActivation, activation_function, activation_spec, apply_in_place
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
 from .integrators import ButcherTableau, Scheme, integrate, tableau
@@ -102,12 +103,19 @@ class StageValues:
         if len(terms) == 1 and terms[0][1] == 1.0:
             return self.slices[terms[0][0]]
         if terms is not self._terms:
-            (dof, weight), *rest = terms
-            value = self.slices[dof] * weight
-            for dof, weight in rest:
-                value = axpy(value, weight, self.slices[dof])
-            self._terms, self._value = terms, value
+            self._terms, self._value = terms, self._combination(terms)
         return self._value
+
+    def _combination(self, terms):
+        """``Σ value · table[dof]`` over a stage's ``(dof, value)`` terms, a new array."""
+        (dof, weight), *rest = terms
+        if len(rest) == 1 and weight + rest[0][1] == 1.0 and isinstance(self.slices[dof], torch.Tensor):
+            # a partition of unity in one pass over memory, not two (P1 between its nodes)
+            return torch.lerp(self.slices[dof], self.slices[rest[0][0]], rest[0][1])
+        value = self.slices[dof] * weight
+        for dof, weight in rest:
+            value = axpy(value, weight, self.slices[dof], inplace=True)
+        return value
 
 
 def _points(value, name: str) -> np.ndarray:
@@ -135,19 +143,31 @@ def _sparse_matrix(values: torch.Tensor, dofs: torch.Tensor, n_dofs: int) -> tor
     return torch.sparse_coo_tensor(indices, values.reshape(-1)[used], shape, check_invariants=True).coalesce()
 
 
+def _csr(matrix: torch.Tensor) -> torch.Tensor:
+    """A COO matrix as CSR, without torch's notice that CSR support is in beta (an internal
+    detail of the tabulation, of no concern to a user)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return matrix.to_sparse_csr()
+
+
 class _SparseProduct(torch.autograd.Function):
     """``S @ M`` for a constant sparse S, whose backward pass multiplies by a precomputed Sᵀ:
     autograd's own backward transposes S on every call and is slow on strided gradients
-    (30 ms against 1 ms for the 512-node tabulation)."""
+    (30 ms against 1 ms for the 512-node tabulation).
+
+    The COO buffers (which, unlike CSR tensors, can be deep-copied) are converted to CSR per
+    call (~3 µs): the CSR product is 1.4–1.8× faster (0.16 → 0.09 ms for 128 nodes).
+    """
 
     @staticmethod
     def forward(ctx, matrix: torch.Tensor, transpose: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
         ctx.transpose = transpose
-        return torch.sparse.mm(matrix, dense)
+        return torch.sparse.mm(_csr(matrix), dense)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return None, None, torch.sparse.mm(ctx.transpose, grad.contiguous())
+        return None, None, torch.sparse.mm(_csr(ctx.transpose), grad.contiguous())
 
 
 class ContinuumNetwork(torch.nn.Module):
@@ -451,8 +471,9 @@ class ContinuumNetwork(torch.nn.Module):
         return both.reshape(-1, n_depth, n_nodes).permute(1, 2, 0)
 
     def _biases(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k."""
-        return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs])
+        """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k, each row contiguous: addmm
+        broadcasts a strided bias row into its result ~25% slower (128 nodes)."""
+        return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs]).contiguous()
 
     # --- evaluation ----------------------------------------------------------------------
     def read_in(self, x: torch.Tensor, points=None) -> torch.Tensor:
@@ -499,7 +520,7 @@ class ContinuumNetwork(torch.nn.Module):
             b1, b2 = (StageValues(self._biases(b), self._depth_b) for b in (self.bias1, self.bias2))
 
             def f(t, h, interval):
-                hidden = self.activation(torch.addmm(b1(t, interval), h, k1(t, interval).T))
+                hidden = apply_in_place(self.activation, torch.addmm(b1(t, interval), h, k1(t, interval).T))
                 return torch.addmm(b2(t, interval), hidden, k2(t, interval).T)
 
             return f
@@ -515,8 +536,8 @@ class ContinuumNetwork(torch.nn.Module):
         """The integral or relaxation right-hand side for a tabulated kernel and bias."""
         z = torch.addmm(bias, h, kernel.T)
         if self.rhs is RightHandSide.RELAXATION:
-            return self.rate * (self.activation(z) - h)
-        return self.activation(z)
+            return self.rate * (apply_in_place(self.activation, z) - h)
+        return apply_in_place(self.activation, z)
 
     def l2_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The integral L2 loss ∫ (y − y*)² dξ, averaged over the batch: exact on the output

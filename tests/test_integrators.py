@@ -260,3 +260,12 @@ def test_step_intervals_are_the_grid(scheme, steps):
         stage_times = [t for t, interval in calls if interval == (start, end)]
         assert [t == start for t in stage_times] == (c == 0).tolist()
         assert [t == end for t in stage_times] == (c == 1).tolist()
+
+
+@pytest.mark.parametrize("scheme", list(Scheme))
+def test_torch_state_is_never_modified(scheme):
+    # stages and steps add their later terms in place: only into tensors they made
+    h0 = torch.randn(3, 4, dtype=torch.float64)
+    before, version = h0.clone(), h0._version
+    integrate(lambda t, h: torch.tanh(h) - t, h0, steps=3, scheme=scheme)
+    assert h0._version == version and torch.equal(h0, before)

@@ -219,3 +219,29 @@ def test_inputs_at_points_and_outputs_at_points():
     assert np.allclose(by_points.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="interval"):
         net.remanifested(output_mesh=np.array([0.0, 1.5]))
+
+
+@pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
+def test_stage_values_combine_the_depth_dofs(family, order):
+    # P1 between its nodes is one interpolation (a partition of unity), the others a sum
+    from fem_nn.network import DepthLookup, StageValues, depth_weights
+
+    depth = uniform_axis((0, 1), 2, family, order)
+    table = torch.randn(depth.n_dofs, 3, 4, dtype=torch.float64)
+    values = StageValues(table, DepthLookup(depth))
+    for t, interval in [(0.0, (0.0, 0.25)), (0.1, (0.0, 0.25)), (0.5, (0.25, 0.5)), (0.5, (0.5, 0.75)), (0.8, (0.75, 1.0))]:
+        dofs, weights = depth_weights(depth, t, interval)
+        expected = sum(w * table[d] for d, w in zip(dofs, weights))
+        torch.testing.assert_close(values(t, interval), expected, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity", "gelu", {"name": "tanh", "scale": 3.0}])
+def test_activations_in_place_are_the_activations(activation):
+    from fem_nn.activations import activation_function, apply_in_place
+
+    function = activation_function(activation)
+    z = torch.randn(4, 3, dtype=torch.float64)
+    assert torch.equal(apply_in_place(function, z.clone()), function(z))
+    # on a fresh product, as in a stage: autograd's gradients stay right
+    m = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda m: apply_in_place(function, z @ m), (m,))
