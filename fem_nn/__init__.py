@@ -15,7 +15,7 @@ from .integrators import ButcherTableau, Scheme, integrate, tableau
 from .io import bundled_mesh, bundled_meshes, load_mesh, mesh_from_dict, mesh_to_dict, save_mesh
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
 from .mgopt import MeshTransfer, MGOpt
-from .network import ContinuumNetwork, RightHandSide
+from .network import ContinuumNetwork, KernelForm, RightHandSide
 from .numba_backend import NumbaNetwork
 from .plotting import fitted_rate, plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices
 from .projection import AxisTransfer, Projector, project, supermesh_axis

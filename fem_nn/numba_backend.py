@@ -1,13 +1,16 @@
 """Forward evaluation of a continuum network on numpy arrays with Numba kernels: no torch at
-call time. The kernel matrices are tabulated once per snapshot, and the whole pass is planned
-then (every stage's depth terms and Runge–Kutta weights); per stage and layer a call runs one
-BLAS product, a Numba bias add, numpy's in-place SIMD ufunc for the activation, and one fused
-Numba kernel for the stage combinations, on buffers allocated once per call."""
+call time. The kernel matrices (or, in the factored form, the coefficient matrices) are
+tabulated once per snapshot, and the whole pass is planned then (every stage's depth terms
+and Runge–Kutta weights); per stage and layer a call runs one BLAS product (the factored
+form: between two Numba sparse products with the width bases), a Numba bias add, numpy's
+in-place SIMD ufunc for the activation, and one fused Numba kernel for the stage
+combinations, on buffers allocated once per call. The state is kept as columns
+``(nodes, batch)``, as in the torch network."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import sparse, special
 
 from .kernels import network as kernels
 from .activations import ACTIVATIONS, ScaledActivation
@@ -41,6 +44,12 @@ def _activation(activation) -> tuple:
             f"{sorted(ACTIVATIONS)} (optionally scaled), got {activation!r}"
         )
     return _UFUNCS[activation], scale
+
+
+def _csr_arrays(matrix, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A torch COO matrix as the CSR arrays (indptr, indices, data) of the Numba kernels."""
+    csr = sparse.csr_matrix((matrix.values().numpy(), matrix.indices().numpy()), shape=tuple(matrix.shape))
+    return csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(dtype)
 
 
 class _StageField:
@@ -136,17 +145,21 @@ class NumbaNetwork:
         eta = array(network._eta_values * network.node_weights[:, None])
         eta_dofs = array(network._eta_dofs)
         bias_values, bias_dofs = array(network._bias_values), array(network._bias_dofs)
-        # the read-out and kernel matrices transposed: a stage's product h @ Kᵀ is then a
-        # product of two row-major arrays, BLAS' fastest case (5–10 % over a transposed Kᵀ)
-        self._readout = None
-        if network.output_mesh is not None:
-            self._readout = np.ascontiguousarray(array(network._readout).T)
+        self._readout = None if network.output_mesh is None else array(network._readout)
+        self.factored = network.factored
+        if self.factored:  # the width bases as CSR (indptr, indices, data): Φ_ηᵀ diag(w) and Φ_ξ
+            self._bases = [_csr_arrays(m, self.dtype) for m in (network._eta_matrix_t, network._xi_matrix)]
+            self._zero_bias = np.zeros(network.weight_mesh.shape[1], dtype=self.dtype)
+            self._width_dofs = network.weight_mesh.shape[1::-1]  # along η first, then ξ
         names = ("1", "2") if self.rhs is RightHandSide.TWO_LAYER else ("",)
         depth_weight, depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
         self._fields = []  # kernel and bias of each layer
         for n in names:
-            table = kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, array(getattr(network, "weight" + n)))
-            table = np.ascontiguousarray(table.transpose(0, 2, 1))
+            coefficients = array(getattr(network, "weight" + n))
+            if self.factored:
+                table = np.ascontiguousarray(coefficients.transpose(2, 0, 1))
+            else:
+                table = kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, coefficients)
             self._fields.append(_StageField(table, depth_weight, stage_times))
             table = kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n)))
             self._fields.append(_StageField(table, depth_bias, stage_times))
@@ -183,37 +196,42 @@ class NumbaNetwork:
         ]
         return stages, s - 1
 
-    def _pointwise(self, z: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        """In place: ``z ← scale·σ(z + bias)``."""
-        kernels.add_bias(z, bias)
+    def _activate(self, z: np.ndarray) -> np.ndarray:
+        """In place: ``z ← scale·σ(z)``."""
         self._activation(z, out=z)
         if self._scale != 1.0:
             z *= self._scale
         return z
 
-    def _slope(self, h: np.ndarray, values, out: np.ndarray, hidden: np.ndarray | None) -> np.ndarray:
+    def _integral(self, kernel: np.ndarray, h: np.ndarray, bias: np.ndarray, out: np.ndarray, work) -> np.ndarray:
+        """``bias + ∫ W h`` at the nodes into `out`, for state columns `h` and a stage's kernel
+        (or coefficient) matrix; `work` holds the factored form's two intermediates."""
+        if not self.factored:
+            return kernels.add_column(np.matmul(kernel, h, out=out), bias)
+        (eta, xi), (along_eta, along_xi) = self._bases, work
+        kernels.sparse_product(*eta, h, self._zero_bias, along_eta)
+        return kernels.sparse_product(*xi, np.matmul(kernel, along_eta, out=along_xi), bias, out)
+
+    def _slope(self, h: np.ndarray, values, out: np.ndarray, hidden: np.ndarray | None, work) -> np.ndarray:
         """The right-hand side at stage state `h` into `out`, for the stage's kernel
-        matrices (transposed) and biases `values`; `hidden` holds the two-layer one's hidden
-        layer."""
+        matrices and biases `values`; `hidden` holds the two-layer one's hidden layer."""
         if self.rhs is RightHandSide.TWO_LAYER:
             kernel1, bias1, kernel2, bias2 = values
-            self._pointwise(np.matmul(h, kernel1, out=hidden), bias1)
-            return kernels.add_bias(np.matmul(hidden, kernel2, out=out), bias2)
+            self._activate(self._integral(kernel1, h, bias1, hidden, work))
+            return self._integral(kernel2, hidden, bias2, out, work)
         kernel, bias = values
-        self._pointwise(np.matmul(h, kernel, out=out), bias)
+        self._activate(self._integral(kernel, h, bias, out, work))
         if self.rhs is RightHandSide.RELAXATION:
             out -= h
             out *= self._rate
         return out
 
     def _read_in(self, x: np.ndarray) -> np.ndarray:
-        """The state at the width nodes: each node reads the input cell that holds it."""
+        """The state columns at the width nodes: each node reads the input cell that holds it."""
         cells = self._cells.get(x.shape[1])
         if cells is None:
             cells = self._cells[x.shape[1]] = self._read_in_cells(x.shape[1]).numpy()
-        # np.take gives a row-major array where x[:, cells] gives a column-major one, which
-        # every later buffer, kernel and product would inherit
-        return np.ascontiguousarray(np.take(x, cells, axis=1), dtype=self.dtype)
+        return np.ascontiguousarray(np.take(x, cells, axis=1).T, dtype=self.dtype)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Outputs for a batch of input signals ``(batch, N_x)`` (as the torch network)."""
@@ -225,10 +243,13 @@ class NumbaNetwork:
         inputs = np.empty((self._n_inputs,) + h.shape, dtype=self.dtype)
         h_next, slope = np.empty(h.shape, dtype=self.dtype), np.empty(h.shape, dtype=self.dtype)
         hidden = None if self.rhs is not RightHandSide.TWO_LAYER else np.empty(h.shape, dtype=self.dtype)
+        work = None
+        if self.factored:
+            work = [np.empty((n, h.shape[1]), dtype=self.dtype) for n in self._width_dofs]
         fields = [field.values() for field in self._fields]
         for (input_buffer, targets, weights, first, last), *values in zip(self._stages, *fields):
-            self._slope(h if input_buffer is None else inputs[input_buffer], values, slope, hidden)
+            self._slope(h if input_buffer is None else inputs[input_buffer], values, slope, hidden, work)
             kernels.stage_update(slope, h, inputs, h_next, targets, weights, first)
             if last:
                 h, h_next = h_next, h
-        return h if self._readout is None else h @ self._readout
+        return h.T if self._readout is None else (self._readout @ h).T

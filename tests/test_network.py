@@ -7,7 +7,7 @@ import torch
 from scipy.linalg import expm
 
 from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
-from fem_nn.network import ContinuumNetwork
+from fem_nn.network import ContinuumNetwork, KernelForm
 
 
 def residual_mlp(x, matrices, biases, activation):
@@ -94,12 +94,14 @@ def test_nested_depth_refinement_leaves_the_output_unchanged(depth_family, order
     assert torch.max(torch.abs(refined(x) - net(x))) <= 1e-12 * torch.max(torch.abs(net(x)))
 
 
+@pytest.mark.parametrize("kernel_form", ["dense", "factored"])
 @pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
-def test_gradcheck(rhs):
+def test_gradcheck(rhs, kernel_form):
     width = uniform_axis((-1, 1), 2, "lagrange", 1)
     depth = uniform_axis((0, 1), 2, "lagrange", 1)
     net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme="midpoint", steps=2,
-                           output_mesh=Mesh([uniform_axis((-1, 1), 3, "p0", 0)]), dtype=torch.float64)
+                           output_mesh=Mesh([uniform_axis((-1, 1), 3, "p0", 0)]), kernel_form=kernel_form,
+                           dtype=torch.float64)
     x = torch.randn(2, 5, dtype=torch.float64)
     params = tuple(net.parameters())
 
@@ -129,7 +131,8 @@ def test_state_dict_round_trip_and_float32():
     "kwargs,match",
     [(dict(scheme="rk5"), "scheme must be"), (dict(steps=0), "steps must be >= 1"), (dict(rhs="cubic"), "rhs must be"),
      (dict(activation="swishy"), "activation must be"), (dict(bias_mesh=bias_mesh(depth=uniform_axis((0, 2), 2, "p0", 0))), "disagree"),
-     (dict(weights={"weight": np.zeros(3)}), "weights\\['weight'\\] must have shape"), (dict(weights={"W": 0}), "unknown names")],
+     (dict(weights={"weight": np.zeros(3)}), "weights\\['weight'\\] must have shape"), (dict(weights={"W": 0}), "unknown names"),
+     (dict(kernel_form="sparse"), "kernel_form must be one of")],
 )
 def test_bad_construction(kwargs, match):
     arguments = dict(weight_mesh=weight_mesh(), bias_mesh=bias_mesh())
@@ -165,8 +168,10 @@ def test_l2_loss_is_the_integral_of_the_squared_error():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_cpu_and_cuda_agree_in_float32():
-    net = ContinuumNetwork(weight_mesh(), bias_mesh(), output_mesh=Mesh([uniform_axis((-1, 1), 10, "p0", 0)]))
+@pytest.mark.parametrize("kernel_form", ["dense", "factored"])
+def test_cpu_and_cuda_agree_in_float32(kernel_form):
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), output_mesh=Mesh([uniform_axis((-1, 1), 10, "p0", 0)]),
+                           kernel_form=kernel_form)
     with torch.no_grad():
         net.bias.normal_()
     x = torch.randn(32, 16)
@@ -245,3 +250,41 @@ def test_activations_in_place_are_the_activations(activation):
     # on a fresh product, as in a stage: autograd's gradients stay right
     m = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda m: apply_in_place(function, z @ m), (m,))
+
+
+@pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
+@pytest.mark.parametrize("width", [
+    Axis([-1, -0.3, 0.2, 1], "p0", 0, quadrature_points=2), Axis([-1, 0.1, 1], "legendre", [3, 1]),
+    Axis([-1, -0.5, 0.5, 1], "lagrange_dg", [1, 2, 3]), uniform_axis((-1, 1), 5, "lagrange", 2),
+])
+def test_kernel_forms_agree_in_outputs_and_gradients(width, rhs):
+    depth = Axis([0, 0.4, 1], "lagrange", [2, 1])
+    nets = [ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme="rk4", steps=3,
+                             kernel_form=form, dtype=torch.float64) for form in ("dense", "factored")]
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in nets[0].parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    nets[1].load_state_dict(nets[0].state_dict())
+    x = torch.randn(4, 7, generator=generator, dtype=torch.float64)
+    outputs = []
+    for net in nets:
+        y = net(x)
+        y.square().sum().backward()
+        outputs.append([y] + [p.grad for p in net.parameters()])
+    for dense, factored in zip(*outputs):
+        assert torch.max(torch.abs(dense - factored)) <= 1e-12 * torch.max(torch.abs(dense))
+
+
+def test_auto_kernel_form_takes_the_factored_form_where_it_saves_work():
+    def form(width):
+        depth = uniform_axis((0, 1), 2, "p0", 0)
+        return ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth)).factored
+
+    # continuous P1 on 2 Gauss points per cell: half as many dofs as nodes, worth it from ~170 nodes
+    assert not form(uniform_axis((-1, 1), 64, "lagrange", 1)) and form(uniform_axis((-1, 1), 256, "lagrange", 1))
+    # as many dofs as nodes: the factored form only adds the sparse products
+    assert not form(uniform_axis((-1, 1), 256, "legendre", 1)) and not form(uniform_axis((-1, 1), 512, "p0", 0))
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), kernel_form="factored")
+    assert net.factored and ContinuumNetwork.from_config(net.config()).kernel_form is KernelForm.FACTORED
+    assert net.remanifested(steps=2).factored

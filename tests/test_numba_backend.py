@@ -16,13 +16,15 @@ WIDTHS = {
 DEPTHS = [uniform_axis((0, 1), 3, "p0", 0), Axis([0, 0.4, 1], "legendre", [2, 1]), uniform_axis((0, 1), 2, "lagrange", 1)]
 
 
+@pytest.mark.parametrize("kernel_form", ["dense", "factored"])
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("depth", range(len(DEPTHS)))
 @pytest.mark.parametrize("rhs,activation", [("integral", "tanh"), ("relaxation", "sigmoid"), ("two_layer", "relu"), ("integral", "gelu"), ("integral", "softplus")])
-def test_numba_and_torch_agree(width, depth, rhs, activation):
+def test_numba_and_torch_agree(width, depth, rhs, activation, kernel_form):
     w, d = WIDTHS[width], DEPTHS[depth]
     net = ContinuumNetwork(weight_mesh(w, d), bias_mesh(w, d), rhs=rhs, activation=activation, scheme="rk4", steps=6,
-                           output_mesh=Mesh([uniform_axis((-1, 1), 5, "p0", 0)]), rate=0.7, dtype=torch.float64)
+                           output_mesh=Mesh([uniform_axis((-1, 1), 5, "p0", 0)]), rate=0.7, kernel_form=kernel_form,
+                           dtype=torch.float64)
     generator = torch.Generator().manual_seed(len(width) + depth)
     with torch.no_grad():
         for p in net.parameters():
@@ -49,13 +51,14 @@ def test_float32_snapshot_and_unsupported_activation():
         NumbaNetwork("net")
 
 
+@pytest.mark.parametrize("kernel_form", ["dense", "factored"])
 @pytest.mark.parametrize("scheme", ["euler", "midpoint", "heun", "ralston", "rk4_38"])
 @pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
-def test_every_scheme_agrees(scheme, rhs):
+def test_every_scheme_agrees(scheme, rhs, kernel_form):
     # rk4_38 has stages fed by several slopes: every buffer and first-term case of the plan
     width, depth = uniform_axis((-1, 1), 3, "lagrange", 1), Axis([0, 0.3, 1], "lagrange", [2, 1])
     net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme=scheme,
-                           steps=5, rate=0.7, dtype=torch.float64)
+                           steps=5, rate=0.7, kernel_form=kernel_form, dtype=torch.float64)
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for p in net.parameters():

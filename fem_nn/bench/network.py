@@ -83,6 +83,7 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
     net = build(nodes, depth_family, steps, device)
     x = torch.randn(BATCH, nodes, device=device)
     h0 = net.read_in(x)
+    h0_columns = h0.T.contiguous()  # the network's own state layout, for its velocity
     stages = plain_stage_tensors(net)
     dt = 1.0 / steps
     velocity_dt = dt
@@ -106,7 +107,7 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
                 return f(start, h, (start, start + velocity_dt))
 
             grid = torch.tensor([0.0, 1.0], device=device)
-            return torchdiffeq.odeint(field, h0, grid, method="rk4", options={"step_size": dt})[-1]
+            return torchdiffeq.odeint(field, h0_columns, grid, method="rk4", options={"step_size": dt})[-1]
 
     def ours_backward():
         net.zero_grad()
@@ -130,6 +131,9 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
 
         numba_net, x_numpy = NumbaNetwork(net), x.numpy()
         result["numba_fwd"] = best(lambda: numba_net(x_numpy), repeat, device)
+        # numpy's BLAS threads spin for ~40 ms after a product: a torch timing in that window
+        # (the next configuration's) competes with them for the two cores
+        time.sleep(0.2)
     return result
 
 

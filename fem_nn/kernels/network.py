@@ -1,6 +1,6 @@
 """Kernels of the Numba forward pass: kernel and bias tabulation by gathers of the local
-width bases, the combination of tabulated fields at a stage's depth, and the fused
-Runge–Kutta stage update (the matrix products stay in BLAS, the activations in numpy's SIMD
+width bases, the combination of tabulated fields at a stage's depth, the sparse products of
+the factored kernel form, and the fused Runge–Kutta stage update (the matrix products stay in BLAS, the activations in numpy's SIMD
 ufuncs: numba's scalar tanh is 4x slower than numpy's).
 
 The per-pass kernels run serially: between BLAS calls, a second pool of spinning threads
@@ -65,13 +65,29 @@ def weighted_sum(table, dofs, weights, out):  # pragma: no cover
 
 
 @njit(cache=True)
-def add_bias(z, bias):  # pragma: no cover
-    """``z[b, :] += bias`` in place: twice as fast as numpy's broadcast add, which loops
-    over short rows."""
-    for b in range(z.shape[0]):
-        for q in range(z.shape[1]):
-            z[b, q] += bias[q]
+def add_column(z, bias):  # pragma: no cover
+    """``z[q, :] += bias[q]`` in place, for state columns ``(nodes, batch)``."""
+    for q in range(z.shape[0]):
+        b = bias[q]
+        for j in range(z.shape[1]):
+            z[q, j] += b
     return z
+
+
+@njit(cache=True)
+def sparse_product(indptr, indices, data, x, bias, out):  # pragma: no cover
+    """``out = bias[:, None] + S x`` for the CSR matrix S (indptr, indices, data): each row
+    of `out` a sum of rows of `x`, the inner loop a plain SIMD loop over the batch."""
+    for i in range(out.shape[0]):
+        b = bias[i]
+        for j in range(out.shape[1]):
+            out[i, j] = b
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            row = x[indices[k]]
+            for j in range(out.shape[1]):
+                out[i, j] += v * row[j]
+    return out
 
 
 @njit(cache=True)
