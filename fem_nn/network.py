@@ -296,15 +296,16 @@ class ContinuumNetwork(torch.nn.Module):
             self.register_buffer(f"_{name}_values", values.to(dtype), persistent=False)
             self.register_buffer(f"_{name}_dofs", dofs, persistent=False)
         weighted = self._eta_values * self.node_weights[:, None]
-        xi_matrix = _sparse_matrix(self._xi_values, self._xi_dofs, weight_mesh.shape[0])
-        eta_matrix = _sparse_matrix(weighted, self._eta_dofs, weight_mesh.shape[1])
-        for name, matrix in (("_xi_matrix", xi_matrix), ("_eta_matrix", eta_matrix)):
-            self.register_buffer(name, matrix, persistent=False)
-            self.register_buffer(f"{name}_t", matrix.t().coalesce(), persistent=False)
+        costs = {}
+        for name, values, dofs, n_dofs in (
+            ("xi", self._xi_values, self._xi_dofs, weight_mesh.shape[0]),
+            ("eta", weighted, self._eta_dofs, weight_mesh.shape[1]),
+            ("bias", self._bias_values, self._bias_dofs, bias_mesh.shape[0]),
+        ):
+            costs[name] = self._register_basis(name, _sparse_matrix(values, dofs, n_dofs))
         self.factored = self.kernel_form is KernelForm.FACTORED or (
             self.kernel_form is KernelForm.AUTO
-            and weight_mesh.shape[0] * weight_mesh.shape[1] + _SPARSE_COST * (xi_matrix._nnz() + eta_matrix._nnz())
-            < len(nodes) ** 2
+            and weight_mesh.shape[0] * weight_mesh.shape[1] + costs["xi"] + costs["eta"] < len(nodes) ** 2
         )
         if output_mesh is not None:
             readout = self._readout_matrix(output_mesh, weight_mesh.axes[0], nodes, node_weights)
@@ -370,6 +371,33 @@ class ContinuumNetwork(torch.nn.Module):
             raise ValueError(
                 f"weight_mesh and bias_mesh disagree: weight box {w} needs a bias box {(w[0], w[2])}, got {b}"
             )
+
+    def _register_basis(self, name: str, matrix: torch.Tensor) -> int:
+        """Registers the evaluation matrix (nodes × dofs, coalesced COO) of basis `name` and
+        its transpose for :meth:`_basis_product`: dense where a dense product costs fewer
+        multiply-adds than the sparse one at :data:`_SPARSE_COST` per nonzero (small
+        meshes: the sparse kernels' overhead would dominate), else sparse. Returns the cost
+        of one product per batch column."""
+        dense_cost, sparse_cost = matrix.shape[0] * matrix.shape[1], _SPARSE_COST * matrix._nnz()
+        if dense_cost <= sparse_cost:
+            matrix = matrix.to_dense()
+            pair = (matrix, matrix.t().contiguous())
+        else:
+            pair = (matrix, matrix.t().coalesce())
+        for suffix, value in zip(("", "_t"), pair):
+            self.register_buffer(f"_{name}_matrix{suffix}", value, persistent=False)
+        return min(dense_cost, sparse_cost)
+
+    def _basis_product(self, name: str, dense: torch.Tensor, bias=None, transpose: bool = False) -> torch.Tensor:
+        """``Φ @ dense`` (``Φᵀ @ dense`` with `transpose`), plus a column `bias` if given, for
+        the evaluation matrix Φ of basis `name` ("xi", "eta" with the Nyström weights, or
+        "bias")."""
+        matrix, matrix_t = getattr(self, f"_{name}_matrix"), getattr(self, f"_{name}_matrix_t")
+        if transpose:
+            matrix, matrix_t = matrix_t, matrix
+        if matrix.layout == torch.strided:
+            return matrix @ dense if bias is None else torch.addmm(bias[:, None], matrix, dense)
+        return _SparseProduct.apply(matrix, matrix_t, dense, bias)
 
     @staticmethod
     def _readout_matrix(output_mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -519,15 +547,15 @@ class ContinuumNetwork(torch.nn.Module):
         tabulation is made (it cost as much as both products).
         """
         n_xi, n_eta, n_depth = coefficients.shape
-        along_xi = _SparseProduct.apply(self._xi_matrix, self._xi_matrix_t, coefficients.reshape(n_xi, -1), None)  # (q, j * k)
+        along_xi = self._basis_product("xi", coefficients.reshape(n_xi, -1))  # (q, j * k)
         n_nodes = along_xi.shape[0]
         along_xi = along_xi.reshape(n_nodes, n_eta, n_depth).permute(1, 2, 0).reshape(n_eta, -1)  # (j, k * q)
-        both = _SparseProduct.apply(self._eta_matrix, self._eta_matrix_t, along_xi, None)  # (r, k * q)
+        both = self._basis_product("eta", along_xi)  # (r, k * q)
         return both.reshape(-1, n_depth, n_nodes).permute(1, 2, 0)
 
     def _biases(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k, each row contiguous."""
-        return torch.einsum("qi,qik->kq", self._bias_values, coefficients[self._bias_dofs]).contiguous()
+        return self._basis_product("bias", coefficients).T.contiguous()
 
     def _stage_kernels(self, coefficients: torch.Tensor) -> StageValues:
         """The weight field at each stage's depth in this network's kernel form: the kernel
@@ -541,8 +569,8 @@ class ContinuumNetwork(torch.nn.Module):
         """``b + ∫ W h`` at the nodes for state columns `h` ``(nodes, batch)``, given a stage's
         value of :meth:`_stage_kernels` and of the bias."""
         if self.factored:
-            along_eta = _SparseProduct.apply(self._eta_matrix_t, self._eta_matrix, h, None)
-            return _SparseProduct.apply(self._xi_matrix, self._xi_matrix_t, kernel @ along_eta, bias)
+            along_eta = self._basis_product("eta", h, transpose=True)
+            return self._basis_product("xi", kernel @ along_eta, bias)
         return torch.addmm(bias[:, None], kernel, h)
 
     # --- evaluation ----------------------------------------------------------------------

@@ -47,8 +47,9 @@ def _activation(activation) -> tuple:
 
 
 def _csr_arrays(matrix, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A torch COO matrix as the CSR arrays (indptr, indices, data) of the Numba kernels."""
-    csr = sparse.csr_matrix((matrix.values().numpy(), matrix.indices().numpy()), shape=tuple(matrix.shape))
+    """A torch matrix (dense or sparse) as the CSR arrays (indptr, indices, data) of the
+    Numba kernels."""
+    csr = sparse.csr_matrix(matrix.to_dense().cpu().numpy())
     return csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(dtype)
 
 

@@ -1,7 +1,8 @@
 """Kernels of the Numba forward pass: kernel and bias tabulation by gathers of the local
 width bases, the combination of tabulated fields at a stage's depth, the sparse products of
-the factored kernel form, and the fused Runge–Kutta stage update (the matrix products stay in BLAS, the activations in numpy's SIMD
-ufuncs: numba's scalar tanh is 4x slower than numpy's).
+the factored kernel form, and the fused Runge–Kutta stage update (the matrix products stay
+in BLAS, the activations in numpy's SIMD ufuncs: numba's scalar tanh is 4x slower than
+numpy's).
 
 The per-pass kernels run serially: between BLAS calls, a second pool of spinning threads
 would fight OpenBLAS' own for the same cores (measured: 20x slower on 2 cores), and their
