@@ -35,11 +35,13 @@ from .tensor import axpy
 
 __all__ = ["ContinuumNetwork", "KernelForm", "RightHandSide"]
 
-# What one nonzero of a sparse width product costs, in multiply-adds of a dense BLAS product
-# (torch CPU, batch 256, continuous P1 width): the factored form pays two sparse products per
-# stage for its smaller dense one. With 32 it is chosen from ~170 nodes on: measured slower
-# at 128 nodes (5.6 against 4.2 ms per forward), 1.8x faster at 512 (14.6 against 25.8 ms).
-_SPARSE_COST = 32
+# The cost of a sparse width product per batch column, in multiply-adds of a dense BLAS
+# product: _SPARSE_COST per nonzero plus _SPARSE_CALL for the call (torch CPU, measured at
+# batch 256: 23 µs at 128 nodes and 42 µs at 512 for continuous P1, where a dense product
+# runs 86 multiply-adds per ns). Small bases are then applied as dense matrices, and the
+# factored kernel form is taken from ~170 nodes on (continuous P1 on 2 Gauss points per cell:
+# measured 1.3x slower than the dense form at 128 nodes, 1.8x faster at 512).
+_SPARSE_COST, _SPARSE_CALL = 8, 5500
 
 
 class RightHandSide(enum.Enum):
@@ -375,10 +377,11 @@ class ContinuumNetwork(torch.nn.Module):
     def _register_basis(self, name: str, matrix: torch.Tensor) -> int:
         """Registers the evaluation matrix (nodes × dofs, coalesced COO) of basis `name` and
         its transpose for :meth:`_basis_product`: dense where a dense product costs fewer
-        multiply-adds than the sparse one at :data:`_SPARSE_COST` per nonzero (small
-        meshes: the sparse kernels' overhead would dominate), else sparse. Returns the cost
-        of one product per batch column."""
-        dense_cost, sparse_cost = matrix.shape[0] * matrix.shape[1], _SPARSE_COST * matrix._nnz()
+        multiply-adds than the sparse one (see :data:`_SPARSE_COST`; small meshes: the
+        sparse kernels' overhead would dominate), else sparse. Returns the cost of one
+        product per batch column."""
+        dense_cost = matrix.shape[0] * matrix.shape[1]
+        sparse_cost = _SPARSE_COST * matrix._nnz() + _SPARSE_CALL
         if dense_cost <= sparse_cost:
             matrix = matrix.to_dense()
             pair = (matrix, matrix.t().contiguous())
