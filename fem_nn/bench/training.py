@@ -19,12 +19,12 @@ from ..trainer import Trainer
 from ..training import format_project_down, project_down
 
 FINE = {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}
-# Burgers: 64 nodes and 8 depth cells, progressive from 1 cell (3 refinements). On smaller
-# networks fixed per-batch costs (the optimizer, the read-in and read-out, Python) are a larger
-# share of a fine epoch, and the coarse levels save less (measured, one run each: 32 nodes ×
-# 4 cells from 1 cell 0.79, 32 nodes × 8 cells from 1 cell 0.67, from 2 cells 1.09; this
-# network 0.46, median of 0.45, 0.46, 0.50).
-FINE_BURGERS = {"width_cells": 32, "width_order": 1, "depth_cells": 8, "steps": 8}
+# Burgers: 64 nodes and 16 depth cells. On smaller networks the fixed per-batch costs (the
+# optimizer, read-in and read-out, Python) are a larger share of a fine epoch, and the coarse
+# levels save less (measured, progressive from one cell: 32 nodes × 4 cells 0.79 and × 8 cells
+# 0.67, one run each; 64 nodes × 8 cells 0.52, median of 0.52, 0.62, 0.49; this network 0.31,
+# median of 0.28, 0.31, 0.32).
+FINE_BURGERS = {"width_cells": 32, "width_order": 1, "depth_cells": 16, "steps": 16}
 
 
 def add_arguments(parser) -> None:
@@ -57,11 +57,11 @@ def timed_run(trainer: Trainer, epochs: int, refinements: dict | None = None, st
     return points
 
 
-def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repeats: int = 3, levels: int = 2) -> dict:
-    """Fine from scratch for `epochs` epochs against nested iteration in depth: the fine depth
-    cells and steps divided by ``2**levels``, both doubled after 1/2, 3/4, 7/8 … of the
-    epochs (`levels` times), run until it reaches the fine network's final test metric (at
-    most twice the epochs): the median over `repeats` of the ratio of the wall times.
+def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repeats: int = 3) -> dict:
+    """Fine from scratch for `epochs` epochs against nested iteration in depth: one depth cell
+    and one step, both doubled after 1/2, 3/4, 7/8 … of the epochs until they are the fine
+    network's (a power of two), run until it reaches the fine network's final test metric
+    (at most twice the epochs): the median over `repeats` of the ratio of the wall times.
 
     Half the epochs on the coarsest level because a coarse network learns about as much per
     epoch as the fine one here, at a fraction of the cost (digits, measured: refining after
@@ -70,13 +70,15 @@ def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repea
     of runs takes seconds, and one pair alone moved by ±0.05 under load.
     """
     repeats = _checks.integer(repeats, "repeats", 1)
-    levels = _checks.integer(levels, "levels", 1)
+    levels = fine["depth_cells"].bit_length() - 1
+    if fine["depth_cells"] != 2**levels or fine["steps"] != fine["depth_cells"]:
+        raise ValueError(f"fine needs a power of two of depth cells, one step each, got {fine}")
 
     def refine(net):
         return refined_network(net, "depth", steps="double")
 
     stages = {max(int(epochs * (1 - 0.5**j)), j): refine for j in range(1, levels + 1)}
-    coarse = {**fine, "depth_cells": fine["depth_cells"] // 2**levels, "steps": fine["steps"] // 2**levels}
+    coarse = {**fine, "depth_cells": 1, "steps": 1}
     runs = []
     for _ in range(repeats):
         torch.manual_seed(0)
@@ -172,7 +174,7 @@ def run(args) -> dict:
     for name, task, rate in tasks:
         fine = FINE if name == "digits" else FINE_BURGERS
         epochs = args.epochs if name == "digits" else 5 * args.epochs  # a Burgers epoch is 8 batches
-        r = progressive(task, epochs, fine, rate, args.repeats, levels=2 if name == "digits" else 3)
+        r = progressive(task, epochs, fine, rate, args.repeats)
         ratio = "not reached" if r["ratio"] is None else f"{r['ratio']:.2f}, median of {', '.join(f'{q:.2f}' for q in r['ratios'])}"
         print(f"\n{name}: fine from scratch {r['fine_seconds']:.1f} s to {task.metric_name} {r['target']:.4f}; "
               f"progressive reaches it in {r['progressive_seconds'] or float('nan'):.1f} s (ratio {ratio}), "
