@@ -234,8 +234,9 @@ class ContinuumNetwork(torch.nn.Module):
     weights : dict of str to array_like, optional
         Initial coefficients by parameter name; default small random values.
     memory_flat : bool, default False
-        Checkpoint every step (see :func:`~fem_nn.integrate`): training memory grows by one
-        state per step, not by every stage's intermediates, for ~1.3× the compute.
+        Checkpoint the steps (two levels, see :func:`~fem_nn.integrate`): training memory
+        grows like 2√steps states, not by every stage's intermediates of every step, for
+        about two extra forward passes.
     kernel_form : KernelForm or str, default "auto"
         How a stage applies the width kernel (see :class:`KernelForm`); ``factored`` tells
         which form "auto" chose.
