@@ -64,18 +64,24 @@ def plain_rk4(h: torch.Tensor, stages, dt: float) -> torch.Tensor:
     return h
 
 
-def best(function, repeat: int, device: str) -> float:
-    function()  # warm up (allocations, kernels)
-    times = []
+def best(functions: dict, repeat: int, device: str, settle: float = 0.0) -> dict:
+    """The best of `repeat` timings of each function, by name. The functions take turns, one
+    call each per round: on a shared machine a slow spell then costs every contender alike,
+    instead of whichever ran during it. `settle` seconds of sleep precede each call."""
+    for function in functions.values():
+        function()  # warm up (allocations, kernels)
+    times = {name: [] for name in functions}
     for _ in range(repeat):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        function()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, function in functions.items():
+            time.sleep(settle)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            function()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str) -> dict:
@@ -116,24 +122,23 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
     def plain_backward():
         plain_rk4(h0, stages, dt).square().mean().backward()
 
-    result = {
-        "ours_fwd": best(ours_forward, repeat, device),
-        "plain_fwd": best(plain_forward, repeat, device),
-        "ours_fwdbwd": best(ours_backward, repeat, device),
-        "plain_fwdbwd": best(plain_backward, repeat, device),
-    }
+    forwards = {"ours_fwd": ours_forward, "plain_fwd": plain_forward}
     try:
-        result["torchdiffeq_fwd"] = best(torchdiffeq_forward, repeat, device)
+        import torchdiffeq  # noqa: F401  (a test extra)
+
+        forwards["torchdiffeq_fwd"] = torchdiffeq_forward
     except ImportError:
-        result["torchdiffeq_fwd"] = float("nan")
+        pass
+    result = {"torchdiffeq_fwd": float("nan"), **best(forwards, repeat, device)}
+    result.update(best({"ours_fwdbwd": ours_backward, "plain_fwdbwd": plain_backward}, repeat, device))
     if device == "cpu":
         from ..numba_backend import NumbaNetwork
 
         numba_net, x_numpy = NumbaNetwork(net), x.numpy()
-        result["numba_fwd"] = best(lambda: numba_net(x_numpy), repeat, device)
-        # numpy's BLAS threads spin for ~40 ms after a product: a torch timing in that window
-        # (the next configuration's) competes with them for the two cores
-        time.sleep(0.2)
+        # numpy's BLAS threads spin for ~40 ms after a product: a torch call in that window
+        # competes with them for the cores, so this pair takes turns after a pause
+        pair = best({"numba": lambda: numba_net(x_numpy), "torch": ours_forward}, repeat, device, settle=0.05)
+        result["numba_vs_torch"] = pair["numba"] / pair["torch"]
     return result
 
 
@@ -195,7 +200,7 @@ def run(args) -> dict:
                 ratios["plain_fwd"].append(r["ours_fwd"] / r["plain_fwd"])
                 ratios["plain_fwdbwd"].append(r["ours_fwdbwd"] / r["plain_fwdbwd"])
                 ratios["torchdiffeq"].append(r["ours_fwd"] / r["torchdiffeq_fwd"])
-                numba = r["numba_fwd"] / r["ours_fwd"] if "numba_fwd" in r else float("nan")
+                numba = r.get("numba_vs_torch", float("nan"))
                 ratios["numba"].append(numba)
                 print(
                     f"{nodes:>5} {'P0' if depth_family == 'p0' else 'P1':>5} {steps:>5} {1e3 * r['ours_fwd']:9.2f} "
