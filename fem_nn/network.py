@@ -578,13 +578,17 @@ class ContinuumNetwork(torch.nn.Module):
         return torch.addmm(bias[:, None], kernel, h)
 
     # --- evaluation ----------------------------------------------------------------------
-    def read_in(self, x: torch.Tensor, points=None) -> torch.Tensor:
-        """The state at the width nodes from a batch of signals ``(batch, N_x)``: each read as
-        a P0 signal on N_x equal cells of [-1, 1], or, given `points` (N_x increasing
-        positions), as the piecewise-linear interpolant of samples there (constant beyond
-        the first and last point)."""
+    def read_in(self, x, points=None) -> torch.Tensor:
+        """The state at the width nodes ``(batch, nodes)`` from a batch of signals
+        ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1], or, given
+        `points` (N_x increasing positions), as the piecewise-linear interpolant of samples
+        there (constant beyond the first and last point). `x` may also be a
+        :class:`~fem_nn.Field` on a 1D mesh of the width interval, or a sequence of them (a
+        batch): the state is then its values at the nodes."""
+        if isinstance(x, Field) or (isinstance(x, (list, tuple)) and x and all(isinstance(f, Field) for f in x)):
+            return self._read_fields([x] if isinstance(x, Field) else list(x), points)
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+            raise TypeError(f"x must be a torch.Tensor or Fields, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] < 1:
             raise ValueError(f"x must have shape (batch, n_samples), got {tuple(x.shape)}")
         if x.layout != torch.strided or x.is_meta:
@@ -609,6 +613,17 @@ class ContinuumNetwork(torch.nn.Module):
         w = torch.as_tensor(weight, dtype=dtype, device=x.device)
         x = x.to(dtype)
         return x[:, torch.as_tensor(left, device=x.device)] * (1 - w) + x[:, torch.as_tensor(right, device=x.device)] * w
+
+    def _read_fields(self, fields: list, points) -> torch.Tensor:
+        """The state at the width nodes from 1D Fields: their values there."""
+        if points is not None:
+            raise ValueError("points must be None when x holds Fields: a Field carries its own mesh")
+        interval = self.weight_mesh.axes[1].interval
+        for i, field in enumerate(fields):
+            if field.mesh.dim != 1 or not np.allclose(field.mesh.box[0], interval):
+                raise ValueError(f"x[{i}] must be a Field on a 1D mesh of the width interval {interval}, got {field.mesh.box}")
+        values = np.stack([field.evaluate(self.nodes) for field in fields])
+        return torch.as_tensor(values, dtype=self.node_weights.dtype, device=self.node_weights.device)
 
     def _read_in_cells(self, n_samples: int) -> torch.Tensor:
         """The input cell (of N_x equal cells) holding each width node."""
@@ -652,9 +667,10 @@ class ContinuumNetwork(torch.nn.Module):
         error = prediction - target
         return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
-    def forward(self, x: torch.Tensor, points=None) -> torch.Tensor:
-        """Outputs for a batch of input signals ``(batch, N_x)`` (read as in :meth:`read_in`):
-        the read-out when an output mesh or points were given, else the state at the nodes."""
+    def forward(self, x, points=None) -> torch.Tensor:
+        """Outputs for a batch of input signals ``(batch, N_x)`` or of Fields (read as in
+        :meth:`read_in`): the read-out when an output mesh or points were given, else the
+        state at the nodes."""
         h = integrate(
             self.velocity(), self.read_in(x, points).T.contiguous(), 0.0, 1.0, self.steps, self.tableau,
             pass_interval=True, checkpoint=self.memory_flat and torch.is_grad_enabled(),

@@ -288,3 +288,21 @@ def test_auto_kernel_form_takes_the_factored_form_where_it_saves_work():
     net = ContinuumNetwork(weight_mesh(), bias_mesh(), kernel_form="factored")
     assert net.factored and ContinuumNetwork.from_config(net.config()).kernel_form is KernelForm.FACTORED
     assert net.remanifested(steps=2).factored
+
+
+def test_fields_read_in_as_their_values_at_the_nodes():
+    from fem_nn import Field
+
+    width, depth = uniform_axis((-1, 1), 4, "legendre", 2), uniform_axis((0, 1), 2, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), output_mesh=np.array([-0.5, 0.5]),
+                           dtype=torch.float64)
+    samples = np.random.default_rng(4).standard_normal((3, 6))
+    signals = [Field(Mesh([uniform_axis((-1, 1), 6, "p0", 0)]), row) for row in samples]
+    # a P0 field on N_x equal cells is the signal of N_x samples
+    assert torch.equal(net(signals), net(torch.as_tensor(samples)))
+    smooth = Field.from_function(Mesh([uniform_axis((-1, 1), 3, "lagrange", 3)]), lambda x: np.sin(2 * x))
+    assert torch.allclose(net.read_in(smooth)[0], torch.as_tensor(smooth.evaluate(net.nodes)), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="points must be None"):
+        net(smooth, points=np.linspace(-1, 1, 4))
+    with pytest.raises(ValueError, match=r"x\[0\] must be a Field on a 1D mesh"):
+        net([Field(Mesh([uniform_axis((0, 1), 2, "p0", 0)]), np.ones(2))])
