@@ -28,7 +28,7 @@ from . import _checks
 from .activations import ScaledActivation, activation_function, activation_spec, apply_in_place
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
-from .integrators import ButcherTableau, Scheme, integrate, tableau
+from .integrators import ButcherTableau, Scheme, _step, integrate, tableau
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
@@ -561,21 +561,27 @@ class ContinuumNetwork(torch.nn.Module):
         """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k, each row contiguous."""
         return self._basis_product("bias", coefficients).T.contiguous()
 
-    def _stage_kernels(self, coefficients: torch.Tensor) -> StageValues:
-        """The weight field at each stage's depth in this network's kernel form: the kernel
-        matrices K(δ), or the coefficient matrices U(δ) (each contiguous) for the factored
-        form."""
-        # stacking the depth slices copies 1.7x faster than a permuted .contiguous()
-        table = torch.stack(coefficients.unbind(2)) if self.factored else self._kernels(coefficients)
-        return StageValues(table, self._depth_w)
+    def _layer_fields(self, factored: bool) -> list[tuple[StageValues, StageValues]]:
+        """Per layer (two for "two_layer"), the weight and the bias at each stage's depth: the
+        kernel matrices K(δ), or with `factored` the coefficient matrices U(δ) (each
+        contiguous), and the bias rows."""
+        suffixes = ("1", "2") if self.rhs is RightHandSide.TWO_LAYER else ("",)
+        fields = []
+        for suffix in suffixes:
+            weight = getattr(self, "weight" + suffix)
+            # stacking the depth slices copies 1.7x faster than a permuted .contiguous()
+            table = torch.stack(weight.unbind(2)) if factored else self._kernels(weight)
+            bias = self._biases(getattr(self, "bias" + suffix))
+            fields.append((StageValues(table, self._depth_w), StageValues(bias, self._depth_b)))
+        return fields
 
     def _integral(self, kernel: torch.Tensor, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``b + ∫ W h`` at the nodes for state columns `h` ``(nodes, batch)``, given a stage's
-        value of :meth:`_stage_kernels` and of the bias."""
+        weight (as :meth:`_layer_fields` gives it for this network's kernel form) and bias."""
         if self.factored:
             along_eta = self._basis_product("eta", h, transpose=True)
             return self._basis_product("xi", kernel @ along_eta, bias)
-        return torch.addmm(bias[:, None], kernel, h)
+        return _dense_integral(kernel, h, bias)
 
     # --- evaluation ----------------------------------------------------------------------
     def read_in(self, x, points=None) -> torch.Tensor:
@@ -633,22 +639,22 @@ class ContinuumNetwork(torch.nn.Module):
     def velocity(self):
         """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass,
         on state columns h ``(nodes, batch)`` (the transpose of :meth:`read_in`'s rows)."""
-        if self.rhs is RightHandSide.TWO_LAYER:
-            k1, k2 = (self._stage_kernels(w) for w in (self.weight1, self.weight2))
-            b1, b2 = (StageValues(self._biases(b), self._depth_b) for b in (self.bias1, self.bias2))
-
-            def f(t, h, interval):
-                hidden = apply_in_place(self.activation, self._integral(k1(t, interval), h, b1(t, interval)))
-                return self._integral(k2(t, interval), hidden, b2(t, interval))
-
-            return f
-        kernel = self._stage_kernels(self.weight)
-        bias = StageValues(self._biases(self.bias), self._depth_b)
+        fields = self._layer_fields(self.factored)
 
         def f(t, h, interval):
-            return self._pointwise(self._integral(kernel(t, interval), h, bias(t, interval)), h)
+            return self._slope(h, [(kernel(t, interval), bias(t, interval)) for kernel, bias in fields], self._integral)
 
         return f
+
+    def _slope(self, h: torch.Tensor, layers, integral) -> torch.Tensor:
+        """The right-hand side at state columns `h`, given each layer's stage weight and bias
+        in `layers` and the product `integral(weight, h, bias)` that applies one."""
+        if self.rhs is RightHandSide.TWO_LAYER:
+            (kernel1, bias1), (kernel2, bias2) = layers
+            hidden = apply_in_place(self.activation, integral(kernel1, h, bias1))
+            return integral(kernel2, hidden, bias2)
+        ((kernel, bias),) = layers
+        return self._pointwise(integral(kernel, h, bias), h)
 
     def _pointwise(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """The integral or relaxation right-hand side from the pre-activation `z` (overwritten)."""
@@ -677,58 +683,92 @@ class ContinuumNetwork(torch.nn.Module):
         )
         return h.T if self.output_mesh is None else (self._readout @ h).T
 
-    def export_resnet(self, n_samples: int) -> torch.export.ExportedProgram:
-        """This network's forward-Euler manifestation as a plain residual network: a
-        ``torch.export`` program (any batch size) that runs with plain torch, no fem_nn code
-        needed (``torch.export.save`` / ``torch.export.load(...).module()``).
+    def frozen(self, n_samples: int) -> torch.nn.Module:
+        """This manifestation with everything but the state precomputed, as a plain torch
+        module for inference: every stage's kernel matrix and bias (at the stage's depth,
+        one-sided on breakpoints), the read-in of N_x = `n_samples` samples and the read-out.
+        It computes what the network computes (the dense kernel form) with the same
+        Runge–Kutta arithmetic, holds copies of the coefficients, and needs no tabulation,
+        checks or depth lookups per call.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="two_layer", dtype=torch.float64)
+        >>> x = torch.rand(3, 16, dtype=torch.float64)
+        >>> bool(torch.allclose(net.frozen(16)(x), net(x), rtol=1e-12, atol=1e-14))
+        True
+        """
+        n_samples = _checks.integer(n_samples, "n_samples", 1)
+        grid = np.linspace(0.0, 1.0, self.steps + 1).tolist()  # the step ends integrate takes
+        with torch.no_grad():
+            fields = self._layer_fields(factored=False)
+            steps = []
+            for k in range(self.steps):
+                interval, dt = (grid[k], grid[k + 1]), grid[k + 1] - grid[k]
+                times = sorted({interval[0] + c * dt for c in self.tableau.c.tolist()})  # as integrate's stages
+                stages = [[(kernel(t, interval).contiguous(), bias(t, interval).clone()) for kernel, bias in fields] for t in times]
+                steps.append(_FrozenStep(self, interval[0], dt, times, stages))
+            readout = self._readout.clone() if self.output_mesh is not None else None
+            return _FrozenNetwork(self._read_in_cells(n_samples).to(self.node_weights.device), steps, readout)
+
+    def export(self, n_samples: int) -> torch.export.ExportedProgram:
+        """:meth:`frozen` as a ``torch.export`` program (any batch size) that runs with plain
+        torch, no fem_nn code needed (``torch.export.save`` / ``torch.export.load(...).module()``).
 
         Parameters
         ----------
         n_samples : int
             The input width N_x the exported module reads (the read-in is fixed on export).
         """
-        n_samples = _checks.integer(n_samples, "n_samples", 1)
+        module = self.frozen(n_samples)
+        example = torch.zeros(2, n_samples, dtype=self.node_weights.dtype, device=self.node_weights.device)
+        return torch.export.export(module, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+
+    def export_resnet(self, n_samples: int) -> torch.export.ExportedProgram:
+        """:meth:`export` of a forward-Euler manifestation with the "integral" or "relaxation"
+        right-hand side: a plain residual network, one block ``h + Δ f(h)`` per step."""
         if self.tableau.stages != 1 or self.rhs is RightHandSide.TWO_LAYER:
             raise ValueError("export_resnet needs scheme 'euler' and an 'integral' or 'relaxation' right-hand side")
-        dt = 1.0 / self.steps
-        with torch.no_grad():
-            kernels = StageValues(self._kernels(self.weight), self._depth_w)
-            biases = StageValues(self._biases(self.bias), self._depth_b)
-            blocks = []
-            for k in range(self.steps):
-                step = (k * dt, (k + 1) * dt)
-                blocks.append(_EulerBlock(self, kernels(step[0], step).contiguous(), biases(step[0], step)[:, None].clone(), dt))
-            readout = self._readout.clone() if self.output_mesh is not None else None
-            device, dtype = self.node_weights.device, self.node_weights.dtype
-            module = _ExportedResNet(self._read_in_cells(n_samples).to(device), blocks, readout)
-            example = torch.zeros(2, n_samples, dtype=dtype, device=device)
-            return torch.export.export(module, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+        return self.export(n_samples)
 
 
-class _EulerBlock(torch.nn.Module):
-    """One residual block ``h + Δ f(h)`` on state columns, the step's kernel matrix and bias
-    column frozen in."""
+def _dense_integral(kernel: torch.Tensor, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``b + K h`` for a kernel matrix K, state columns `h` and a bias row `bias`."""
+    return torch.addmm(bias[:, None], kernel, h)
 
-    def __init__(self, network: ContinuumNetwork, kernel: torch.Tensor, bias: torch.Tensor, dt: float):
+
+class _FrozenStep(torch.nn.Module):
+    """One Runge–Kutta step on state columns, each distinct stage time's kernel matrices
+    and biases frozen in as buffers; the step itself is :func:`~fem_nn.integrators`' own."""
+
+    def __init__(self, network: ContinuumNetwork, start: float, dt: float, times: list, stages: list):
         super().__init__()
-        self.register_buffer("kernel", kernel)
-        self.register_buffer("bias", bias)
-        self.dt = dt
-        self.pointwise = network._pointwise  # traced: the export holds only its operations
+        self.start, self.dt, self.times, self.tableau = start, dt, times, network.tableau
+        self.slope = network._slope  # traced: an export holds only its operations
+        for i, layers in enumerate(stages):
+            for j, (kernel, bias) in enumerate(layers):
+                self.register_buffer(f"kernel_{i}_{j}", kernel)
+                self.register_buffer(f"bias_{i}_{j}", bias)
+        self.layers = len(stages[0])
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h + self.dt * self.pointwise(torch.addmm(self.bias, self.kernel, h), h)
+        values = {
+            t: [(getattr(self, f"kernel_{i}_{j}"), getattr(self, f"bias_{i}_{j}")) for j in range(self.layers)]
+            for i, t in enumerate(self.times)
+        }
+        return _step(lambda t, stage: self.slope(stage, values[t], _dense_integral), self.start, h, self.dt, self.tableau, False)
 
 
-class _ExportedResNet(torch.nn.Module):
-    def __init__(self, cells: torch.Tensor, blocks: list, readout: torch.Tensor | None):
+class _FrozenNetwork(torch.nn.Module):
+    def __init__(self, cells: torch.Tensor, steps: list, readout: torch.Tensor | None):
         super().__init__()
         self.register_buffer("cells", cells)
-        self.blocks = torch.nn.ModuleList(blocks)
-        self.readout = readout
+        self.steps = torch.nn.ModuleList(steps)
+        self.register_buffer("readout", readout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x[:, self.cells].T
-        for block in self.blocks:
-            h = block(h)
+        h = x[:, self.cells].T.contiguous()
+        for step in self.steps:
+            h = step(h)
         return h.T if self.readout is None else (self.readout @ h).T

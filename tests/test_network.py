@@ -306,3 +306,26 @@ def test_fields_read_in_as_their_values_at_the_nodes():
         net(smooth, points=np.linspace(-1, 1, 4))
     with pytest.raises(ValueError, match=r"x\[0\] must be a Field on a 1D mesh"):
         net([Field(Mesh([uniform_axis((0, 1), 2, "p0", 0)]), np.ones(2))])
+
+
+@pytest.mark.parametrize("scheme", ["euler", "heun", "rk4", "rk4_38"])
+@pytest.mark.parametrize("rhs", ["integral", "relaxation", "two_layer"])
+@pytest.mark.parametrize("depth", [uniform_axis((0, 1), 3, "p0", 0), Axis([0, 0.4, 1], "lagrange", [2, 1])])
+def test_frozen_manifestation_computes_the_network(scheme, rhs, depth):
+    width = uniform_axis((-1, 1), 5, "lagrange", 2)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, scheme=scheme, steps=5, rate=0.7,
+                           output_mesh=Mesh([uniform_axis((-1, 1), 3, "p0", 0)]), kernel_form="factored", dtype=torch.float64)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
+    x = torch.randn(4, 9, generator=generator, dtype=torch.float64)
+    expected = net(x)
+    assert torch.max(torch.abs(net.frozen(9)(x) - expected)) <= 1e-12 * torch.max(torch.abs(expected))
+    program = net.export(9)
+    assert torch.max(torch.abs(program.module()(x[:3]) - expected[:3])) <= 1e-12 * torch.max(torch.abs(expected))
+    if scheme == "euler" and rhs != "two_layer":
+        net.export_resnet(9)
+    else:
+        with pytest.raises(ValueError, match="export_resnet needs scheme 'euler'"):
+            net.export_resnet(9)
