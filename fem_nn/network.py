@@ -497,7 +497,8 @@ class ContinuumNetwork(torch.nn.Module):
         True
         """
         expected = {"weight_mesh", "bias_mesh", "rhs", "activation", "scheme", "steps", "output", "rate", "memory_flat", "kernel_form", "dtype"}
-        if not isinstance(config, dict) or set(config) != expected:
+        optional = {"kernel_form"}  # absent from the configs written before there were kernel forms
+        if not isinstance(config, dict) or not expected - optional <= set(config) <= expected:
             got = sorted(config) if isinstance(config, dict) else type(config).__name__
             raise ValueError(f"config must be a dict with keys {sorted(expected)}, got {got}")
         output = config["output"]
@@ -520,7 +521,7 @@ class ContinuumNetwork(torch.nn.Module):
             mesh_from_dict(config["bias_mesh"], "config['bias_mesh']"),
             rhs=config["rhs"], activation=activation_function(config["activation"]), scheme=scheme,
             steps=config["steps"], output_mesh=output, rate=config["rate"], memory_flat=config["memory_flat"],
-            kernel_form=config["kernel_form"], dtype=dtype, weights=weights,
+            kernel_form=config.get("kernel_form", KernelForm.AUTO), dtype=dtype, weights=weights,
         )
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:

@@ -287,6 +287,8 @@ def test_auto_kernel_form_takes_the_factored_form_where_it_saves_work():
     assert not form(uniform_axis((-1, 1), 256, "legendre", 1)) and not form(uniform_axis((-1, 1), 512, "p0", 0))
     net = ContinuumNetwork(weight_mesh(), bias_mesh(), kernel_form="factored")
     assert net.factored and ContinuumNetwork.from_config(net.config()).kernel_form is KernelForm.FACTORED
+    older = {key: value for key, value in net.config().items() if key != "kernel_form"}  # saved before kernel forms
+    assert ContinuumNetwork.from_config(older).kernel_form is KernelForm.AUTO
     assert net.remanifested(steps=2).factored
 
 
