@@ -64,16 +64,15 @@ def plain_rk4(h: torch.Tensor, stages, dt: float) -> torch.Tensor:
     return h
 
 
-def best(functions: dict, repeat: int, device: str, settle: float = 0.0) -> dict:
+def best(functions: dict, repeat: int, device: str) -> dict:
     """The best of `repeat` timings of each function, by name. The functions take turns, one
     call each per round: on a shared machine a slow spell then costs every contender alike,
-    instead of whichever ran during it. `settle` seconds of sleep precede each call."""
+    instead of whichever ran during it."""
     for function in functions.values():
         function()  # warm up (allocations, kernels)
     times = {name: [] for name in functions}
     for _ in range(repeat):
         for name, function in functions.items():
-            time.sleep(settle)
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             start = time.perf_counter()
@@ -135,10 +134,12 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
         from ..numba_backend import NumbaNetwork
 
         numba_net, x_numpy = NumbaNetwork(net), x.numpy()
-        # numpy's BLAS threads spin for ~40 ms after a product: a torch call in that window
-        # competes with them for the cores, so this pair takes turns after a pause
-        pair = best({"numba": lambda: numba_net(x_numpy), "torch": ours_forward}, repeat, device, settle=0.05)
-        result["numba_vs_torch"] = pair["numba"] / pair["torch"]
+        # timed on its own, not in turns: numpy's BLAS threads spin for ~40 ms after a
+        # product, and torch's after theirs, so either would slow the other down; the pause
+        # lets them stop before the next configuration's torch timings
+        numba = best({"numba": lambda: numba_net(x_numpy)}, repeat, device)["numba"]
+        time.sleep(0.2)
+        result["numba_vs_torch"] = numba / result["ours_fwd"]
     return result
 
 
