@@ -11,12 +11,12 @@ network. Every change of the network is an event in the history (and on the curv
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import torch
 
 from . import distributed
+from ._timing import best_times
 from .io import atomic_write_text
 from .mesh import DEPTH_INTERVAL, uniform_axis
 from .mgopt import MGOpt
@@ -47,25 +47,12 @@ def projected_depth(network: ContinuumNetwork, depth_cells: int, steps: int, sch
     return projected_network(network, uniform_depth(network.weight_mesh), uniform_depth(network.bias_mesh), steps, scheme)
 
 
-def _inference_time(network: ContinuumNetwork, x: torch.Tensor, repeat: int = 10) -> float:
-    """The best time of the network's frozen manifestation (what inference deploys: stage
-    matrices precomputed) on the batch `x`."""
-    frozen = network.frozen(x.shape[1])
-    with torch.no_grad():
-        frozen(x[:8])  # warm-up
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            frozen(x)
-            times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, schemes=("rk4",)) -> list[dict]:
     """Test metric and inference time of `network` projected onto each number of depth cells
     and manifested with each scheme × steps; the first row is the network itself. The time is
     that of each manifestation's :meth:`~fem_nn.ContinuumNetwork.frozen` module on the test
-    set, best of 10.
+    set (what inference deploys: stage matrices precomputed), best of 20 rounds in which the
+    manifestations take turns.
 
     Parameters
     ----------
@@ -93,16 +80,17 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
     >>> [(row["scheme"], row["steps"], row["depth_cells"]) for row in rows]
     [('rk4', 4, 4), ('rk4', 2, 2), ('midpoint', 2, 2), ('rk4', 1, 1), ('midpoint', 1, 1)]
     """
-    rows = [{"scheme": network.tableau.name, "steps": network.steps, "depth_cells": network.weight_mesh.axes[2].n_cells,
-             task.metric_name: task.metric(network), "seconds": _inference_time(network, task.x_test)}]
+    manifestations = [(network.tableau.name, network.steps, network.weight_mesh.axes[2].n_cells, network)]
     for cells in depth_cells:
         for scheme in schemes:
             for n in steps or [cells]:
-                cheap = projected_depth(network, cells, n, scheme)
-                rows.append({"scheme": scheme, "steps": n, "depth_cells": cells,
-                             task.metric_name: task.metric(cheap), "seconds": _inference_time(cheap, task.x_test)})
-    for row in rows:
-        row["speedup"] = rows[0]["seconds"] / row["seconds"]
+                manifestations.append((scheme, n, cells, projected_depth(network, cells, n, scheme)))
+    x = task.x_test
+    frozen = [net.frozen(x.shape[1]) for *_, net in manifestations]
+    with torch.no_grad():
+        seconds = best_times({i: (lambda m=m: m(x)) for i, m in enumerate(frozen)}, repeat=20, device=x.device)
+    rows = [{"scheme": scheme, "steps": n, "depth_cells": cells, task.metric_name: task.metric(net), "seconds": seconds[i],
+             "speedup": seconds[0] / seconds[i]} for i, (scheme, n, cells, net) in enumerate(manifestations)]
     return rows
 
 

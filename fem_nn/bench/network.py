@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, bias_mesh, uniform_axis, weight_mesh
+from .._timing import best_times
 from ..network import ContinuumNetwork, StageValues
 
 BATCH = 256
@@ -62,25 +63,6 @@ def plain_rk4(h: torch.Tensor, stages, dt: float) -> torch.Tensor:
         k4 = torch.tanh(torch.addmm(k4b, h + dt * k3, k4w))
         h = h + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
     return h
-
-
-def best(functions: dict, repeat: int, device: str) -> dict:
-    """The best of `repeat` timings of each function, by name. The functions take turns, one
-    call each per round: on a shared machine a slow spell then costs every contender alike,
-    instead of whichever ran during it."""
-    for function in functions.values():
-        function()  # warm up (allocations, kernels)
-    times = {name: [] for name in functions}
-    for _ in range(repeat):
-        for name, function in functions.items():
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            function()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
 
 
 def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str) -> dict:
@@ -128,8 +110,8 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
         forwards["torchdiffeq_fwd"] = torchdiffeq_forward
     except ImportError:
         pass
-    result = {"torchdiffeq_fwd": float("nan"), **best(forwards, repeat, device)}
-    result.update(best({"ours_fwdbwd": ours_backward, "plain_fwdbwd": plain_backward}, repeat, device))
+    result = {"torchdiffeq_fwd": float("nan"), **best_times(forwards, repeat, device)}
+    result.update(best_times({"ours_fwdbwd": ours_backward, "plain_fwdbwd": plain_backward}, repeat, device))
     if device == "cpu":
         from ..numba_backend import NumbaNetwork
 
@@ -137,7 +119,7 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
         # timed on its own, not in turns: numpy's BLAS threads spin for ~40 ms after a
         # product, and torch's after theirs, so either would slow the other down; the pause
         # lets them stop before the next configuration's torch timings
-        numba = best({"numba": lambda: numba_net(x_numpy)}, repeat, device)["numba"]
+        numba = best_times({"numba": lambda: numba_net(x_numpy)}, repeat, device)["numba"]
         time.sleep(0.2)
         result["numba_vs_torch"] = numba / result["ours_fwd"]
     return result
