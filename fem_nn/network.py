@@ -67,10 +67,10 @@ class RightHandSide(enum.Enum):
 class KernelForm(enum.Enum):
     """How a stage applies the width kernel ``∫ W(ξ_q, ξ', δ) h(ξ') dξ'`` at the nodes.
 
-    ``DENSE``      ``K(δ) h``: K tabulated per depth dof once per pass (nodes² per dof).
-    ``FACTORED``   ``Φ_ξ (U(δ) (Φ_ηᵀ diag(w) h))``: two sparse products with the width bases
-                   around one with the coefficients (n_ξ × n_η), no tabulation.
-    ``AUTO``       the cheaper of the two for the meshes, by a count of multiply-adds.
+    - ``DENSE``: ``K(δ) h``, K tabulated per depth dof once per pass (nodes² per dof).
+    - ``FACTORED``: ``Φ_ξ (U(δ) (Φ_ηᵀ diag(w) h))``, two sparse products with the width
+      bases around one with the coefficients (n_ξ × n_η); no tabulation.
+    - ``AUTO``: the cheaper of the two for the meshes, by a count of multiply-adds.
 
     Both forms compute the same sums in another order: they agree to round-off.
 
