@@ -23,7 +23,8 @@ FINE = {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}
 # smaller networks the fixed per-batch costs (the optimizer, read-in and read-out, Python)
 # are a larger share of a fine epoch, and the coarse levels save less (measured at a rate of
 # 0.01, progressive from one cell: 32 nodes × 4 cells 0.79 and × 8 cells 0.67, one run each;
-# 64 nodes × 8 cells 0.52 and this network 0.31, medians of 3; this network at 0.3: 0.23).
+# 64 nodes × 8 cells 0.52 and this network 0.31, medians of 3; this network at 0.3: 0.23 and
+# 0.17 in two runs of 3).
 FINE_BURGERS = {"width_cells": 32, "width_order": 1, "depth_cells": 16, "steps": 16}
 
 
