@@ -9,6 +9,7 @@ memory of training with the memory-flat option at 8 and 64 steps (in fresh subpr
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -104,12 +105,8 @@ def measure(nodes: int, depth_family: str, steps: int, repeat: int, device: str)
         plain_rk4(h0, stages, dt).square().mean().backward()
 
     forwards = {"ours_fwd": ours_forward, "plain_fwd": plain_forward}
-    try:
-        import torchdiffeq  # noqa: F401  (a test extra)
-
+    if importlib.util.find_spec("torchdiffeq") is not None:  # a test extra
         forwards["torchdiffeq_fwd"] = torchdiffeq_forward
-    except ImportError:
-        pass
     result = {"torchdiffeq_fwd": float("nan"), **best_times(forwards, repeat, device)}
     result.update(best_times({"ours_fwdbwd": ours_backward, "plain_fwdbwd": plain_backward}, repeat, device))
     if device == "cpu":
