@@ -187,10 +187,9 @@ def _csr(matrix: torch.Tensor) -> torch.Tensor:
 
 
 class _SparseProduct(torch.autograd.Function):
-    """``S @ M`` (plus a column `bias`, if given) for a constant sparse S, whose backward pass
-    multiplies by a precomputed Sᵀ:
-    autograd's own backward transposes S on every call and is slow on strided gradients
-    (30 ms against 1 ms for the 512-node tabulation).
+    """``S @ M`` (plus a column `bias`, if not None) for a constant sparse S, whose backward
+    pass multiplies by a precomputed Sᵀ: autograd's own backward transposes S on every call
+    and is slow on strided gradients (30 ms against 1 ms for the 512-node tabulation).
 
     The COO buffers (which, unlike CSR tensors, can be deep-copied) are converted to CSR per
     call (~3 µs): the CSR product is 1.4–1.8× faster (0.16 → 0.09 ms for 128 nodes).
@@ -545,7 +544,7 @@ class ContinuumNetwork(torch.nn.Module):
     # --- tabulation ----------------------------------------------------------------------
     def _kernels(self, coefficients: torch.Tensor) -> torch.Tensor:
         """``K[k, q, r] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k]`` for every depth dof k, as two
-        sparse mode products (sum factorization).
+        mode products with the width evaluation matrices (sum factorization).
 
         The result is a view of one (r, k, q) array: each ``K[k].T`` is then a matrix with
         unit column stride that BLAS takes as it is, and no (k, q, r) copy of the whole
