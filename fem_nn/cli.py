@@ -21,6 +21,7 @@ from pathlib import Path
 from . import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_MISSING_EXTRA, EXIT_INTERRUPTED = 0, 2, 3, 130
+DEFAULT_RUN_FOLDER = "fem-nn-train"
 MESH_OPERATIONS = {  # mesh subcommand: (Mesh method, its size argument, help)
     "refine": ("refined", "k", "split the selected cells of the selected axes into K equal cells (h-refinement)"),
     "coarsen": ("coarsened", "k", "merge every K consecutive cells of the selected axes"),
@@ -126,22 +127,35 @@ def _fields(text: str, name: str, parameter: str | None) -> "Field":
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ._threads import command_line_threads, steady_threads
     from .demo import run_demo
 
-    run_demo(levels=args.levels, epochs=args.epochs)
+    with steady_threads(command_line_threads()):
+        run_demo(levels=args.levels, epochs=args.epochs)
     return EXIT_OK
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ._threads import command_line_threads, steady_threads
     from .distributed import initialize, rank_and_size
     from .schedule import load_schedule
-    from .training import run_schedule
+    from .training import resume_schedule, run_schedule
 
-    schedule = load_schedule(args.schedule)  # validated before any training
+    if args.resume is not None:
+        given = [name for name, value in (("--out", args.out), ("--force", args.force), ("--task", args.task)) if value]
+        if given:
+            raise CommandError(f"{', '.join(given)}: not with --resume, which continues the run in DIR as it was started")
+    elif args.schedule is None:
+        raise CommandError("SCHEDULE: give a schedule file or a bundled schedule's name (or --resume DIR)")
+    schedule = None if args.schedule is None else load_schedule(args.schedule)  # validated before any training
     if args.task is not None:
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
-    final = run_schedule(schedule, args.out, progress=not args.quiet)["final"]
+    with steady_threads(command_line_threads()):
+        if args.resume is not None:
+            final = resume_schedule(args.resume, progress=not args.quiet, schedule=schedule)["final"]
+        else:
+            final = run_schedule(schedule, args.out or DEFAULT_RUN_FOLDER, progress=not args.quiet, replace=args.force)["final"]
     if rank_and_size()[0] == 0:
         print(json.dumps(final))
     return EXIT_OK
@@ -409,10 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="run a schedule file (TOML or JSON) on a bundled task; write metrics, checkpoint and curve"
     )
-    train.add_argument("schedule", help="schedule file (.toml or .json), or a bundled schedule's name: "
-                       "progressive, burgers, mgopt")
+    train.add_argument("schedule", metavar="SCHEDULE", nargs="?",
+                       help="schedule file (.toml or .json), or a bundled schedule's name: progressive, burgers, mgopt")
     train.add_argument("--task", choices=["digits", "burgers"], help="override the schedule's task")
-    train.add_argument("--out", default="fem-nn-train", help="output folder (default ./fem-nn-train)")
+    train.add_argument("--out", metavar="DIR", help=f"the run folder, new or empty (default ./{DEFAULT_RUN_FOLDER})")
+    train.add_argument("--force", action="store_true", help="replace the run in --out (its files are removed first)")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the interrupted run in DIR from its last checkpoint (SCHEDULE, if given, must be its own)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=_train)
 
