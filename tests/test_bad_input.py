@@ -1282,6 +1282,7 @@ CLI_CASES = [
     cli(["train", "{d}/unknown-phase.json"], ("unknown-phase.json", "phase"), "train-unknown-phase"),
     cli(["train", "{d}/deep-schedule.json"], "deep-schedule.json", "train-deeply-nested"),
     cli(["train", "{d}/bad-batch.toml", "--out", "{d}/run"], ("bad-batch.toml", "batch_size"), "train-zero-batch"),
+    cli(["train"], "SCHEDULE", "train-no-schedule"),
 ]
 
 
@@ -1314,7 +1315,6 @@ def test_bad_command_lines(cli_folder, capsys, argv, named):
     (["plot", "a"], "OUT"),
     (["plot", "a", "b.png", "--depth", "deep"], "--depth"),
     (["bench", "nothing"], "NAME"),
-    (["train"], "schedule"),
     (["train", "progressive", "--task", "cifar"], "--task"),
     (["demo", "--levels", "x"], "--levels"),
 ], ids=lambda value: " ".join(value) or "nothing" if isinstance(value, list) else None)
