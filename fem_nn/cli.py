@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from . import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_MISSING_EXTRA, EXIT_INTERRUPTED = 0, 2, 3, 130
 DEFAULT_RUN_FOLDER = "fem-nn-train"
+PARAMETER_HELP = "with a checkpoint: the network's field to take (default weight; weight1 for a two-layer network)"
 MESH_OPERATIONS = {  # mesh subcommand: (Mesh method, its size argument, help)
     "refine": ("refined", "k", "split the selected cells of the selected axes into K equal cells (h-refinement)"),
     "coarsen": ("coarsened", "k", "merge every K consecutive cells of the selected axes"),
@@ -44,20 +46,30 @@ def _output(path: str, force: bool, name: str = "OUT") -> Path:
         raise CommandError(f"{name}: folder {path.parent} does not exist")
     if path.is_dir():
         raise CommandError(f"{name}: {path} is a folder; give a file name")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link is there too
         raise CommandError(f"{name}: {path} exists; pass --force to replace it")
     return path
 
 
 def _mesh(text: str, name: str = "MESH"):
     """A mesh file, or the name of a bundled mesh."""
-    from .io import bundled_mesh, bundled_meshes, load_mesh
+    return _described_mesh(text, name)[0]
 
-    if Path(text).is_file():
-        return load_mesh(text)
-    if text in bundled_meshes():
-        return bundled_mesh(text)
-    raise CommandError(f"{name}: {text} is neither a mesh file nor a bundled mesh ({', '.join(bundled_meshes())})")
+
+def _described_mesh(text: str, name: str = "MESH"):
+    """A mesh file or bundled mesh, and the description its file holds (or None)."""
+    from importlib import resources
+
+    from .io import bundled_meshes, load_mesh
+
+    path = Path(text)
+    if not path.is_file() and text in bundled_meshes():
+        path = Path(str(resources.files("fem_nn.meshes") / f"{text}.json"))
+    elif not path.is_file():
+        raise CommandError(f"{name}: {text} is neither a mesh file nor a bundled mesh ({', '.join(bundled_meshes())})")
+    mesh = load_mesh(path)  # validated, so the JSON below parses
+    description = json.loads(path.read_text(encoding="utf-8")).get("description")
+    return mesh, description
 
 
 def _read(text: str, name: str):
@@ -118,9 +130,11 @@ def _fields(text: str, name: str, parameter: str | None) -> "Field":
     if kind != "network":
         raise CommandError(f"{name}: {text} is a {kind}, not a field file or checkpoint")
     fields = value.fields()
-    if (parameter or "weight") not in fields:
+    if parameter is None:  # the weight field: "weight", or a two-layer network's first, "weight1"
+        parameter = next(n for n in fields if n.startswith("weight"))
+    if parameter not in fields:
         raise CommandError(f"--parameter must be one of {sorted(fields)}, got {parameter!r}")
-    return fields[parameter or "weight"]
+    return fields[parameter]
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -243,21 +257,24 @@ def _mesh_inspect(args: argparse.Namespace) -> int:
 
 
 def _mesh_change(args: argparse.Namespace) -> int:
-    mesh = _mesh(args.mesh)
+    mesh, description = _described_mesh(args.mesh)
     out = _mesh_output(args.out, args.force)
     method, size, _ = MESH_OPERATIONS[args.operation]
     options = {size: getattr(args, size)}
     if args.operation != "coarsen":
         options["cells"] = args.cells
     changed = getattr(mesh, method)(args.axis, **options)
-    _write_mesh(changed, out, None)
+    axes = "all axes" if args.axis is None else "axes " + ", ".join(map(str, args.axis))
+    cells = "" if options.get("cells") is None else ", cells " + " ".join(map(str, options["cells"]))
+    note = f"{args.operation} --{size} {options[size]} ({axes}{cells})"
+    _write_mesh(changed, out, note if description is None else f"{description} Then: {note}.")
     print(f"shape {mesh.shape} → {changed.shape}")
     return EXIT_OK
 
 
 def _mesh_convert(args: argparse.Namespace) -> int:
-    mesh = _mesh(args.mesh)
-    _write_mesh(mesh, _mesh_output(args.out, args.force), args.description)
+    mesh, description = _described_mesh(args.mesh)
+    _write_mesh(mesh, _mesh_output(args.out, args.force), args.description if args.description is not None else description)
     return EXIT_OK
 
 
@@ -265,9 +282,11 @@ def _project(args: argparse.Namespace) -> int:
     from .export import save_field
     from .field import l2_distance
 
+    out = _output(args.out, args.force)
+    if out.suffix.lower() != ".safetensors":
+        raise CommandError(f"OUT: a field file ends in .safetensors, got {out.name} (fem-nn export writes ParaView files)")
     field = _fields(args.field, "FIELD", args.parameter)
     target = _mesh(args.mesh)
-    out = _output(args.out, args.force)
     field.mesh.check_same_box(target, "MESH")
     projected = field.project(target)
     save_field(out, projected)
@@ -320,6 +339,18 @@ def _plot(args: argparse.Namespace) -> int:
 # --- the parser --------------------------------------------------------------------------
 
 
+def _axis(text: str) -> int | str:
+    """An axis given by index (an integer) or by name."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _plain(text: str) -> str:
+    """Docstring text for --help: the reST markup (``code``, :role:`~target`) removed and the
+    lines of a paragraph joined."""
+    text = re.sub(r":\w+:`~?([^`]*)`", r"\1", text).replace("``", "")
+    return " ".join(text.split())
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -357,8 +388,9 @@ def _add_mesh_commands(commands) -> None:
         change = actions.add_parser(operation, help=text)
         change.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
         change.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
-        change.add_argument("--axis", action="append", metavar="NAME",
-                            help="an axis to change, by name (xi, eta, delta) or index; repeat for more (default all)")
+        change.add_argument("--axis", action="append", metavar="AXIS", type=_axis,
+                            help="an axis to change, by name (xi, eta, delta) or index (0, 1, 2); repeat for more "
+                                 "(default all)")
         change.add_argument(f"--{size}", type=_positive, default=2 if size == "k" else 1,
                             help=f"(default {2 if size == 'k' else 1})")
         if operation != "coarsen":
@@ -379,14 +411,14 @@ def _add_field_commands(commands) -> None:
     project.add_argument("field", metavar="FIELD", help="a field file (.safetensors, from fem_nn.save_field) or a checkpoint")
     project.add_argument("mesh", metavar="MESH", help="the target mesh: a mesh file or a bundled mesh's name")
     project.add_argument("out", metavar="OUT", help="the field file to write (.safetensors)")
-    project.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    project.add_argument("--parameter", help=PARAMETER_HELP)
     project.add_argument("--force", action="store_true", help="replace OUT if it exists")
     project.set_defaults(handler=_project)
 
     export = commands.add_parser("export", help="write a field (or a checkpoint's) for ParaView, or as a field file")
     export.add_argument("input", metavar="INPUT", help="a field file or a checkpoint")
     export.add_argument("out", metavar="OUT", help="the file to write: .vtu or .xdmf (ParaView), .safetensors (field)")
-    export.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    export.add_argument("--parameter", help=PARAMETER_HELP)
     export.add_argument("--points-per-cell", type=int, metavar="N",
                         help="sample points per cell and axis, >= 2 (default: the order + 1)")
     export.add_argument("--force", action="store_true", help="replace OUT if it exists")
@@ -406,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import BENCHMARKS
 
     parser = argparse.ArgumentParser(
-        prog="fem-nn", description=__doc__.split("\n\n")[0],
+        prog="fem-nn", description=_plain(__doc__.split("\n\n")[0]),
         epilog="Exit codes: 0 success; 2 bad arguments or input files, nothing written; "
                "3 an optional dependency missing; 130 interrupted.",
     )
@@ -436,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run a benchmark")
     benches = bench.add_subparsers(dest="name", required=True, metavar="NAME")
     for name, module in BENCHMARKS.items():
-        sub = benches.add_parser(name, help=module.__doc__.splitlines()[0])
+        sub = benches.add_parser(name, help=_plain(module.__doc__.split("\n\n")[0]))
         sub.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
         sub.set_defaults(handler=_bench)
