@@ -188,11 +188,28 @@ def _mesh_create(args: argparse.Namespace) -> int:
     from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, uniform_axis
 
     out = _mesh_output(args.out, args.force)
+    width, depth = (args.width_cells, args.width_order, None), (args.depth_cells, args.depth_order, None)
+    _check_mesh({"signal": [width], "bias": [width, depth], "weight": [width, width, depth]}[args.kind], out)
     width = uniform_axis(WIDTH_INTERVAL, args.width_cells, args.width_family, args.width_order)
     depth = uniform_axis(DEPTH_INTERVAL, args.depth_cells, args.depth_family, args.depth_order)
     axes = {"signal": (width,), "bias": (width, depth), "weight": (width, width, depth)}[args.kind]
     _write_mesh(Mesh(axes), out, args.description)
     return EXIT_OK
+
+
+def _check_mesh(axes, out: Path) -> None:
+    """Refuse, before it is made, a mesh of `axes` (``(cells, order, quadrature points or
+    None)`` each) that exceeds the memory limit, or, for a mesh file, what load_mesh reads."""
+    from . import limits
+    from .io import MAX_CELLS, MAX_ORDER, MAX_QUADRATURE_POINTS
+
+    limits.check_bytes(limits.mesh_bytes(axes), f"OUT: the mesh ({' × '.join(str(a[0]) for a in axes)} cells)")
+    if out.suffix == ".json":
+        for cells, order, points in axes:
+            for value, most, what in ((cells, MAX_CELLS, "{} cells an axis"), (order, MAX_ORDER, "order {}"),
+                                      (points, MAX_QUADRATURE_POINTS, "{} quadrature points a cell")):
+                if value is not None and value > most:
+                    raise CommandError(f"OUT: load_mesh reads mesh files of at most {what.format(most)}, got {value}")
 
 
 def _write_mesh(mesh, out: Path, description: str | None) -> None:
@@ -263,6 +280,7 @@ def _mesh_change(args: argparse.Namespace) -> int:
     options = {size: getattr(args, size)}
     if args.operation != "coarsen":
         options["cells"] = args.cells
+    _check_mesh(_changed_axes(mesh, args), out)
     changed = getattr(mesh, method)(args.axis, **options)
     axes = "all axes" if args.axis is None else "axes " + ", ".join(map(str, args.axis))
     cells = "" if options.get("cells") is None else ", cells " + " ".join(map(str, options["cells"]))
@@ -270,6 +288,22 @@ def _mesh_change(args: argparse.Namespace) -> int:
     _write_mesh(changed, out, note if description is None else f"{description} Then: {note}.")
     print(f"shape {mesh.shape} → {changed.shape}")
     return EXIT_OK
+
+
+def _changed_axes(mesh, args: argparse.Namespace) -> list[tuple[int, int, int | None]]:
+    """``(cells, order, quadrature points)`` of each axis of `mesh` after the operation of
+    `args` (refine and elevate grow; --cells out of range are left to the mesh to refuse)."""
+    selected = range(mesh.dim) if args.axis is None else {mesh.axis_index(a) for a in args.axis}
+    axes = []
+    for i, axis in enumerate(mesh.axes):
+        cells, order, points = axis.n_cells, axis.max_order, axis.quadrature_points
+        if i in selected and args.operation == "refine":
+            cells += (axis.n_cells if args.cells is None else len(set(args.cells))) * (args.k - 1)
+        elif i in selected and args.operation == "elevate":
+            order += args.by
+            points = max(points, order + 1)
+        axes.append((cells, order, points))
+    return axes
 
 
 def _mesh_convert(args: argparse.Namespace) -> int:
@@ -314,7 +348,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from . import plotting
+    from . import limits, plotting
 
     out = _output(args.out, args.force)
     plotting.pyplot()  # headless, and a clear error now if matplotlib is missing
@@ -324,6 +358,9 @@ def _plot(args: argparse.Namespace) -> int:
     if out.suffix[1:].lower() not in formats:
         raise CommandError(f"OUT: the suffix must name an image format ({', '.join(sorted(formats))}), got {out.name}")
     kind, value = _read(args.input, "INPUT")
+    for field in value.fields().values() if kind == "network" else [] if kind == "history" else [value]:
+        mesh = field if kind == "mesh" else field.mesh
+        limits.check_bytes(limits.plot_bytes(mesh, field=kind != "mesh"), f"OUT: the figure of the mesh {mesh.shape}")
     if kind == "mesh":
         figure = plotting.plot_mesh(value, path=out)
     elif kind == "history":
@@ -355,6 +392,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _natural(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
     return value
 
 
@@ -448,8 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="project a weight field across refinements; train on digits and re-manifest the network"
     )
-    demo.add_argument("--levels", type=int, default=2, help="refinement / elevation levels (default 2)")
-    demo.add_argument("--epochs", type=int, default=100, help="training epochs on digits (default 100)")
+    demo.add_argument("--levels", type=_natural, default=2, help="refinement / elevation levels, >= 0 (default 2)")
+    demo.add_argument("--epochs", type=_positive, default=100, help="training epochs on digits (default 100)")
     demo.set_defaults(handler=_demo)
 
     train = commands.add_parser(

@@ -1379,6 +1379,8 @@ def test_bad_command_lines(cli_folder, capsys, argv, named):
     (["bench", "nothing"], "NAME"),
     (["train", "progressive", "--task", "cifar"], "--task"),
     (["demo", "--levels", "x"], "--levels"),
+    (["demo", "--levels", "-1"], "--levels"),
+    (["demo", "--epochs", "0"], "--epochs"),
 ], ids=lambda value: " ".join(value) or "nothing" if isinstance(value, list) else None)
 def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, argv, named):
     monkeypatch.chdir(tmp_path)
