@@ -3,7 +3,11 @@
 Commands: ``demo``, ``train SCHEDULE``, ``bench NAME``, ``mesh`` (create, inspect, refine,
 coarsen, elevate, lower, convert mesh files), ``project`` (a saved field onto another mesh),
 ``plot`` and ``export`` (ParaView). Every output file is written atomically, and an existing
-one is only replaced with ``--force``.
+one is only replaced with ``--force``. A ``train`` folder holds one run (see
+:mod:`fem_nn.run_folder`): ``--force`` replaces it, ``--resume DIR`` continues it from its last
+checkpoint. ``demo`` and ``train`` run torch and numba on ``OMP_NUM_THREADS`` threads, or on
+one when it is not set. Operations larger than ``FEM_NN_MAX_BYTES`` are refused before they
+start (:mod:`fem_nn.limits`).
 
 Exit codes: 0 success; 2 bad arguments or input files (the message names what was wrong and
 nothing was written); 3 an optional dependency is missing (matplotlib for ``plot``); 130

@@ -43,6 +43,10 @@ def _locked(path: Path) -> int:
     return fd
 
 
+def _not_empty(folder: Path) -> ValueError:
+    return ValueError(f"{folder} exists and is not empty; pass --force to replace the run there or --resume to continue it")
+
+
 def _leftovers(folder: Path) -> list[Path]:
     """The temporary files that interrupted atomic writes of run files left in `folder`."""
     return [p for name in RUN_FILES for p in folder.glob(f".{name}.*.tmp")]
@@ -88,12 +92,12 @@ def run_folder(path, mode: str = "new"):
     lock = folder / LOCK_FILE
     if mode == "new" and not lock.exists() and any(folder.iterdir()):
         # checked before a lock file is made: a folder that is not a run's stays untouched
-        raise ValueError(f"{folder} exists and is not empty; pass --force to replace the run there or --resume to continue it")
+        raise _not_empty(folder)
     fd = _locked(lock)
     try:
         others = [p for p in folder.iterdir() if p.name != LOCK_FILE]
         if mode == "new" and others:
-            raise ValueError(f"{folder} exists and is not empty; pass --force to replace the run there or --resume to continue it")
+            raise _not_empty(folder)
         if mode == "resume" and not (folder / "checkpoint.safetensors").is_file():
             raise ValueError(f"{folder} holds no checkpoint.safetensors to resume from")
         removed = _leftovers(folder) + ([folder / name for name in RUN_FILES] if mode == "replace" else [])
