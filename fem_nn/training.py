@@ -193,6 +193,20 @@ def resume_schedule(out: str | Path, progress: bool = True, schedule: Schedule |
     -------
     dict
         As :func:`run_schedule`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fem_nn import Schedule
+    >>> schedule = Schedule.from_dict({"task": "digits", "network": {"width_cells": 4},
+    ...                                "phases": [{"phase": "train", "epochs": 1}]})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     first = run_schedule(schedule, f"{folder}/run", progress=False)
+    ...     again = resume_schedule(f"{folder}/run", progress=False)  # finished: nothing left to train
+    figure: .../run/curve.png
+    figure: .../run/curve.png
+    >>> again["final"] == first["final"]
+    True
     """
     with _folder(out, "resume") as folder, steady_threads():
         path = folder / "checkpoint.safetensors"
