@@ -27,6 +27,8 @@ __all__ = [
 
 WIDTH_INTERVAL = (-1.0, 1.0)
 DEPTH_INTERVAL = (0.0, 1.0)
+# a point this close to a breakpoint, relative to the adjacent cells' width, is on it
+_SNAP = 1e-9
 DEFAULT_NAMES = {1: ("xi",), 2: ("xi", "delta"), 3: ("xi", "eta", "delta")}
 
 
@@ -226,11 +228,15 @@ class Axis:
         )
 
     # --- evaluation --------------------------------------------------------------------
-    def locate(self, x, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
+    def locate(self, x, side: str = "right", cells=None) -> tuple[np.ndarray, np.ndarray]:
         """The cell holding each point and the point's reference coordinate in it.
 
         A point on an interior breakpoint belongs to the cell on its `side` ("right" or
-        "left"): that is how a one-sided value of a discontinuous field is chosen.
+        "left"): that is how a one-sided value of a discontinuous field is chosen. Given
+        `cells` (one cell index per point), each point is taken in its given cell instead,
+        with no location: points that two cells share (the end nodes of a Gauss–Lobatto
+        rule on each cell) then get each cell's own values. Reference coordinates are
+        clipped to [-1, 1].
         """
         x = np.asarray(x, dtype=float)
         if side not in ("left", "right"):
@@ -241,14 +247,66 @@ class Axis:
         slack = 1e-12 * (b - a)
         if x.size and (x.min() < a - slack or x.max() > b + slack):
             raise ValueError(f"points must lie in the axis interval [{a:g}, {b:g}]")
-        cells = np.searchsorted(self.breakpoints, x, side=side) - 1
-        cells = np.clip(cells, 0, self.n_cells - 1)
+        if cells is None:
+            cells = np.clip(np.searchsorted(self.breakpoints, x, side=side) - 1, 0, self.n_cells - 1)
+        else:
+            cells = self._given_cells(cells, x.shape)
         left, right = self.breakpoints[cells], self.breakpoints[cells + 1]
         reference = np.clip((2.0 * x - left - right) / (right - left), -1.0, 1.0)
         return cells, reference
 
-    def tabulate(self, x, n_derivatives: int = 0, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
-        """Basis values (and first derivatives) at physical points, in gather form.
+    def _given_cells(self, cells, shape) -> np.ndarray:
+        """`cells` as an integer array of `shape` of indices in [0, n_cells), or an error."""
+        raw = np.asarray(cells)
+        if raw.size and (raw.dtype == bool or not np.issubdtype(raw.dtype, np.integer)):
+            raise TypeError(f"cells must be integer cell indices, one per point, got dtype {raw.dtype}")
+        if raw.shape != shape:
+            raise ValueError(f"cells must have one entry per point (shape {shape}), got shape {raw.shape}")
+        if raw.size and (raw.min() < 0 or raw.max() >= self.n_cells):
+            raise ValueError(f"cells must be indices in [0, {self.n_cells}), got {raw.min()}..{raw.max()}")
+        return raw.astype(np.int64)
+
+    def locate_stage(self, t: float, step) -> tuple[int, float]:
+        """The cell whose field a Runge–Kutta stage at time `t` of the step ``[t0, t1]``
+        reads along this (depth) axis, and `t`, snapped onto a breakpoint when within
+        tolerance of it.
+
+        The decision is combinatorial, not a float comparison: a time within
+        ``1e-9 ×`` the adjacent cells' width of a breakpoint is on it (step grids and
+        breakpoints computed differently, ``linspace`` against :meth:`refined`, differ by
+        ulps). The step's ends so snapped give the cells it spans; the stage reads the
+        cell that holds it, clipped to those cells. A step inside one cell therefore reads
+        that cell at every stage (on its ends: the one-sided values of that cell); a stage
+        on a breakpoint inside a longer step reads the cell after it.
+
+        Examples
+        --------
+        >>> axis = uniform_axis((0.0, 1.0), 5, "p0", 0)
+        >>> float(axis.breakpoints[3]), axis.locate_stage(0.6, (0.6, 2 / 3))
+        (0.6000000000000001, (3, 0.6000000000000001))
+        >>> axis.locate_stage(0.6, (8 / 15, 0.6))  # the step's end: the cell before
+        (2, 0.6000000000000001)
+        """
+        (_, first), _ = self._snap(float(step[0]))
+        (last, _), _ = self._snap(float(step[1]))
+        (_, after), t = self._snap(float(t))
+        return max(first, min(after, last)), t
+
+    def _snap(self, x: float) -> tuple[tuple[int, int], float]:
+        """The cells just before and just after `x` (the same cell inside one; the outer cell
+        at the ends) and `x`, set to the breakpoint it lies on within tolerance."""
+        b, n = self.breakpoints, self.n_cells
+        j = int(np.clip(np.searchsorted(b, x), 1, n))  # b[j - 1] < x <= b[j], up to the ends
+        widths = self.widths
+        for i in (j - 1, j):
+            if abs(x - b[i]) <= _SNAP * min(widths[max(i - 1, 0)], widths[min(i, n - 1)]):
+                return (max(i - 1, 0), min(i, n - 1)), float(b[i])
+        return (j - 1, j - 1), x
+
+    def tabulate(self, x, n_derivatives: int = 0, side: str = "right", cells=None) -> tuple[np.ndarray, np.ndarray]:
+        """Basis values (and first derivatives) at physical points, in gather form; each point
+        in the cell that holds it (on a breakpoint: on its `side`), or in its given `cells`
+        (see :meth:`locate`).
 
         Returns
         -------
@@ -260,7 +318,7 @@ class Axis:
             Their global dof numbers (0 in the padding, where the value is 0).
         """
         x = np.ravel(np.asarray(x, dtype=float))
-        cells, reference = self.locate(x, side)
+        cells, reference = self.locate(x, side, None if cells is None else np.ravel(cells))
         values = np.zeros((n_derivatives + 1, x.size, self.max_order + 1))
         for order in np.unique(self.orders[cells]):
             here = self.orders[cells] == order
@@ -270,12 +328,12 @@ class Axis:
         dofs = np.maximum(self.cell_dofs()[cells], 0)
         return values, dofs
 
-    def evaluation_matrix(self, x, derivative: int = 0, side: str = "right"):
+    def evaluation_matrix(self, x, derivative: int = 0, side: str = "right", cells=None):
         """Sparse matrix E with ``E @ u`` the values (or derivatives) of the coefficients
-        `u` at the points `x`; shape (len(x), n_dofs)."""
+        `u` at the points `x` (located as in :meth:`tabulate`); shape (len(x), n_dofs)."""
         from scipy import sparse
 
-        values, dofs = self.tabulate(x, derivative, side)
+        values, dofs = self.tabulate(x, derivative, side, cells)
         n = dofs.shape[0]
         rows = np.repeat(np.arange(n), dofs.shape[1])
         return sparse.csr_matrix(

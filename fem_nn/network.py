@@ -88,10 +88,12 @@ class KernelForm(enum.Enum):
 
 
 def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
-    """The depth dofs whose basis functions are non-zero at stage time `t` and their values,
-    in the cell holding the step `interval`: a stage at the step's end takes the left-sided
-    value, any other the right-sided one."""
-    values, dofs = axis.tabulate([t], side="left" if t >= interval[1] else "right")
+    """The depth dofs whose basis functions are non-zero at stage time `t` of the step
+    `interval` and their values, in the cell :meth:`~fem_nn.Axis.locate_stage` decides: a
+    step inside one depth cell reads that cell at every stage (its one-sided values on the
+    ends), whatever ulps its float ends and the breakpoints differ by."""
+    cell, t = axis.locate_stage(t, interval)
+    values, dofs = axis.tabulate([t], cells=[cell])
     active = values[0, 0] != 0.0
     return dofs[0, active], values[0, 0, active]
 
@@ -106,7 +108,7 @@ class DepthLookup:
     def __call__(self, t: float, interval) -> tuple[tuple[int, float], ...]:
         """The ``(dof, value)`` pairs at stage time `t` as Python numbers, one tuple object
         per stage (so that a caller can recognize a stage by identity)."""
-        key = (t, t >= interval[1])
+        key = (t, interval[0], interval[1])
         terms = self._memo.get(key)
         if terms is None:
             dofs, values = depth_weights(self.axis, t, interval)

@@ -31,6 +31,76 @@ def test_residual_mlp_is_p0_forward_euler_exactly(width, depth, activation):
     assert torch.max(torch.abs(result - reference)) <= 1e-12 * torch.max(torch.abs(reference))
 
 
+def residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub):
+    """Each block ``h + σ(A h + c)`` as `sub` steps of `scheme` of size 1/`sub` for the
+    autonomous h' = tanh(A h + c): what a P0 manifestation at `sub` steps per cell computes."""
+    from fem_nn import tableau
+
+    t, h = tableau(scheme), x
+    for a, c in zip(matrices, biases):
+        for _ in range(sub):
+            slopes = []
+            for i in range(t.stages):
+                stage = h + sum(t.a[i, j] * slopes[j] for j in range(i)) / sub
+                slopes.append(np.tanh(stage @ a.T + c))
+            h = h + sum(t.b[i] * slopes[i] for i in range(t.stages)) / sub
+    return h
+
+
+@pytest.mark.parametrize("depth,sub", [(5, 3), (10, 3), (6, 5)])
+@pytest.mark.parametrize("scheme", ["euler", "heun", "rk4"])
+def test_residual_mlp_remanifested_at_sub_steps_is_exact(depth, sub, scheme):
+    """Issue 12.1: at D = 5 and 15 steps the step start 0.6 lies one ulp below the breakpoint
+    0.6000000000000001, and every stage of that step read the previous cell (off by 1.5 with
+    euler). The torch network and its frozen form decide the cell by the step."""
+    rng = np.random.default_rng(depth)
+    matrices, biases = rng.standard_normal((depth, 6, 6)), rng.standard_normal((depth, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh").remanifested(scheme=scheme, steps=depth * sub)
+    x = rng.standard_normal((7, 6))
+    expected = residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub)
+    scale = np.abs(expected).max()
+    with torch.no_grad():
+        assert np.abs(net(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * scale
+        assert np.abs(net.frozen(6)(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("scheme", ["euler", "heun", "rk4"])
+def test_depth_refinement_by_any_k_at_one_step_per_cell_is_exact(scheme):
+    """Issue 12.1: P0 depth refined by k = 3 or 5 has breakpoints b + Δ·j/k, the steps
+    linspace's j/(kD); with one step per fine cell heun was off by 0.28 (k = 5). Refined
+    with the steps unchanged (k cells per step), the output is unchanged too."""
+    rng = np.random.default_rng(2)
+    matrices, biases = rng.standard_normal((5, 6, 6)), rng.standard_normal((5, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh")
+    x = rng.standard_normal((7, 6))
+    fields = net.fields()
+    for k in (3, 5):
+        wm, bm = net.weight_mesh.refined("delta", k=k), net.bias_mesh.refined("delta", k=k)
+        weights = {"weight": fields["weight"].project(wm).coefficients, "bias": fields["bias"].project(bm).coefficients}
+        for steps, sub in ((5 * k, k), (5, 1)):
+            fine = ContinuumNetwork(wm, bm, activation=net.activation, scheme=scheme, steps=steps, weights=weights, dtype=torch.float64)
+            expected = residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub)
+            with torch.no_grad():
+                assert np.abs(fine(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * np.abs(expected).max()
+
+
+def test_breakpoints_one_ulp_apart_give_the_same_network():
+    """Issue 12.1: two depth axes whose breakpoint 0.6 differs by 1.1e-16 gave outputs 0.12
+    apart at 15 euler steps."""
+    from fem_nn.network import depth_weights
+
+    exact = uniform_axis((0, 1), 5, "p0", 0)
+    nudged = Axis(np.where(np.arange(6) == 3, 0.6, exact.breakpoints), "p0", 0)
+    assert exact.breakpoints[3] != nudged.breakpoints[3]
+    grid = np.linspace(0, 1, 16).tolist()
+    for k in range(15):
+        interval = (grid[k], grid[k + 1])
+        for c in (0.0, 0.5, 1.0):
+            t = interval[0] + c * (interval[1] - interval[0])
+            dofs = [depth_weights(axis, t, interval)[0].tolist() for axis in (exact, nudged)]
+            assert dofs == [[k // 3]] * 2, (k, c, dofs)
+
+
 def test_export_round_trip_runs_without_fem_nn(tmp_path):
     rng = np.random.default_rng(3)
     matrices, biases = rng.standard_normal((4, 6, 6)) / 3, rng.standard_normal((4, 6))
