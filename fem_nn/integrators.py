@@ -291,7 +291,7 @@ def integrate(
         and ``c = 1`` equal the interval's ends bit for bit; when ``t0 = 0`` consecutive
         intervals also share their ends bit for bit. The step ends need not equal the
         fields' breakpoints bit for bit (``linspace`` grids of different counts differ by
-        ulps): :meth:`~fem_nn.Axis.locate_stage` decides a stage's cell with a tolerance.
+        ulps): :meth:`~fem_nn.Axis.locate_within` decides a stage's cell with a tolerance.
     h0 : numpy array, torch tensor or float
         The initial state, any shape. Torch states keep their dtype and device, and the
         result is differentiable (no in-place operations).

@@ -266,42 +266,59 @@ class Axis:
             raise ValueError(f"cells must be indices in [0, {self.n_cells}), got {raw.min()}..{raw.max()}")
         return raw.astype(np.int64)
 
-    def locate_stage(self, t: float, step) -> tuple[int, float]:
-        """The cell whose field a Runge–Kutta stage at time `t` of the step ``[t0, t1]``
-        reads along this (depth) axis, and `t`, snapped onto a breakpoint when within
-        tolerance of it.
+    def locate_within(self, x, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+        """The cell read at each point `x` of an interval ``[lower, upper]`` (a Runge–Kutta
+        step in depth, a quadrature cell of Nyström nodes), and `x` snapped onto the
+        breakpoint it lies on within tolerance.
 
-        The decision is combinatorial, not a float comparison: a time within
-        ``1e-9 ×`` the adjacent cells' width of a breakpoint is on it (step grids and
-        breakpoints computed differently, ``linspace`` against :meth:`refined`, differ by
-        ulps). The step's ends so snapped give the cells it spans; the stage reads the
-        cell that holds it, clipped to those cells. A step inside one cell therefore reads
-        that cell at every stage (on its ends: the one-sided values of that cell); a stage
-        on a breakpoint inside a longer step reads the cell after it.
+        The decision is combinatorial, not a float comparison: a point within ``1e-9 ×``
+        the adjacent cells' width of a breakpoint is on it (a ``linspace`` step grid and the
+        breakpoints of :meth:`refined`, or a Gauss–Lobatto end node and its cell's end,
+        differ by ulps). The interval's ends so snapped give the cells it spans; a point
+        reads the cell that holds it (on a breakpoint: the cell after it), clipped to those
+        cells. An interval inside one cell therefore reads that cell at every point, its
+        ends included (the one-sided values of a discontinuous field), whichever
+        neighbouring cell shares them.
+
+        Parameters
+        ----------
+        x, lower, upper : array_like
+            Broadcast against each other; ``lower <= x <= upper`` is expected (a point
+            outside reads the interval's nearest cell).
+
+        Returns
+        -------
+        cells : ndarray of int
+        x : ndarray of float
 
         Examples
         --------
         >>> axis = uniform_axis((0.0, 1.0), 5, "p0", 0)
-        >>> float(axis.breakpoints[3]), axis.locate_stage(0.6, (0.6, 2 / 3))
-        (0.6000000000000001, (3, 0.6000000000000001))
-        >>> axis.locate_stage(0.6, (8 / 15, 0.6))  # the step's end: the cell before
-        (2, 0.6000000000000001)
+        >>> cells, t = axis.locate_within([0.6, 0.6], [0.6, 8 / 15], [2 / 3, 0.6])  # steps of 1/15
+        >>> cells  # the step [0.6, 2/3] lies in cell 3; 0.6 ends the step [8/15, 0.6] in cell 2
+        array([3, 2])
+        >>> t.tolist(), axis.breakpoints[3].item()
+        ([0.6000000000000001, 0.6000000000000001], 0.6000000000000001)
         """
-        (_, first), _ = self._snap(float(step[0]))
-        (last, _), _ = self._snap(float(step[1]))
-        (_, after), t = self._snap(float(t))
-        return max(first, min(after, last)), t
+        x, lower, upper = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, lower, upper)))
+        first = self._snap(lower)[1]
+        last = self._snap(upper)[0]
+        _, after, snapped = self._snap(x)
+        return np.maximum(first, np.minimum(after, last)), snapped
 
-    def _snap(self, x: float) -> tuple[tuple[int, int], float]:
-        """The cells just before and just after `x` (the same cell inside one; the outer cell
-        at the ends) and `x`, set to the breakpoint it lies on within tolerance."""
-        b, n = self.breakpoints, self.n_cells
-        j = int(np.clip(np.searchsorted(b, x), 1, n))  # b[j - 1] < x <= b[j], up to the ends
-        widths = self.widths
-        for i in (j - 1, j):
-            if abs(x - b[i]) <= _SNAP * min(widths[max(i - 1, 0)], widths[min(i, n - 1)]):
-                return (max(i - 1, 0), min(i, n - 1)), float(b[i])
-        return (j - 1, j - 1), x
+    def _snap(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cells just before and just after each point (the same cell inside one, the
+        outer cell at the axis' ends), and the points set to the breakpoint they lie on
+        within tolerance."""
+        b, n, widths = self.breakpoints, self.n_cells, self.widths
+        tolerance = _SNAP * np.minimum(widths[np.maximum(np.arange(n + 1) - 1, 0)], widths[np.minimum(np.arange(n + 1), n - 1)])
+        j = np.clip(np.searchsorted(b, x), 1, n)  # b[j - 1] < x <= b[j], up to the ends
+        on_lower = np.abs(x - b[j - 1]) <= tolerance[j - 1]
+        on_upper = ~on_lower & (np.abs(x - b[j]) <= tolerance[j])
+        before = np.where(on_lower, np.maximum(j - 2, 0), j - 1)
+        after = np.where(on_upper, np.minimum(j, n - 1), j - 1)
+        snapped = np.where(on_lower, b[j - 1], np.where(on_upper, b[j], x))
+        return before, after, snapped
 
     def tabulate(self, x, n_derivatives: int = 0, side: str = "right", cells=None) -> tuple[np.ndarray, np.ndarray]:
         """Basis values (and first derivatives) at physical points, in gather form; each point

@@ -89,11 +89,11 @@ class KernelForm(enum.Enum):
 
 def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
     """The depth dofs whose basis functions are non-zero at stage time `t` of the step
-    `interval` and their values, in the cell :meth:`~fem_nn.Axis.locate_stage` decides: a
+    `interval` and their values, in the cell :meth:`~fem_nn.Axis.locate_within` decides: a
     step inside one depth cell reads that cell at every stage (its one-sided values on the
     ends), whatever ulps its float ends and the breakpoints differ by."""
-    cell, t = axis.locate_stage(t, interval)
-    values, dofs = axis.tabulate([t], cells=[cell])
+    cell, t = axis.locate_within([t], interval[0], interval[1])
+    values, dofs = axis.tabulate(t, cells=cell)
     active = values[0, 0] != 0.0
     return dofs[0, active], values[0, 0, active]
 
@@ -166,8 +166,23 @@ def _points(value, name: str) -> np.ndarray:
     return array.astype(float)
 
 
-def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    values, dofs = axis.tabulate(points)
+def _nystrom_nodes(axis: Axis) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The Nyström nodes and weights of `axis`' quadrature rule, and the ends ``(lower,
+    upper)`` of the cell each belongs to.
+
+    A Gauss–Lobatto rule puts a node on each side of every inner breakpoint, one per cell;
+    any width axis (a basis, the read-in cells, the read-out space) reads each copy in the
+    cell holding its own (:meth:`~fem_nn.Axis.locate_within` of the ends), so that the two
+    copies take the two one-sided values of a discontinuous field.
+    """
+    nodes, weights = axis.quadrature_on_cells()
+    spans = tuple(np.broadcast_to(b[:, None], nodes.shape).ravel() for b in (axis.breakpoints[:-1], axis.breakpoints[1:]))
+    return nodes.ravel(), weights.ravel(), spans
+
+
+def _gather_form(axis: Axis, nodes: np.ndarray, spans) -> tuple[torch.Tensor, torch.Tensor]:
+    cells, nodes = axis.locate_within(nodes, *spans)
+    values, dofs = axis.tabulate(nodes, cells=cells)
     return torch.as_tensor(values[0]), torch.as_tensor(dofs, dtype=torch.long)
 
 
@@ -291,12 +306,12 @@ class ContinuumNetwork(torch.nn.Module):
         self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
 
         # Nyström nodes and weights: the quadrature of the integration axis η
-        nodes, node_weights = (a.ravel() for a in weight_mesh.axes[1].quadrature_on_cells())
+        nodes, node_weights, self._node_spans = _nystrom_nodes(weight_mesh.axes[1])
         self.nodes = nodes
         # derived from the meshes, not state: kept out of state_dict
         self.register_buffer("node_weights", torch.as_tensor(node_weights, dtype=dtype), persistent=False)
         for name, axis in (("xi", weight_mesh.axes[0]), ("eta", weight_mesh.axes[1]), ("bias", bias_mesh.axes[0])):
-            values, dofs = _gather_form(axis, nodes)
+            values, dofs = _gather_form(axis, nodes, self._node_spans)
             self.register_buffer(f"_{name}_values", values.to(dtype), persistent=False)
             self.register_buffer(f"_{name}_dofs", dofs, persistent=False)
         weighted = self._eta_values * self.node_weights[:, None]
@@ -312,7 +327,7 @@ class ContinuumNetwork(torch.nn.Module):
             and weight_mesh.shape[0] * weight_mesh.shape[1] + costs["xi"] + costs["eta"] < len(nodes) ** 2
         )
         if output_mesh is not None:
-            readout = self._readout_matrix(output_mesh, weight_mesh.axes[0], nodes, node_weights)
+            readout = self._readout_matrix(output_mesh, weight_mesh.axes[1])
             self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
             if isinstance(output_mesh, Mesh):
                 output_mass = mass_factors(output_mesh)[0].toarray()
@@ -405,19 +420,26 @@ class ContinuumNetwork(torch.nn.Module):
         return _SparseProduct.apply(matrix, matrix_t, dense, bias)
 
     @staticmethod
-    def _readout_matrix(output_mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def _readout_matrix(output_mesh, node_axis: Axis) -> np.ndarray:
         """R with R h the L2 projection of the state onto the output mesh (or its values at
         output points).
 
         The state, known at the nodes, is first a field of the discontinuous (Legendre)
-        space of the width partition and orders (discrete L2 projection by the Nyström
-        quadrature; discontinuous, as the state may jump where the input does), then
-        projected exactly, on the supermesh, onto the output mesh: outputs finer than the
-        nodes read the field, not empty cells.
+        space of the nodes' partition, of each cell's order (at most the nodes per cell
+        less one), by the discrete L2 projection of the Nyström quadrature (discontinuous,
+        as the state may jump where the input does; each node read in its own cell, so
+        that both copies of a Lobatto node count). With the quadrature's own mass matrix,
+        a state of that space is recovered exactly for Gauss–Legendre and Gauss–Lobatto
+        rules alike. The field is then projected exactly, on the supermesh, onto the output
+        mesh: outputs finer than the nodes read the field, not empty cells.
         """
-        width = Axis(width.breakpoints, "legendre", width.orders)
-        load = width.evaluation_matrix(nodes).T.toarray() * weights
-        to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
+        nodes, weights, spans = _nystrom_nodes(node_axis)
+        orders = np.minimum(node_axis.orders, node_axis.quadrature_points - 1)
+        width = Axis(node_axis.breakpoints, "legendre", orders)
+        cells, nodes = width.locate_within(nodes, *spans)
+        values = width.evaluation_matrix(nodes, cells=cells).toarray()
+        load = values.T * weights
+        to_width = np.linalg.solve(load @ values, load)
         if not isinstance(output_mesh, Mesh):
             points = _points(output_mesh, "output_mesh")
             if points.ndim != 1 or points.size == 0:
@@ -630,13 +652,23 @@ class ContinuumNetwork(torch.nn.Module):
         for i, field in enumerate(fields):
             if field.mesh.dim != 1 or not np.allclose(field.mesh.box[0], interval):
                 raise ValueError(f"x[{i}] must be a Field on a 1D mesh of the width interval {interval}, got {field.mesh.box}")
-        values = np.stack([field.evaluate(self.nodes) for field in fields])
+        values = np.stack([self._node_values(field) for field in fields])
         return torch.as_tensor(values, dtype=self.node_weights.dtype, device=self.node_weights.device)
 
+    def _node_values(self, field: Field) -> np.ndarray:
+        """A 1D field's values at the nodes, each node read in its own cell."""
+        axis = field.mesh.axes[0]
+        cells, nodes = axis.locate_within(self.nodes, *self._node_spans)
+        return axis.evaluation_matrix(nodes, cells=cells) @ field.coefficients
+
     def _read_in_cells(self, n_samples: int) -> torch.Tensor:
-        """The input cell (of N_x equal cells) holding each width node."""
-        cells = np.floor((self.nodes + 1.0) * 0.5 * n_samples).astype(np.int64)
-        return torch.as_tensor(np.clip(cells, 0, n_samples - 1))
+        """The input cell (of N_x equal cells) holding each width node (in its own cell),
+        memoized by N_x (a read-in per call would cost a tenth of a forward pass)."""
+        memo = self.__dict__.setdefault("_read_in_memo", {})
+        if n_samples not in memo:
+            cells = uniform_axis(self.weight_mesh.axes[1].interval, n_samples, "p0", 0)
+            memo[n_samples] = torch.as_tensor(cells.locate_within(self.nodes, *self._node_spans)[0])
+        return memo[n_samples].clone()  # the caller may keep it (a frozen buffer)
 
     def velocity(self):
         """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass,

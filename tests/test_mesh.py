@@ -94,20 +94,18 @@ def test_stage_cells_are_decided_by_the_step_not_by_float_comparison():
     axis = uniform_axis((0, 1), 5, "p0", 0)
     grid = np.linspace(0, 1, 16)
     assert grid[9] < axis.breakpoints[3]
-    for c in (0.0, 0.5, 1.0):
-        assert axis.locate_stage(grid[9] + c * (grid[10] - grid[9]), (grid[9], grid[10]))[0] == 3
-    assert axis.locate_stage(grid[9], (grid[8], grid[9])) == (2, axis.breakpoints[3])  # a step's end: the cell before
-    # a step spanning cells: a stage on an inner breakpoint reads the cell after it, and one
+    stages = grid[9] + np.array([0.0, 0.5, 1.0]) * (grid[10] - grid[9])
+    cells, snapped = axis.locate_within(stages, grid[9], grid[10])
+    assert cells.tolist() == [3, 3, 3] and snapped[0] == axis.breakpoints[3] and snapped[1] == stages[1]
+    assert axis.locate_within(grid[9], grid[8], grid[9])[0] == 2  # a step's end: the cell before
+    # a step spanning cells: a point on an inner breakpoint reads the cell after it, and one
     # near it (within 1e-9 of the cells' width) is on it
-    assert axis.locate_stage(0.4 + 1e-12, (0.2, 0.6)) == (2, 0.4)
-    assert axis.locate_stage(0.4 - 1e-8, (0.2, 0.6))[0] == 1
-    # refined breakpoints b + Δ·j/k and a linspace grid
+    cells, snapped = axis.locate_within([0.4 + 1e-12, 0.4 - 1e-8, 0.2, 0.6], 0.2, 0.6)
+    assert cells.tolist() == [2, 1, 1, 2] and snapped[0] == 0.4
+    # refined breakpoints b + Δ·j/k against a linspace grid: every step in its own cell
     fine = axis.refined(k=3)
-    steps = np.linspace(0, 1, 16)
-    cells = [fine.locate_stage(steps[k] + 0.5 / 15, (steps[k], steps[k + 1]))[0] for k in range(15)]
-    assert cells == list(range(15))
-    assert [fine.locate_stage(steps[k], (steps[k], steps[k + 1]))[0] for k in range(15)] == cells
-    assert [fine.locate_stage(steps[k + 1], (steps[k], steps[k + 1]))[0] for k in range(15)] == cells
+    for c in (0.0, 0.5, 1.0):
+        assert fine.locate_within(grid[:-1] + c / 15, grid[:-1], grid[1:])[0].tolist() == list(range(15))
 
 
 def test_tabulate_in_given_cells():

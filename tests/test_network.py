@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.linalg import expm
 
-from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn import Axis, Field, Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.network import ContinuumNetwork, KernelForm
 
 
@@ -294,6 +294,106 @@ def test_inputs_at_points_and_outputs_at_points():
     assert np.allclose(by_points.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="interval"):
         net.remanifested(output_mesh=np.array([0.0, 1.5]))
+
+
+READOUT_WIDTHS = {
+    "p0": ([-1, -0.4, 0.1, 1], "p0", 0),
+    "legendre": ([-1, -0.2, 0.5, 1], "legendre", [2, 1, 3]),
+    "lagrange_dg": ([-1, 0.3, 1], "lagrange_dg", [1, 2]),
+    "lagrange": ([-1, -0.5, 0.0, 0.5, 1], "lagrange", 2),
+}
+
+
+def readout_net(width: Axis, output_mesh) -> ContinuumNetwork:
+    depth = uniform_axis((0, 1), 1, "p0", 0)
+    return ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), output_mesh=output_mesh, dtype=torch.float64)
+
+
+def piecewise_polynomial(width: Axis, rng):
+    """A random polynomial per width cell, of the cell's order (at most the nodes per cell
+    less one): its values at each cell's quadrature nodes, in node order, and the function
+    (inside the cells)."""
+    degrees = np.minimum(width.orders, width.quadrature_points - 1)
+    coefficients = [rng.standard_normal(d + 1) for d in degrees]
+    nodes = width.quadrature_on_cells()[0]
+    at_nodes = np.concatenate([np.polynomial.polynomial.polyval(x, c) for x, c in zip(nodes, coefficients)])
+
+    def f(x):
+        cells = np.searchsorted(width.breakpoints, x) - 1
+        return np.array([np.polynomial.polynomial.polyval(xi, coefficients[c]) for xi, c in zip(x, cells)])
+
+    return at_nodes, f
+
+
+@pytest.mark.parametrize("quadrature", ["gauss_legendre", "gauss_lobatto"])
+@pytest.mark.parametrize("family", list(READOUT_WIDTHS))
+def test_readout_recovers_states_of_the_space(family, quadrature):
+    """Issue 12.2: a Lobatto rule has each inner breakpoint as a node of both cells; every
+    copy was read in the right-hand cell (a constant 1.7 read back as 0.85..3.4). Each copy
+    is now read in its own cell: constants, and every piecewise polynomial the nodes
+    determine, are read back exactly at points and onto an output mesh."""
+    breakpoints, name, orders = READOUT_WIDTHS[family]
+    width = Axis(breakpoints, name, orders, quadrature, 2 if name == "p0" and quadrature == "gauss_lobatto" else None)
+    rng = np.random.default_rng(7)
+    points = np.sort(rng.uniform(-1, 1, 40))
+    output = Mesh([Axis(breakpoints, "legendre", width.max_order).refined()])
+    at_points, onto_mesh = readout_net(width, points)._readout.numpy(), readout_net(width, output)._readout.numpy()
+    assert np.abs(at_points @ np.full(at_points.shape[1], 1.7) - 1.7).max() <= 1e-12
+    constant = Field(output, onto_mesh @ np.full(onto_mesh.shape[1], 1.7))
+    assert np.abs(constant.evaluate(points) - 1.7).max() <= 1e-12
+    state, f = piecewise_polynomial(width, rng)
+    expected = f(points)
+    scale = np.abs(expected).max()
+    assert np.abs(at_points @ state - expected).max() <= 1e-12 * scale
+    assert np.abs(Field(output, onto_mesh @ state).evaluate(points) - expected).max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("quadrature", ["gauss_legendre", "gauss_lobatto"])
+@pytest.mark.parametrize("family,order", [("p0", 0), ("legendre", 2), ("lagrange_dg", 1), ("lagrange", 1), ("lagrange", 3)])
+def test_readout_of_a_smooth_state_converges_under_h_refinement(family, order, quadrature):
+    """Issue 12.2: with Lobatto the read-out error stayed at 1.97 (legendre p2) and 5.9
+    (lagrange p1) however fine the mesh; now it falls like h^(p+1), as with Gauss."""
+    points = np.linspace(-1, 1, 97)[1:-1] + 1e-3
+    errors = []
+    for n in (4, 8, 16, 32):
+        width = Axis(np.linspace(-1, 1, n + 1), family, order, quadrature, 2 if family == "p0" and quadrature == "gauss_lobatto" else None)
+        net = readout_net(width, points)
+        errors.append(np.abs(net._readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
+    rate = -np.polyfit(np.log([4, 8, 16, 32]), np.log(errors), 1)[0]
+    assert order + 0.8 <= rate <= order + 1.5, errors  # p3 on 4 Lobatto points superconverges a little
+
+
+@pytest.mark.parametrize("points", [2, 3])
+def test_lobatto_nodes_are_read_in_their_own_cells(points):
+    """Issue 12.2: the Nyström tabulation (ξ, η and bias gather forms) and the read-in put
+    both copies of a shared Lobatto node in the right-hand cell. On P0 fields a state
+    constant per cell stays so, and a Lobatto rule integrates it exactly: the network is the
+    one-point Gauss network (the residual MLP) to round-off, in torch, frozen and Numba."""
+    from fem_nn.numba_backend import NumbaNetwork
+
+    breakpoints = [-1, -0.6, -0.1, 0.2, 1]
+    gauss, lobatto = Axis(breakpoints, "p0", 0), Axis(breakpoints, "p0", 0, "gauss_lobatto", points)
+    depth = uniform_axis((0, 1), 2, "p0", 0)
+    rng = np.random.default_rng(3)
+    weights = {"weight": rng.standard_normal((4, 4, 2)), "bias": rng.standard_normal((4, 2))}
+    output = Mesh([gauss])
+    nets = [
+        ContinuumNetwork(weight_mesh(w, depth), bias_mesh(w, depth), scheme="heun", steps=4, output_mesh=output,
+                         weights=weights, dtype=torch.float64)
+        for w in (gauss, lobatto)
+    ]
+    signals = [Field(output, row) for row in rng.standard_normal((3, 4))]
+    expected = nets[0](signals).detach()
+    scale = expected.abs().max()
+    assert (nets[1](signals).detach() - expected).abs().max() <= 1e-12 * scale
+    uniform = [ContinuumNetwork(weight_mesh(w, depth), bias_mesh(w, depth), weights=weights, dtype=torch.float64)
+               for w in (uniform_axis((-1, 1), 4, "p0", 0), uniform_axis((-1, 1), 4, "p0", 0, quadrature="gauss_lobatto", quadrature_points=points))]
+    x = torch.as_tensor(rng.standard_normal((3, 4)))
+    node_states = [net(x).detach() for net in uniform]
+    reference = node_states[0].repeat_interleave(points, dim=1)  # each cell's value at each of its nodes
+    assert (node_states[1] - reference).abs().max() <= 1e-12 * reference.abs().max()
+    assert (uniform[1].frozen(4)(x) - reference).abs().max() <= 1e-12 * reference.abs().max()
+    assert np.abs(NumbaNetwork(uniform[1])(x.numpy()) - reference.numpy()).max() <= 1e-12 * reference.abs().max().item()
 
 
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
