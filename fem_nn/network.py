@@ -612,9 +612,9 @@ class ContinuumNetwork(torch.nn.Module):
         """The state at the width nodes ``(batch, nodes)`` from a batch of signals
         ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1], or, given
         `points` (N_x increasing positions), as the piecewise-linear interpolant of samples
-        there (constant beyond the first and last point). `x` may also be a
-        :class:`~fem_nn.Field` on a 1D mesh of the width interval, or a sequence of them (a
-        batch): the state is then its values at the nodes."""
+        there (constant beyond the first and last point; one point: a constant). `x` may
+        also be a :class:`~fem_nn.Field` on a 1D mesh of the width interval, or a sequence
+        of them (a batch): the state is then its values at the nodes."""
         if isinstance(x, Field) or (isinstance(x, (list, tuple)) and x and all(isinstance(f, Field) for f in x)):
             return self._read_fields([x] if isinstance(x, Field) else list(x), points)
         if not isinstance(x, torch.Tensor):
@@ -636,8 +636,9 @@ class ContinuumNetwork(torch.nn.Module):
             raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
         if not np.all(np.isfinite(points)) or np.any(np.diff(points) <= 0):
             raise ValueError("points must be finite and strictly increasing")
-        right = np.clip(np.searchsorted(points, self.nodes), 1, max(len(points) - 1, 1))
-        left = right - 1 if len(points) > 1 else right * 0
+        # one point: left = right = 0, the constant signal
+        right = np.clip(np.searchsorted(points, self.nodes), min(1, len(points) - 1), len(points) - 1)
+        left = np.maximum(right - 1, 0)
         span = points[right] - points[left]
         weight = np.clip((self.nodes - points[left]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
         w = torch.as_tensor(weight, dtype=dtype, device=x.device)

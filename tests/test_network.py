@@ -396,6 +396,39 @@ def test_lobatto_nodes_are_read_in_their_own_cells(points):
     assert np.abs(NumbaNetwork(uniform[1])(x.numpy()) - reference.numpy()).max() <= 1e-12 * reference.abs().max().item()
 
 
+def test_read_in_at_one_point_is_the_constant_signal():
+    """Issue 12.3: ``read_in(points=[one point])`` raised IndexError."""
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    x = torch.tensor([[3.0], [-1.5]], dtype=torch.float64)
+    h = net.read_in(x, points=[0.2])
+    assert torch.equal(h, x.expand(-1, len(net.nodes)))
+    assert torch.equal(net(x, points=[0.2]), net(x.expand(-1, 5), points=np.linspace(-1, 1, 5)))
+
+
+def test_rate_activation_and_relaxation_steps_are_as_documented():
+    """Issue 12.3, the docs of RateActivation: with Euler steps of Δ = 1/D, γ(z) = (f(z) − z)/Δ
+    gives ``h + f(z) − z`` per step; the "relaxation" right-hand side at rate 1/Δ gives the
+    MLP layer ``f(A h + c)`` exactly."""
+    from fem_nn import RateActivation
+
+    rng = np.random.default_rng(4)
+    matrices, biases = rng.standard_normal((3, 5, 5)) / 2, rng.standard_normal((3, 5))
+    residual = ContinuumNetwork.from_residual_mlp(matrices, biases)  # the P0 fields of A_k, c_k
+    weights = {name: p.detach().numpy() for name, p in residual.named_parameters()}
+    meshes = residual.weight_mesh, residual.bias_mesh
+    rate = ContinuumNetwork(*meshes, activation=RateActivation("tanh", 1 / 3), scheme="euler", weights=weights, dtype=torch.float64)
+    relaxation = ContinuumNetwork(*meshes, rhs="relaxation", rate=3.0, scheme="euler", weights=weights, dtype=torch.float64)
+    x = rng.standard_normal((4, 5))
+    by_rate, mlp = x, x
+    for a, c in zip(matrices, biases):
+        z = by_rate @ a.T + c
+        by_rate = by_rate + np.tanh(z) - z
+        mlp = np.tanh(mlp @ a.T + c)
+    with torch.no_grad():
+        assert np.abs(rate(torch.as_tensor(x)).numpy() - by_rate).max() <= 1e-12 * np.abs(by_rate).max()
+        assert np.abs(relaxation(torch.as_tensor(x)).numpy() - mlp).max() <= 1e-12 * np.abs(mlp).max()
+
+
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
 def test_stage_values_combine_the_depth_dofs(family, order):
     # P1 between its nodes is one interpolation (a partition of unity), the others a sum
