@@ -21,6 +21,7 @@ __all__ = [
     "signal_mesh",
     "bias_mesh",
     "weight_mesh",
+    "axis_names",
     "WIDTH_INTERVAL",
     "DEPTH_INTERVAL",
 ]
@@ -30,6 +31,30 @@ DEPTH_INTERVAL = (0.0, 1.0)
 # a point this close to a breakpoint, relative to the adjacent cells' width, is on it
 _SNAP = 1e-9
 DEFAULT_NAMES = {1: ("xi",), 2: ("xi", "delta"), 3: ("xi", "eta", "delta")}
+# the network's words for its mesh axes, accepted wherever an axis name is
+AXIS_ALIASES = {"width": ("xi", "eta"), "depth": ("delta",)}
+
+
+def axis_names(axis: str, names: Sequence[str] = DEFAULT_NAMES[3]) -> tuple[str, ...]:
+    """The axes among `names` that `axis` names: itself, or for an alias those it stands
+    for ("width": ξ and η, "depth": δ). The canonical names are the meshes' ("xi", "eta",
+    "delta"); an unknown name is a ValueError listing both.
+
+    Examples
+    --------
+    >>> axis_names("width"), axis_names("width", ("xi", "delta")), axis_names("delta")
+    (('xi', 'eta'), ('xi',), ('delta',))
+    """
+    if isinstance(axis, str) and axis in names:
+        return (axis,)
+    named = tuple(n for n in AXIS_ALIASES.get(axis, ()) if n in names) if isinstance(axis, str) else ()
+    if not named:
+        aliases = ", ".join(
+            f"{alias!r} ({', '.join(n for n in meant if n in names)})"
+            for alias, meant in AXIS_ALIASES.items() if any(n in names for n in meant)
+        )
+        raise ValueError(f"axis must be one of {tuple(names)}" + (f" or an alias {aliases}" if aliases else "") + f", got {axis!r}")
+    return named
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -551,11 +576,13 @@ class Mesh:
         return tuple(a.interval for a in self.axes)
 
     def axis_index(self, axis: int | str) -> int:
-        """The position of `axis`, given by position or by name."""
+        """The position of `axis`, given by position, by name or by an alias of one axis
+        of this mesh (see :func:`axis_names`)."""
         if isinstance(axis, str):
-            if axis not in self.names:
-                raise ValueError(f"axis must be one of {self.names}, got {axis!r}")
-            return self.names.index(axis)
+            named = axis_names(axis, self.names)
+            if len(named) != 1:
+                raise ValueError(f"axis {axis!r} names {len(named)} axes of this mesh {named}; give one of them")
+            return self.names.index(named[0])
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -self.dim <= axis < self.dim:
             raise ValueError(f"axis must be a name in {self.names} or an index below {self.dim}, got {axis!r}")
         return int(axis) % self.dim
@@ -563,9 +590,11 @@ class Mesh:
     def _selected(self, axis) -> Iterable[int]:
         if axis is None:
             return range(self.dim)
-        if isinstance(axis, (list, tuple)):
-            return tuple(self.axis_index(a) for a in axis)
-        return (self.axis_index(axis),)
+
+        def indices(a) -> tuple[int, ...]:  # an alias may name several axes ("width": ξ and η)
+            return tuple(self.names.index(n) for n in axis_names(a, self.names)) if isinstance(a, str) else (self.axis_index(a),)
+
+        return tuple(i for a in axis for i in indices(a)) if isinstance(axis, (list, tuple)) else indices(axis)
 
     def with_axis(self, axis: int | str, new: Axis) -> "Mesh":
         """This mesh with one axis replaced."""
