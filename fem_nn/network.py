@@ -282,6 +282,8 @@ class ContinuumNetwork(torch.nn.Module):
         kernel_form: KernelForm | str = KernelForm.AUTO,
         dtype: torch.dtype = torch.float32,
     ):
+        """A network on `weight_mesh` and `bias_mesh`; the parameters are those of the class
+        (``help(ContinuumNetwork)``)."""
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
         if dtype not in (torch.float32, torch.float64):
@@ -547,6 +549,51 @@ class ContinuumNetwork(torch.nn.Module):
             kernel_form=config.get("kernel_form", KernelForm.AUTO), dtype=dtype, weights=weights,
         )
 
+    def extra_repr(self) -> str:
+        """The meshes (cells, families, orders per axis), the right-hand side, scheme, steps
+        and parameter count, as ``repr`` shows them.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="heun", steps=8)
+        ContinuumNetwork(
+          weight_mesh: xi 8 lagrange p1 × eta 8 lagrange p1 × delta 4 p0 (9 × 9 × 4 dofs)
+          bias_mesh: xi 8 lagrange p1 × delta 4 p0 (9 × 4 dofs)
+          output: the state at 16 nodes (gauss_legendre, 2 per cell)
+          rhs=integral, activation=tanh, scheme=heun, steps=8, kernel_form=dense, dtype=float32
+          parameters: 360 (weight 324, bias 36)
+        )
+        """
+        def mesh(m: Mesh) -> str:
+            return " × ".join(f"{n} {_describe_axis(a)}" for n, a in zip(m.names, m.axes)) + f" ({' × '.join(map(str, m.shape))} dofs)"
+
+        eta = self.weight_mesh.axes[1]
+        if isinstance(self.output_mesh, Mesh):
+            output = f"L2 projection onto {mesh(self.output_mesh)}"
+        elif self.output_mesh is not None:
+            output = f"values at {len(self._readout)} points"
+        else:
+            output = f"the state at {len(self.nodes)} nodes ({eta.quadrature.value}, {eta.quadrature_points} per cell)"
+        try:
+            activation = activation_spec(self.activation)
+        except TypeError:  # a custom callable
+            activation = getattr(self.activation, "__name__", repr(self.activation))
+        if isinstance(activation, dict):
+            scale = activation.get("scale")
+            activation = f"{scale:g}·{activation['name']}" if scale is not None else f"rate({activation['name']}, delta={activation['delta']:g})"
+        counts = {name: p.numel() for name, p in self.named_parameters()}
+        settings = (
+            f"rhs={self.rhs.value}, activation={activation}, scheme={self.tableau.name or 'custom'}, steps={self.steps}, "
+            f"kernel_form={'factored' if self.factored else 'dense'}, dtype={str(self.node_weights.dtype).removeprefix('torch.')}"
+        )
+        if self.rhs is RightHandSide.RELAXATION:
+            settings += f", rate={self.rate:g}"
+        return "\n".join([
+            f"weight_mesh: {mesh(self.weight_mesh)}", f"bias_mesh: {mesh(self.bias_mesh)}", f"output: {output}", settings,
+            f"parameters: {sum(counts.values())} ({', '.join(f'{n} {c}' for n, c in counts.items())})",
+        ])
+
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Names and shapes of the coefficient parameters of this right-hand side."""
         w, b = self.weight_mesh.shape, self.bias_mesh.shape
@@ -766,6 +813,14 @@ class ContinuumNetwork(torch.nn.Module):
         if self.tableau.stages != 1 or self.rhs is RightHandSide.TWO_LAYER:
             raise ValueError("export_resnet needs scheme 'euler' and an 'integral' or 'relaxation' right-hand side")
         return self.export(n_samples)
+
+
+def _describe_axis(axis: Axis) -> str:
+    """``8 lagrange p1``: cells, family and order (``p1-3`` for per-cell orders)."""
+    low, high = int(axis.orders.min()), int(axis.orders.max())
+    if axis.family.value == "p0":
+        return f"{axis.n_cells} p0"
+    return f"{axis.n_cells} {axis.family.value} p{low}" + (f"-{high}" if high > low else "")
 
 
 def _dense_integral(kernel: torch.Tensor, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

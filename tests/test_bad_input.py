@@ -1169,7 +1169,7 @@ def cli_folder(tmp_path, monkeypatch):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     save_field(tmp_path / "weight.safetensors", Field(weight_mesh()))
-    save_mesh(bias_mesh(), tmp_path / "bias.json")
+    save_mesh(tmp_path / "bias.json", bias_mesh())
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -429,6 +429,25 @@ def test_rate_activation_and_relaxation_steps_are_as_documented():
         assert np.abs(relaxation(torch.as_tensor(x)).numpy() - mlp).max() <= 1e-12 * np.abs(mlp).max()
 
 
+def test_repr_shows_meshes_scheme_steps_and_parameter_count_and_help_shows_fem_nn():
+    """Issue 12.11: ``repr`` of a network showed ``ContinuumNetwork()``; ``help`` of its
+    ``__init__`` showed torch's text."""
+    import pydoc
+
+    width = Axis([-1, 0.2, 1], "legendre", [1, 3])
+    depth = uniform_axis((0, 1), 3, "lagrange", 1)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", scheme="ralston", steps=7,
+                           output_mesh=Mesh([uniform_axis((-1, 1), 5, "p0", 0)]))
+    text = repr(net)
+    assert "weight_mesh: xi 2 legendre p1-3 × eta 2 legendre p1-3 × delta 3 lagrange p1 (6 × 6 × 4 dofs)" in text
+    assert "bias_mesh: xi 2 legendre p1-3 × delta 3 lagrange p1 (6 × 4 dofs)" in text
+    assert "output: L2 projection onto xi 5 p0 (5 dofs)" in text
+    assert "rhs=two_layer, activation=tanh, scheme=ralston, steps=7" in text
+    assert f"parameters: {2 * (6 * 6 * 4 + 6 * 4)} (weight1 144, bias1 24, weight2 144, bias2 24)" in text
+    help_text = pydoc.render_doc(ContinuumNetwork.__init__)
+    assert "help(ContinuumNetwork)" in help_text and "Module state" not in help_text
+
+
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
 def test_stage_values_combine_the_depth_dofs(family, order):
     # P1 between its nodes is one interpolation (a partition of unity), the others a sum
