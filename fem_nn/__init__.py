@@ -27,6 +27,6 @@ from .refinement import (
 from .schedule import Phase, Schedule, load_schedule
 from .tasks import Task, burgers_task, digits_task, task_network
 from .trainer import Trainer, make_optimizer
-from .training import project_down, run_schedule
+from .training import project_down, resume_schedule, run_schedule
 
 __version__ = "0.1.0"

@@ -5,12 +5,16 @@ The tensors are the network's coefficients (``param/<name>``) and the optimizer'
 the optimizer's class and hyper-parameters, and the caller's metadata (epoch, history, RNG
 states, schedule). Loading reads tensors and JSON only, so a checkpoint can never run code.
 A save writes a temporary file beside the target and renames it over the target: an
-interrupted save leaves the previous checkpoint whole.
+interrupted save leaves the previous checkpoint whole. The header also holds the CRC-32 of
+every tensor's bytes (``checksums``), checked on load, so a corrupted tensor is an error
+that names it rather than a silently different network; files written before checksums
+load unchecked.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import torch
@@ -45,6 +49,11 @@ def _optimizer_data(optimizer: torch.optim.Optimizer, network: torch.nn.Module) 
     return {"class": kind, "param_groups": groups, "scalars": scalars}, tensors
 
 
+def _checksum(tensor: torch.Tensor) -> int:
+    """The CRC-32 of a CPU tensor's bytes (as safetensors stores them: contiguous)."""
+    return zlib.crc32(tensor.contiguous().view(torch.uint8).numpy()) if tensor.numel() else 0
+
+
 def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Optimizer | None = None, metadata=None) -> None:
     """Write `network`, `optimizer` (SGD, Adam or AdamW over the network's parameters) and
     JSON-ready `metadata` to one safetensors file, atomically.
@@ -67,11 +76,13 @@ def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Opti
     if optimizer is not None:
         header["optimizer"], state = _optimizer_data(optimizer, network)
         tensors.update(state)
+    tensors = {k: v.cpu() for k, v in tensors.items()}
+    header["checksums"] = {k: _checksum(v) for k, v in tensors.items()}
     try:
         text = json.dumps(header)
     except TypeError as error:
         raise TypeError(f"metadata must be JSON-serializable: {error}") from None
-    atomic_write_bytes(path, save({k: v.cpu() for k, v in tensors.items()}, metadata={"fem_nn": text}))
+    atomic_write_bytes(path, save(tensors, metadata={"fem_nn": text}))
 
 
 def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Optimizer | None, object]:
@@ -105,6 +116,7 @@ def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Op
     if not isinstance(header, dict) or header.get("format") != FORMAT or type(header.get("version")) is not int \
             or header["version"] != VERSION:
         raise ValueError(f"{path}: not a fem_nn checkpoint (expected format {FORMAT!r}, version {VERSION})")
+    _verify(header.get("checksums"), tensors, path)
     try:
         weights = {k.removeprefix("param/"): v for k, v in tensors.items() if k.startswith("param/")}
         network = ContinuumNetwork.from_config(header["network"], weights)
@@ -119,6 +131,20 @@ def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Op
     if "optimizer" in header:
         optimizer = _restore_optimizer(header["optimizer"], tensors, network, path)
     return network, optimizer, header.get("metadata")
+
+
+def _verify(checksums, tensors: dict, path: Path) -> None:
+    """ValueError naming `path` and the tensor unless every tensor has its recorded CRC-32
+    (None: a checkpoint written before checksums, not checked)."""
+    if checksums is None:
+        return
+    if not isinstance(checksums, dict) or set(checksums) != set(tensors):
+        names = sorted(checksums) if isinstance(checksums, dict) else checksums
+        raise ValueError(f"{path}: corrupt checkpoint: checksums for {names!r}, tensors {sorted(tensors)}")
+    for name, tensor in tensors.items():
+        if _checksum(tensor) != checksums[name]:
+            raise ValueError(f"{path}: corrupt checkpoint: tensor {name!r} does not match its checksum "
+                             f"(CRC-32 {_checksum(tensor)}, recorded {checksums[name]!r})")
 
 
 def _restore_optimizer(data, tensors: dict, network: ContinuumNetwork, path: Path) -> torch.optim.Optimizer:

@@ -3,7 +3,11 @@
 Commands: ``demo``, ``train SCHEDULE``, ``bench NAME``, ``mesh`` (create, inspect, refine,
 coarsen, elevate, lower, convert mesh files), ``project`` (a saved field onto another mesh),
 ``plot`` and ``export`` (ParaView). Every output file is written atomically, and an existing
-one is only replaced with ``--force``.
+one is only replaced with ``--force``. A ``train`` folder holds one run (see
+:mod:`fem_nn.run_folder`): ``--force`` replaces it, ``--resume DIR`` continues it from its last
+checkpoint. ``demo`` and ``train`` run torch and numba on ``OMP_NUM_THREADS`` threads, or on
+one when it is not set. Operations larger than ``FEM_NN_MAX_BYTES`` are refused before they
+start (:mod:`fem_nn.limits`).
 
 Exit codes: 0 success; 2 bad arguments or input files (the message names what was wrong and
 nothing was written); 3 an optional dependency is missing (matplotlib for ``plot``); 130
@@ -15,12 +19,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
 from . import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_MISSING_EXTRA, EXIT_INTERRUPTED = 0, 2, 3, 130
+DEFAULT_RUN_FOLDER = "fem-nn-train"
+PARAMETER_HELP = "with a checkpoint: the network's field to take (default weight; weight1 for a two-layer network)"
 MESH_OPERATIONS = {  # mesh subcommand: (Mesh method, its size argument, help)
     "refine": ("refined", "k", "split the selected cells of the selected axes into K equal cells (h-refinement)"),
     "coarsen": ("coarsened", "k", "merge every K consecutive cells of the selected axes"),
@@ -43,20 +50,30 @@ def _output(path: str, force: bool, name: str = "OUT") -> Path:
         raise CommandError(f"{name}: folder {path.parent} does not exist")
     if path.is_dir():
         raise CommandError(f"{name}: {path} is a folder; give a file name")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link is there too
         raise CommandError(f"{name}: {path} exists; pass --force to replace it")
     return path
 
 
 def _mesh(text: str, name: str = "MESH"):
     """A mesh file, or the name of a bundled mesh."""
-    from .io import bundled_mesh, bundled_meshes, load_mesh
+    return _described_mesh(text, name)[0]
 
-    if Path(text).is_file():
-        return load_mesh(text)
-    if text in bundled_meshes():
-        return bundled_mesh(text)
-    raise CommandError(f"{name}: {text} is neither a mesh file nor a bundled mesh ({', '.join(bundled_meshes())})")
+
+def _described_mesh(text: str, name: str = "MESH"):
+    """A mesh file or bundled mesh, and the description its file holds (or None)."""
+    from importlib import resources
+
+    from .io import bundled_meshes, load_mesh
+
+    path = Path(text)
+    if not path.is_file() and text in bundled_meshes():
+        path = Path(str(resources.files("fem_nn.meshes") / f"{text}.json"))
+    elif not path.is_file():
+        raise CommandError(f"{name}: {text} is neither a mesh file nor a bundled mesh ({', '.join(bundled_meshes())})")
+    mesh = load_mesh(path)  # validated, so the JSON below parses
+    description = json.loads(path.read_text(encoding="utf-8")).get("description")
+    return mesh, description
 
 
 def _read(text: str, name: str):
@@ -117,31 +134,46 @@ def _fields(text: str, name: str, parameter: str | None) -> "Field":
     if kind != "network":
         raise CommandError(f"{name}: {text} is a {kind}, not a field file or checkpoint")
     fields = value.fields()
-    if (parameter or "weight") not in fields:
+    if parameter is None:  # the weight field: "weight", or a two-layer network's first, "weight1"
+        parameter = next(n for n in fields if n.startswith("weight"))
+    if parameter not in fields:
         raise CommandError(f"--parameter must be one of {sorted(fields)}, got {parameter!r}")
-    return fields[parameter or "weight"]
+    return fields[parameter]
 
 
 # --- commands ----------------------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ._threads import command_line_threads, steady_threads
     from .demo import run_demo
 
-    run_demo(levels=args.levels, epochs=args.epochs)
+    with steady_threads(command_line_threads()):
+        run_demo(levels=args.levels, epochs=args.epochs)
     return EXIT_OK
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ._threads import command_line_threads, steady_threads
     from .distributed import initialize, rank_and_size
     from .schedule import load_schedule
-    from .training import run_schedule
+    from .training import resume_schedule, run_schedule
 
-    schedule = load_schedule(args.schedule)  # validated before any training
+    if args.resume is not None:
+        given = [name for name, value in (("--out", args.out), ("--force", args.force), ("--task", args.task)) if value]
+        if given:
+            raise CommandError(f"{', '.join(given)}: not with --resume, which continues the run in DIR as it was started")
+    elif args.schedule is None:
+        raise CommandError("SCHEDULE: give a schedule file or a bundled schedule's name (or --resume DIR)")
+    schedule = None if args.schedule is None else load_schedule(args.schedule)  # validated before any training
     if args.task is not None:
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
-    final = run_schedule(schedule, args.out, progress=not args.quiet)["final"]
+    with steady_threads(command_line_threads()):
+        if args.resume is not None:
+            final = resume_schedule(args.resume, progress=not args.quiet, schedule=schedule)["final"]
+        else:
+            final = run_schedule(schedule, args.out or DEFAULT_RUN_FOLDER, progress=not args.quiet, replace=args.force)["final"]
     if rank_and_size()[0] == 0:
         print(json.dumps(final))
     return EXIT_OK
@@ -160,11 +192,28 @@ def _mesh_create(args: argparse.Namespace) -> int:
     from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, uniform_axis
 
     out = _mesh_output(args.out, args.force)
+    width, depth = (args.width_cells, args.width_order, None), (args.depth_cells, args.depth_order, None)
+    _check_mesh({"signal": [width], "bias": [width, depth], "weight": [width, width, depth]}[args.kind], out)
     width = uniform_axis(WIDTH_INTERVAL, args.width_cells, args.width_family, args.width_order)
     depth = uniform_axis(DEPTH_INTERVAL, args.depth_cells, args.depth_family, args.depth_order)
     axes = {"signal": (width,), "bias": (width, depth), "weight": (width, width, depth)}[args.kind]
     _write_mesh(Mesh(axes), out, args.description)
     return EXIT_OK
+
+
+def _check_mesh(axes, out: Path) -> None:
+    """Refuse, before it is made, a mesh of `axes` (``(cells, order, quadrature points or
+    None)`` each) that exceeds the memory limit, or, for a mesh file, what load_mesh reads."""
+    from . import limits
+    from .io import MAX_CELLS, MAX_ORDER, MAX_QUADRATURE_POINTS
+
+    limits.check_bytes(limits.mesh_bytes(axes), f"OUT: the mesh ({' × '.join(str(a[0]) for a in axes)} cells)")
+    if out.suffix == ".json":
+        for cells, order, points in axes:
+            for value, most, what in ((cells, MAX_CELLS, "{} cells an axis"), (order, MAX_ORDER, "order {}"),
+                                      (points, MAX_QUADRATURE_POINTS, "{} quadrature points a cell")):
+                if value is not None and value > most:
+                    raise CommandError(f"OUT: load_mesh reads mesh files of at most {what.format(most)}, got {value}")
 
 
 def _write_mesh(mesh, out: Path, description: str | None) -> None:
@@ -229,21 +278,41 @@ def _mesh_inspect(args: argparse.Namespace) -> int:
 
 
 def _mesh_change(args: argparse.Namespace) -> int:
-    mesh = _mesh(args.mesh)
+    mesh, description = _described_mesh(args.mesh)
     out = _mesh_output(args.out, args.force)
     method, size, _ = MESH_OPERATIONS[args.operation]
     options = {size: getattr(args, size)}
     if args.operation != "coarsen":
         options["cells"] = args.cells
+    _check_mesh(_changed_axes(mesh, args), out)
     changed = getattr(mesh, method)(args.axis, **options)
-    _write_mesh(changed, out, None)
+    axes = "all axes" if args.axis is None else "axes " + ", ".join(map(str, args.axis))
+    cells = "" if options.get("cells") is None else ", cells " + " ".join(map(str, options["cells"]))
+    note = f"{args.operation} --{size} {options[size]} ({axes}{cells})"
+    _write_mesh(changed, out, note if description is None else f"{description} Then: {note}.")
     print(f"shape {mesh.shape} → {changed.shape}")
     return EXIT_OK
 
 
+def _changed_axes(mesh, args: argparse.Namespace) -> list[tuple[int, int, int | None]]:
+    """``(cells, order, quadrature points)`` of each axis of `mesh` after the operation of
+    `args` (refine and elevate grow; --cells out of range are left to the mesh to refuse)."""
+    selected = range(mesh.dim) if args.axis is None else {mesh.axis_index(a) for a in args.axis}
+    axes = []
+    for i, axis in enumerate(mesh.axes):
+        cells, order, points = axis.n_cells, axis.max_order, axis.quadrature_points
+        if i in selected and args.operation == "refine":
+            cells += (axis.n_cells if args.cells is None else len(set(args.cells))) * (args.k - 1)
+        elif i in selected and args.operation == "elevate":
+            order += args.by
+            points = max(points, order + 1)
+        axes.append((cells, order, points))
+    return axes
+
+
 def _mesh_convert(args: argparse.Namespace) -> int:
-    mesh = _mesh(args.mesh)
-    _write_mesh(mesh, _mesh_output(args.out, args.force), args.description)
+    mesh, description = _described_mesh(args.mesh)
+    _write_mesh(mesh, _mesh_output(args.out, args.force), args.description if args.description is not None else description)
     return EXIT_OK
 
 
@@ -251,9 +320,11 @@ def _project(args: argparse.Namespace) -> int:
     from .export import save_field
     from .field import l2_distance
 
+    out = _output(args.out, args.force)
+    if out.suffix.lower() != ".safetensors":
+        raise CommandError(f"OUT: a field file ends in .safetensors, got {out.name} (fem-nn export writes ParaView files)")
     field = _fields(args.field, "FIELD", args.parameter)
     target = _mesh(args.mesh)
-    out = _output(args.out, args.force)
     field.mesh.check_same_box(target, "MESH")
     projected = field.project(target)
     save_field(out, projected)
@@ -281,7 +352,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from . import plotting
+    from . import limits, plotting
 
     out = _output(args.out, args.force)
     plotting.pyplot()  # headless, and a clear error now if matplotlib is missing
@@ -291,6 +362,9 @@ def _plot(args: argparse.Namespace) -> int:
     if out.suffix[1:].lower() not in formats:
         raise CommandError(f"OUT: the suffix must name an image format ({', '.join(sorted(formats))}), got {out.name}")
     kind, value = _read(args.input, "INPUT")
+    for field in value.fields().values() if kind == "network" else [] if kind == "history" else [value]:
+        mesh = field if kind == "mesh" else field.mesh
+        limits.check_bytes(limits.plot_bytes(mesh, field=kind != "mesh"), f"OUT: the figure of the mesh {mesh.shape}")
     if kind == "mesh":
         figure = plotting.plot_mesh(value, path=out)
     elif kind == "history":
@@ -306,10 +380,29 @@ def _plot(args: argparse.Namespace) -> int:
 # --- the parser --------------------------------------------------------------------------
 
 
+def _axis(text: str) -> int | str:
+    """An axis given by index (an integer) or by name."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _plain(text: str) -> str:
+    """Docstring text for --help: the reST markup (``code``, :role:`~target`) removed and the
+    lines of a paragraph joined."""
+    text = re.sub(r":\w+:`~?([^`]*)`", r"\1", text).replace("``", "")
+    return " ".join(text.split())
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _natural(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
     return value
 
 
@@ -343,8 +436,9 @@ def _add_mesh_commands(commands) -> None:
         change = actions.add_parser(operation, help=text)
         change.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
         change.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
-        change.add_argument("--axis", action="append", metavar="NAME",
-                            help="an axis to change, by name (xi, eta, delta) or index; repeat for more (default all)")
+        change.add_argument("--axis", action="append", metavar="AXIS", type=_axis,
+                            help="an axis to change, by name (xi, eta, delta) or index (0, 1, 2); repeat for more "
+                                 "(default all)")
         change.add_argument(f"--{size}", type=_positive, default=2 if size == "k" else 1,
                             help=f"(default {2 if size == 'k' else 1})")
         if operation != "coarsen":
@@ -365,14 +459,14 @@ def _add_field_commands(commands) -> None:
     project.add_argument("field", metavar="FIELD", help="a field file (.safetensors, from fem_nn.save_field) or a checkpoint")
     project.add_argument("mesh", metavar="MESH", help="the target mesh: a mesh file or a bundled mesh's name")
     project.add_argument("out", metavar="OUT", help="the field file to write (.safetensors)")
-    project.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    project.add_argument("--parameter", help=PARAMETER_HELP)
     project.add_argument("--force", action="store_true", help="replace OUT if it exists")
     project.set_defaults(handler=_project)
 
     export = commands.add_parser("export", help="write a field (or a checkpoint's) for ParaView, or as a field file")
     export.add_argument("input", metavar="INPUT", help="a field file or a checkpoint")
     export.add_argument("out", metavar="OUT", help="the file to write: .vtu or .xdmf (ParaView), .safetensors (field)")
-    export.add_argument("--parameter", help="with a checkpoint: the network's field to take (default weight)")
+    export.add_argument("--parameter", help=PARAMETER_HELP)
     export.add_argument("--points-per-cell", type=int, metavar="N",
                         help="sample points per cell and axis, >= 2 (default: the order + 1)")
     export.add_argument("--force", action="store_true", help="replace OUT if it exists")
@@ -392,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench import BENCHMARKS
 
     parser = argparse.ArgumentParser(
-        prog="fem-nn", description=__doc__.split("\n\n")[0],
+        prog="fem-nn", description=_plain(__doc__.split("\n\n")[0]),
         epilog="Exit codes: 0 success; 2 bad arguments or input files, nothing written; "
                "3 an optional dependency missing; 130 interrupted.",
     )
@@ -402,24 +496,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="project a weight field across refinements; train on digits and re-manifest the network"
     )
-    demo.add_argument("--levels", type=int, default=2, help="refinement / elevation levels (default 2)")
-    demo.add_argument("--epochs", type=int, default=100, help="training epochs on digits (default 100)")
+    demo.add_argument("--levels", type=_natural, default=2, help="refinement / elevation levels, >= 0 (default 2)")
+    demo.add_argument("--epochs", type=_positive, default=100, help="training epochs on digits (default 100)")
     demo.set_defaults(handler=_demo)
 
     train = commands.add_parser(
         "train", help="run a schedule file (TOML or JSON) on a bundled task; write metrics, checkpoint and curve"
     )
-    train.add_argument("schedule", help="schedule file (.toml or .json), or a bundled schedule's name: "
-                       "progressive, burgers, mgopt")
+    train.add_argument("schedule", metavar="SCHEDULE", nargs="?",
+                       help="schedule file (.toml or .json), or a bundled schedule's name: progressive, burgers, mgopt")
     train.add_argument("--task", choices=["digits", "burgers"], help="override the schedule's task")
-    train.add_argument("--out", default="fem-nn-train", help="output folder (default ./fem-nn-train)")
+    train.add_argument("--out", metavar="DIR", help=f"the run folder, new or empty (default ./{DEFAULT_RUN_FOLDER})")
+    train.add_argument("--force", action="store_true", help="replace the run in --out (its files are removed first)")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the interrupted run in DIR from its last checkpoint (SCHEDULE, if given, must be its own)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="run a benchmark")
     benches = bench.add_subparsers(dest="name", required=True, metavar="NAME")
     for name, module in BENCHMARKS.items():
-        sub = benches.add_parser(name, help=module.__doc__.splitlines()[0])
+        sub = benches.add_parser(name, help=_plain(module.__doc__.split("\n\n")[0]))
         sub.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
         sub.set_defaults(handler=_bench)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from . import _checks, limits
 from .field import Field, l2_distance
 from .io import bundled_mesh
 
@@ -30,6 +31,7 @@ def _row(label: str, mesh, error: float, previous: tuple[float, float] | None, b
 
 def run_demo(levels: int = 2, epochs: int = 100, progress: bool = True) -> None:
     """Print the projection tables, then train on digits and print the re-manifestations."""
+    _checks.integer(epochs, "epochs", 1)
     projection_demo(levels)
     print()
     network_demo(epochs, progress)
@@ -57,9 +59,20 @@ def network_demo(epochs: int = 100, progress: bool = True) -> None:
         print(f"{scheme:<10}" + "".join(f"{a:8.2%}" for a in row))
 
 
+def _check_levels(mesh, levels) -> None:
+    """`levels` a natural number whose finest meshes' error quadrature grids (max order + 4
+    Gauss points a cell) fit the memory limit, before any table is printed."""
+    levels = _checks.integer(levels, "levels", 0)
+    refined = [axis.n_cells * 2**levels * (axis.max_order + 4) for axis in mesh.axes]
+    elevated = [axis.n_cells * (axis.max_order + levels + 1 + 4) for axis in mesh.axes]
+    for points, what in ((refined, "refined"), (elevated, "elevated")):
+        limits.check_bytes(limits.grid_bytes(points), f"levels = {levels}: the quadrature grid of the finest {what} mesh")
+
+
 def projection_demo(levels: int = 2) -> None:
     """Print the projection tables (h-refinement, p-elevation, coarsening back)."""
     mesh = bundled_mesh("default")
+    _check_levels(mesh, levels)
     print("fem_nn demo: L2 projection of W(ξ,η,δ) = sin(πξ)·cos(πη/2)·e^δ + ξη/4")
     print(f"default mesh {mesh.shape} dofs per axis:\n{mesh!r}\n")
     header = f"{'mesh':<28} {'dofs':>9} {'L2 error':>12} {'rate':>9}"

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
-from . import _checks
+from . import _checks, limits
 from .assembly import integral_vector, mass_factors
 from .kernels import tensor_gather_evaluate
 from .mesh import Axis, Mesh
@@ -35,6 +35,7 @@ def _gauss_grid(mesh: Mesh, points_per_cell: int | None, extra: int):
         n = axis.max_order + 1 + extra if points_per_cell is None else points_per_cell
         x, w = rule_on_cells(gauss_legendre(_checks.integer(n, "quadrature_points", 1)), axis.breakpoints)
         grid.append((x.ravel(), w.ravel()))
+    limits.check_bytes(limits.grid_bytes([len(x) for x, _ in grid]), f"a quadrature grid on the mesh {mesh.shape}")
     return grid
 
 
@@ -81,6 +82,7 @@ class Field:
 
     def __init__(self, mesh: Mesh | Axis, coefficients=None):
         self.mesh = _as_mesh(mesh)
+        limits.check_bytes(limits.field_bytes(self.mesh), f"a field on the mesh {self.mesh.shape}")
         if coefficients is None:
             coefficients = np.zeros(self.mesh.shape)
         self.coefficients = _checks.real_array(coefficients, "coefficients", self.mesh.shape)
@@ -209,6 +211,7 @@ class Field:
     def project(self, mesh: Mesh | Axis) -> "Field":
         """The L2 projection onto `mesh` (same box; nested or not)."""
         mesh = _as_mesh(mesh)
+        limits.check_bytes(limits.projection_bytes(self.mesh, mesh), f"the projection onto the mesh {mesh.shape}")
         return Field(mesh, Projector(mesh, self.mesh)(self.coefficients))
 
     # --- arithmetic on one mesh ----------------------------------------------------------

@@ -56,7 +56,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     b'fem'
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         # mkstemp's 0600 would replace the file's mode: keep the old file's, else the umask's
         umask = os.umask(0)
@@ -67,9 +70,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        os.unlink(tmp)
+        raise _naming(error, path) from None
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """`error` of writing `path` through a temporary file, named by `path`, not by the
+    temporary file that the user never asked for."""
+    return type(error)(error.errno, f"cannot write {path}: {error.strerror or error}")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

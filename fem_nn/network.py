@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 
-from . import _checks
+from . import _checks, limits
 from .activations import ScaledActivation, activation_function, activation_spec, apply_in_place
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
@@ -286,6 +286,7 @@ class ContinuumNetwork(torch.nn.Module):
         (``help(ContinuumNetwork)``)."""
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
+        limits.check_network(weight_mesh, bias_mesh, rhs, dtype, output_mesh)  # before any allocation
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be a floating-point torch.dtype (float32 or float64), got {dtype!r}")
         try:

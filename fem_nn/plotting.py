@@ -588,6 +588,20 @@ def _events(events, step: str) -> list[tuple[float, str]]:
     return out
 
 
+def _shared_steps(marks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """One mark per step, the labels of events at one step joined (drawn apart they overprint).
+
+    Examples
+    --------
+    >>> _shared_steps([(2.0, "refine depth"), (2.0, "adapt"), (5.0, "coarsen depth")])
+    [(2.0, 'refine depth + adapt'), (5.0, 'coarsen depth')]
+    """
+    steps: dict[float, list[str]] = {}
+    for at, label in marks:
+        steps.setdefault(at, []).append(label)
+    return [(at, " + ".join(labels)) for at, labels in steps.items()]
+
+
 def plot_training(history, events=None, metrics=None, *, step: str = "epoch", path=None):
     """Training curves against the step, one panel per metric, with the events (refinements,
     re-manifestations, ...) as labelled vertical lines.
@@ -672,7 +686,7 @@ def plot_training(history, events=None, metrics=None, *, step: str = "epoch", pa
         ax.plot(xs, ys, color="C0")
         if ("loss" in metric or "error" in metric) and np.all(ys > 0):
             ax.set_yscale("log")
-        for at, label in marks:
+        for at, label in _shared_steps(marks):
             ax.axvline(at, color="grey", ls=":", lw=1)
             ax.annotate(label, (at, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
                         fontsize=7, color="grey")

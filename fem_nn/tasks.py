@@ -10,6 +10,7 @@ download), the network that fits it, and a plain torch training loop.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,9 @@ class Task:
     output_cells: int
     logit_scale: float = 1.0  # multiplies the read-out before the cross-entropy
 
+    def __post_init__(self):
+        _check_task(self)
+
     @property
     def metric_name(self) -> str:
         return "test_accuracy" if self.kind == "classification" else "test_relative_error"
@@ -78,6 +82,65 @@ class Task:
         if self.kind == "classification":
             return accuracy(network, self.x_test, self.y_test)
         return relative_error(network(self.x_test), self.y_test)
+
+
+KINDS = ("classification", "regression")
+
+
+def _finite_rows(tensor: torch.Tensor, name: str) -> None:
+    """ValueError naming `name` and the first row of `tensor` with a NaN or inf."""
+    bad = ~torch.isfinite(tensor.reshape(len(tensor), -1)).all(dim=1)
+    if bad.any():
+        rows = bad.nonzero().flatten().tolist()
+        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+        raise ValueError(f"{name} must be finite: row {rows[0]} has NaN or inf{more}")
+
+
+def _check_task(task: "Task") -> None:
+    """ValueError / TypeError naming the field of `task` that is malformed: `kind` one of
+    :data:`KINDS`; inputs finite float tensors ``(n, n_samples)``, the same `n_samples` for
+    train and test; targets as many as the inputs: class labels in ``[0, output_cells)``
+    (classification) or finite float rows of `output_cells` values (regression).
+
+    Examples
+    --------
+    >>> x = torch.zeros(3, 4)
+    >>> Task("t", "regresion", x, x, x, x, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: kind must be one of ('classification', 'regression'), got 'regresion'
+    """
+    if task.kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {task.kind!r}")
+    if isinstance(task.output_cells, bool) or not isinstance(task.output_cells, int) or task.output_cells < 1:
+        raise ValueError(f"output_cells must be a positive integer, got {task.output_cells!r}")
+    if not (isinstance(task.logit_scale, (int, float)) and not isinstance(task.logit_scale, bool)
+            and math.isfinite(task.logit_scale)):
+        raise ValueError(f"logit_scale must be a finite number, got {task.logit_scale!r}")
+    for split in ("train", "test"):
+        x, y = getattr(task, f"x_{split}"), getattr(task, f"y_{split}")
+        for name, value in ((f"x_{split}", x), (f"y_{split}", y)):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if x.ndim != 2 or not x.is_floating_point():
+            raise ValueError(f"x_{split} must be a float tensor (n, n_samples), got {x.dtype} {tuple(x.shape)}")
+        if x.shape[1] != task.x_train.shape[1]:
+            raise ValueError(f"x_{split} has {x.shape[1]} samples per input, x_train {task.x_train.shape[1]}")
+        _finite_rows(x, f"x_{split}")
+        if len(y) != len(x):
+            raise ValueError(f"y_{split} has {len(y)} rows, but x_{split} has {len(x)}")
+        if task.kind == "classification":
+            if y.ndim != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+                raise ValueError(f"y_{split} must be integer class labels (n,), got {y.dtype} {tuple(y.shape)}")
+            outside = ((y < 0) | (y >= task.output_cells)).nonzero().flatten().tolist()
+            if outside:
+                raise ValueError(f"y_{split}: row {outside[0]} has label {int(y[outside[0]])}, "
+                                 f"outside [0, {task.output_cells}) (output_cells)")
+        else:
+            if y.ndim != 2 or not y.is_floating_point() or y.shape[1] != task.output_cells:
+                raise ValueError(f"y_{split} must be a float tensor (n, output_cells = {task.output_cells}), "
+                                 f"got {y.dtype} {tuple(y.shape)}")
+            _finite_rows(y, f"y_{split}")
 
 
 def digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:

@@ -65,7 +65,8 @@ class Trainer:
     metrics_path : path, optional
         A JSON-lines file: one line per epoch (loss, the task's metric, parameter count).
     checkpoint_path : path, optional
-        Written every `checkpoint_every` epochs.
+        Written every `checkpoint_every` epochs, with :attr:`checkpoint_metadata` (JSON-ready;
+        :func:`~fem_nn.run_schedule` keeps the schedule and its position in it there).
     progress : bool, default True
 
     Examples
@@ -107,6 +108,7 @@ class Trainer:
         if isinstance(optimizer, str):
             optimizer = make_optimizer(network, optimizer, learning_rate, weight_decay)
         self.epoch, self.history, self._scheduler = 0, [], None
+        self.checkpoint_metadata = None
         self.replace(network, optimizer)
 
     def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
@@ -169,7 +171,7 @@ class Trainer:
             with open(self.metrics_path, "a", encoding="utf-8") as stream:
                 stream.write(json.dumps(record) + "\n")
         if self.checkpoint_path is not None and self.epoch % self.checkpoint_every == 0:
-            self.save(self.checkpoint_path)
+            self.save(self.checkpoint_path, self.checkpoint_metadata)
 
     def fit(self, epochs: int, one_cycle: bool = False) -> list[dict]:
         """Run `epochs` epochs (with a progress bar); returns the history.

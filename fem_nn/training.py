@@ -10,13 +10,17 @@ network. Every change of the network is an event in the history (and on the curv
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from pathlib import Path
 
 import torch
 
 from . import distributed
+from ._threads import steady_threads
 from ._timing import best_times
+from .checkpoint import load_checkpoint
 from .io import atomic_write_text
 from .mesh import DEPTH_INTERVAL, uniform_axis
 from .mgopt import MGOpt
@@ -25,11 +29,12 @@ from .refinement import (
     adapted_network, coarsened_network, elevated_network, lowered_network, projected_network, refined_network,
     transfer_optimizer,
 )
+from .run_folder import run_folder
 from .schedule import Phase, Schedule
 from .tasks import Task, burgers_task, digits_task, task_network
 from .trainer import Trainer, make_optimizer
 
-__all__ = ["run_schedule", "project_down", "projected_depth", "load_task"]
+__all__ = ["run_schedule", "resume_schedule", "project_down", "projected_depth", "load_task"]
 
 
 def load_task(name: str) -> Task:
@@ -124,9 +129,20 @@ def _new_network(network: ContinuumNetwork, phase: Phase) -> ContinuumNetwork:
     return network.remanifested(scheme=o["scheme"], steps=o["steps"])  # remanifest
 
 
-def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bool = True) -> dict:
-    """Run every phase of `schedule`; with `out`, write ``metrics.jsonl``,
-    ``checkpoint.safetensors``, ``history.json`` and ``curve.png`` there.
+def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bool = True, *, replace: bool = False) -> dict:
+    """Run every phase of `schedule`; with `out`, a run folder (:func:`~fem_nn.run_folder.run_folder`):
+    ``metrics.jsonl`` (one line per epoch), ``checkpoint.safetensors`` (after every epoch and
+    every phase, with the schedule and the position in it, so :func:`resume_schedule` can
+    continue), then ``history.json`` and ``curve.png`` (only with matplotlib installed).
+
+    Parameters
+    ----------
+    schedule : Schedule
+    out : str or Path, optional
+        The run folder. It must be new or empty, unless `replace`.
+    progress : bool, default True
+    replace : bool, default False
+        Remove the run files already in `out` first (under the folder's lock).
 
     Returns
     -------
@@ -145,34 +161,112 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
     >>> result["final"]["epochs"], result["final"]["parameters"]
     (2, 216)
     """
-    torch.manual_seed(schedule.seed)
-    task = load_task(schedule.task)
-    network = task_network(task, **schedule.network)
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}")
+    with _folder(out, "replace" if replace else "new") as folder, steady_threads():
+        plots = _curve_possible(folder)
+        torch.manual_seed(schedule.seed)
+        task = load_task(schedule.task)
+        network = task_network(task, **schedule.network)
+        t = schedule.training
+        trainer = _trainer(schedule, task, folder, progress,
+                           network, make_optimizer(network, t["optimizer"], t["learning_rate"], t["weight_decay"]))
+        return _run_phases(schedule, task, trainer, folder, plots, {"phase": 0, "phase_start": 0, "project_down": []})
+
+
+def resume_schedule(out: str | Path, progress: bool = True, schedule: Schedule | None = None) -> dict:
+    """Continue the run in the folder `out` (written by :func:`run_schedule`) from its last
+    checkpoint: the rest of the current phase, then the later phases. Network, optimizer,
+    batch order and random states come from the checkpoint, so the finished folder equals
+    that of an uninterrupted run bit for bit (on the CPU; the project-down times aside).
+    ``metrics.jsonl`` is rewritten from the checkpoint's history first (an epoch that ended
+    after the last checkpoint is trained again).
+
+    Parameters
+    ----------
+    out : str or Path
+    progress : bool, default True
+    schedule : Schedule, optional
+        If given, it must be the run's own schedule (a ValueError otherwise).
+
+    Returns
+    -------
+    dict
+        As :func:`run_schedule`.
+    """
+    with _folder(out, "resume") as folder, steady_threads():
+        path = folder / "checkpoint.safetensors"
+        _, _, state = load_checkpoint(path)
+        position = state.get("extra") if isinstance(state, dict) else None
+        if not isinstance(position, dict) or not {"schedule", "phase", "phase_start", "project_down"} <= set(position):
+            raise ValueError(f"{path}: holds no schedule position (not written by fem-nn train of this version); "
+                             "cannot resume")
+        recorded = Schedule.from_dict(position["schedule"], f"{path}: schedule")
+        if schedule is not None and schedule.to_dict() != recorded.to_dict():
+            raise ValueError(f"schedule: differs from the schedule of the run in {folder}; resume it without one")
+        plots = _curve_possible(folder)
+        task = load_task(recorded.task)
+        trainer = Trainer.resume(path, task, seed=recorded.seed, progress=progress,
+                                 metrics_path=folder / "metrics.jsonl", checkpoint_path=path)
+        if distributed.rank_and_size()[0] == 0:
+            atomic_write_text(folder / "metrics.jsonl",
+                              "".join(json.dumps(r) + "\n" for r in trainer.history if "event" not in r))
+        return _run_phases(recorded, task, trainer, folder, plots, position)
+
+
+def _folder(out, mode: str):
+    """The run folder under its lock on rank 0 (which alone writes), else just the path."""
+    if out is None or distributed.rank_and_size()[0] != 0:
+        return contextlib.nullcontext(None if out is None else Path(out))
+    return run_folder(out, mode)
+
+
+def _curve_possible(folder) -> bool:
+    """Whether curve.png can be drawn: matplotlib is there; else one warning, before any work."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        if folder is not None:
+            warnings.warn("matplotlib is not installed: the run writes no curve.png "
+                          "(pip install 'fem_nn[examples]'; fem-nn plot draws it from history.json later)")
+        return False
+    return True
+
+
+def _trainer(schedule: Schedule, task: Task, folder, progress: bool, network, optimizer) -> Trainer:
     t = schedule.training
-    # under torchrun every rank trains; rank 0 alone writes files and prints tables
-    writer = distributed.rank_and_size()[0] == 0
-    out = None if out is None else Path(out)
-    if out is not None and writer:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.jsonl").unlink(missing_ok=True)
-    trainer = Trainer(
-        network, task, make_optimizer(network, t["optimizer"], t["learning_rate"], t["weight_decay"]),
-        batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
-        metrics_path=None if out is None else out / "metrics.jsonl",
-        checkpoint_path=None if out is None else out / "checkpoint.safetensors",
+    return Trainer(
+        network, task, optimizer, batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
+        metrics_path=None if folder is None else folder / "metrics.jsonl",
+        checkpoint_path=None if folder is None else folder / "checkpoint.safetensors",
     )
-    reports = []
-    for i, phase in enumerate(schedule.phases):
+
+
+def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots: bool, position: dict) -> dict:
+    """The phases from `position` on (``phase``: its index; ``phase_start``: the epoch it began
+    at; ``project_down``: the rows so far); the trainer's checkpoints record the position."""
+    writer = folder is not None and distributed.rank_and_size()[0] == 0
+    reports = position["project_down"]
+
+    def record(phase: int, phase_start: int) -> dict:
+        return {"schedule": schedule.to_dict(), "phase": phase, "phase_start": phase_start, "project_down": reports}
+
+    phase_start = position["phase_start"]
+    for i in range(position["phase"], len(schedule.phases)):
+        phase = schedule.phases[i]
         o = phase.options
+        trainer.checkpoint_metadata = record(i, phase_start)
         if phase.kind == "train":
             if o["learning_rate"] is not None:
                 for group in trainer.optimizer.param_groups:
                     group["lr"] = o["learning_rate"]
-            trainer.fit(o["epochs"])
+            remaining = o["epochs"] - (trainer.epoch - phase_start)
+            if remaining > 0:
+                trainer.fit(remaining)
         elif phase.kind == "project_down":
             rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
             reports.append(rows)
-            if writer:
+            if distributed.rank_and_size()[0] == 0:
                 print(format_project_down(rows, task.metric_name))
         elif phase.kind == "mgopt":
             _mgopt(trainer, o)
@@ -182,10 +276,14 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
             trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
             trainer.history.append({"epoch": trainer.epoch, "event": f"{phase.kind} {o.get('axis', '')}".strip(),
                                     "parameters": sum(p.numel() for p in new.parameters())})
-    if out is not None and writer:
-        atomic_write_text(out / "history.json", json.dumps({"history": trainer.history, "project_down": reports}, indent=1))
-        trainer.save(out / "checkpoint.safetensors", {"schedule": schedule.to_dict()})
-        training_curve(trainer.history, task.metric_name, out / "curve.png")
+        phase_start = trainer.epoch
+        trainer.checkpoint_metadata = record(i + 1, phase_start)
+        if writer:  # the phase is done: a resume starts at the next one
+            trainer.save(trainer.checkpoint_path, trainer.checkpoint_metadata)
+    if writer:
+        atomic_write_text(folder / "history.json", json.dumps({"history": trainer.history, "project_down": reports}, indent=1))
+        if plots:
+            training_curve(trainer.history, task.metric_name, folder / "curve.png")
     final = {"epochs": trainer.epoch, task.metric_name: task.metric(trainer.network),
              "parameters": sum(p.numel() for p in trainer.network.parameters())}
     return {"history": trainer.history, "project_down": reports, "network": trainer.network, "final": final}

@@ -10,6 +10,8 @@ Covered, each case a different malformed input:
 - the continuum network: its construction (mesh dimensions and boxes, activation, scheme,
   rhs, steps, dtype, weights, read-out) and its input (shape, dtype, NaN / inf, points); an
   empty batch ``(0, n)`` is not malformed and gives an empty output;
+- tasks (:class:`~fem_nn.Task`): kind, input and target types, shapes and dtypes, NaN / inf
+  named with the first offending row, labels outside the classes, counts that disagree;
 - refinement of live networks: refine / coarsen / elevate / lower / project / adapt,
   indicators and optimizer transfer (axes, k, by, steps, fraction / count, non-networks);
 - checkpoint, schedule and field files (empty, text, random, truncated at several places,
@@ -808,6 +810,66 @@ def test_bad_refinement(network, call, error, match):
     assert refined_network(network, "depth").weight_mesh.axes[2].n_cells == 8
 
 
+# --- tasks: checked at construction, the offending row named ----------------------------------
+
+from fem_nn import Task  # noqa: E402
+
+X, LABELS, TARGETS = torch.rand(10, 8), torch.arange(10) % 3, torch.rand(10, 3)
+
+
+def with_row(tensor, row: int, value):
+    changed = tensor.clone()
+    changed[row] = value
+    return changed
+
+
+def make_task(kind="classification", **changes):
+    y = LABELS if kind == "classification" else TARGETS
+    arguments = dict(name="t", kind=kind, x_train=X, y_train=y, x_test=X[:4], y_test=y[:4], output_cells=3)
+    arguments.update(changes)
+    return lambda: Task(**arguments)
+
+
+TASK_CASES = [
+    case(make_task(kind="regresion"), ValueError, "kind must be one of", "task-misspelt-kind"),
+    case(make_task(kind=None), ValueError, "kind", "task-no-kind"),
+    case(make_task(x_train=X.numpy()), TypeError, "x_train must be a torch.Tensor", "task-numpy-inputs"),
+    case(make_task(y_train=LABELS.tolist()), TypeError, "y_train must be a torch.Tensor", "task-list-labels"),
+    case(make_task(x_train=X.flatten()), ValueError, "x_train must be a float tensor", "task-1d-inputs"),
+    case(make_task(x_train=(X * 10).long()), ValueError, "x_train must be a float tensor", "task-integer-inputs"),
+    case(make_task(x_train=with_row(X, 5, float("nan"))), ValueError, "x_train must be finite: row 5 has NaN",
+         "task-nan-input-row"),
+    case(make_task(x_test=with_row(X[:4], 0, float("inf"))), ValueError, "x_test must be finite: row 0",
+         "task-inf-test-row"),
+    case(make_task(x_test=torch.rand(4, 7)), ValueError, "x_test has 7 samples per input, x_train 8",
+         "task-test-sample-count"),
+    case(make_task(y_train=LABELS[:9]), ValueError, "y_train has 9 rows, but x_train has 10", "task-fewer-labels"),
+    case(make_task(y_test=LABELS[:5]), ValueError, "y_test has 5 rows, but x_test has 4", "task-more-test-labels"),
+    case(make_task(y_train=LABELS.float()), ValueError, "y_train must be integer class labels", "task-float-labels"),
+    case(make_task(y_train=LABELS.bool()), ValueError, "y_train must be integer class labels", "task-bool-labels"),
+    case(make_task(y_test=LABELS[:4, None]), ValueError, "y_test must be integer class labels", "task-2d-labels"),
+    case(make_task(y_train=with_row(LABELS, 7, 3)), ValueError, r"y_train: row 7 has label 3, outside \[0, 3\)",
+         "task-label-too-large"),
+    case(make_task(y_train=with_row(LABELS, 2, -1)), ValueError, "y_train: row 2 has label -1", "task-negative-label"),
+    case(make_task("regression", y_train=with_row(TARGETS, 4, float("nan"))), ValueError,
+         "y_train must be finite: row 4", "task-nan-target-row"),
+    case(make_task("regression", y_train=torch.rand(10, 4)), ValueError, "y_train must be a float tensor",
+         "task-targets-of-other-cells"),
+    case(make_task("regression", y_test=LABELS[:4]), ValueError, "y_test must be a float tensor",
+         "task-labels-as-targets"),
+    case(make_task(output_cells=0), ValueError, "output_cells must be a positive integer", "task-no-output-cells"),
+    case(make_task(output_cells=True), ValueError, "output_cells", "task-bool-output-cells"),
+    case(make_task(output_cells=3.0), ValueError, "output_cells", "task-float-output-cells"),
+    case(make_task(logit_scale=float("nan")), ValueError, "logit_scale must be a finite number", "task-nan-logit-scale"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", TASK_CASES)
+def test_bad_task(call, error, match):
+    check_raises(call, error, f"^{match}")
+    assert make_task()().metric_name == "test_accuracy" and make_task("regression")().kind == "regression"
+
+
 # --- files: checkpoints, schedules, fields -----------------------------------------------------
 
 from fem_nn import load_checkpoint, load_field, load_schedule, save_checkpoint, save_field, save_mesh  # noqa: E402
@@ -1285,6 +1347,7 @@ CLI_CASES = [
     cli(["train", "{d}/unknown-phase.json"], ("unknown-phase.json", "phase"), "train-unknown-phase"),
     cli(["train", "{d}/deep-schedule.json"], "deep-schedule.json", "train-deeply-nested"),
     cli(["train", "{d}/bad-batch.toml", "--out", "{d}/run"], ("bad-batch.toml", "batch_size"), "train-zero-batch"),
+    cli(["train"], "SCHEDULE", "train-no-schedule"),
 ]
 
 
@@ -1317,9 +1380,10 @@ def test_bad_command_lines(cli_folder, capsys, argv, named):
     (["plot", "a"], "OUT"),
     (["plot", "a", "b.png", "--depth", "deep"], "--depth"),
     (["bench", "nothing"], "NAME"),
-    (["train"], "schedule"),
     (["train", "progressive", "--task", "cifar"], "--task"),
     (["demo", "--levels", "x"], "--levels"),
+    (["demo", "--levels", "-1"], "--levels"),
+    (["demo", "--epochs", "0"], "--epochs"),
 ], ids=lambda value: " ".join(value) or "nothing" if isinstance(value, list) else None)
 def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, argv, named):
     monkeypatch.chdir(tmp_path)

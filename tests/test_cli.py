@@ -1,8 +1,10 @@
 """``fem-nn mesh``, ``project``, ``export`` and ``plot``: files written, values kept, bad input refused."""
 
+import argparse
 import json
 import subprocess
 import sys
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -184,3 +186,103 @@ def test_bad_field_commands_exit_2_and_write_nothing(tmp_path, capsys, weight_fi
     assert main([a.format(w=path, folder=tmp_path) for a in argv]) == EXIT_BAD_INPUT
     assert message in capsys.readouterr().err
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_export_and_project_of_a_two_layer_checkpoint_take_weight1_by_default(tmp_path):
+    import torch
+
+    from fem_nn import ContinuumNetwork, bias_mesh, load_field, save_checkpoint
+
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="two_layer", dtype=torch.float64)
+    save_checkpoint(tmp_path / "net.safetensors", net)
+    weight1 = net.weight1.detach().numpy()
+    assert run("export", tmp_path / "net.safetensors", tmp_path / "w.safetensors") == 0
+    np.testing.assert_array_equal(load_field(tmp_path / "w.safetensors").coefficients, weight1)
+    fine = weight_mesh().refined("delta")
+    save_mesh(fine, tmp_path / "fine.json")
+    assert run("project", tmp_path / "net.safetensors", tmp_path / "fine.json", tmp_path / "p.safetensors") == 0
+    expected = Field(weight_mesh(), weight1).project(fine).coefficients
+    np.testing.assert_allclose(load_field(tmp_path / "p.safetensors").coefficients, expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("index, name", [("0", "xi"), ("1", "eta"), ("2", "delta"), ("-1", "delta")])
+def test_mesh_axes_by_index_as_the_help_says(tmp_path, index, name):
+    assert run("mesh", "refine", "default", tmp_path / "m.json", "--axis", index) == 0
+    assert load_mesh(tmp_path / "m.json") == bundled_mesh("default").refined(name)
+
+
+def test_project_writes_only_field_files(tmp_path, weight_file, capsys):
+    _, path = weight_file
+    assert run("project", path, "default", tmp_path / "p.vtu") == EXIT_BAD_INPUT
+    assert "OUT: a field file ends in .safetensors, got p.vtu" in capsys.readouterr().err
+    assert not (tmp_path / "p.vtu").exists()
+
+
+@pytest.mark.parametrize("operation", ["refine", "coarsen", "elevate", "lower", "convert"])
+def test_mesh_operations_keep_the_description(tmp_path, operation):
+    source = tmp_path / "in.json"
+    save_mesh(weight_mesh().elevated("xi"), source, description="my mesh.")
+    axis = ["--axis", "xi"] if operation != "convert" else []
+    assert run("mesh", operation, source, tmp_path / "out.json", *axis) == 0
+    description = json.loads((tmp_path / "out.json").read_text())["description"]
+    if operation == "convert":
+        assert description == "my mesh."
+    else:
+        size = "k" if operation in ("refine", "coarsen") else "by"
+        assert description.startswith("my mesh. Then: ") and f"{operation} --{size} " in description
+    assert run("mesh", operation, "default", tmp_path / "b.json", *axis) == 0  # a bundled mesh's too
+    bundled = json.loads((resources.files("fem_nn.meshes") / "default.json").read_text())["description"]
+    assert json.loads((tmp_path / "b.json").read_text())["description"].startswith(bundled)
+
+
+@pytest.mark.parametrize("failing", ["mkstemp", "replace"])
+def test_a_failed_write_names_out_not_the_temporary_file(tmp_path, monkeypatch, capsys, failing):
+    import os
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.json.abc123.tmp"))
+
+    monkeypatch.setattr(tempfile if failing == "mkstemp" else os, failing, refuse)
+    assert run("mesh", "create", tmp_path / "m.json") == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"cannot write {tmp_path / 'm.json'}: Permission denied" in err and ".tmp" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dangling_symlink_out_is_replaced_only_with_force(tmp_path, capsys):
+    import os
+
+    out = tmp_path / "m.json"
+    os.symlink(tmp_path / "nowhere.json", out)
+    assert run("mesh", "create", out) == EXIT_BAD_INPUT
+    assert "pass --force" in capsys.readouterr().err and out.is_symlink()
+    assert run("mesh", "create", out, "--force") == 0
+    assert not out.is_symlink() and load_mesh(out) == weight_mesh()
+
+
+def test_help_is_plain_text_with_whole_sentences():
+    from fem_nn.bench import BENCHMARKS
+    from fem_nn.cli import build_parser
+
+    parser = build_parser()
+    texts = [parser.format_help()]
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    while actions:  # every (sub)command's help
+        for name, sub in actions.pop().choices.items():
+            texts.append(sub.format_help())
+            actions += [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(texts) > 15 and not any("``" in t or ":func:" in t or ":class:" in t for t in texts)
+    bench = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["bench"]
+    helps = {c.dest: c.help for c in next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))._choices_actions}
+    assert set(helps) == set(BENCHMARKS) and all(h.endswith(".") for h in helps.values()), helps
+
+
+def test_events_at_one_epoch_share_one_label():
+    plotting = pytest.importorskip("fem_nn.plotting")
+    pytest.importorskip("matplotlib")
+    history = [{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}, {"epoch": 2, "event": "refine depth"},
+               {"epoch": 2, "event": "adapt"}, {"epoch": 3, "loss": 0.2}, {"epoch": 3, "event": "coarsen depth"}]
+    figure = plotting.plot_training(history)
+    assert [t.get_text() for t in figure.axes[0].texts] == ["refine depth + adapt", "coarsen depth"]
+    plotting.pyplot().close(figure)

@@ -1,6 +1,7 @@
 """``fem-nn train`` end to end, bad schedules refused before any work, ``bench training`` smoke."""
 
 import json
+import sys
 
 import pytest
 import torch
@@ -68,3 +69,15 @@ def test_bench_training_prints_its_figures(capsys):
     assert set(figures) == {"progressive_time_ratio", "project_down_speedup", "project_down_acc_drop",
                             "mgopt_loss_ratio", "adaptive_param_ratio"}
     assert figures["project_down_speedup"] > 1.0 and figures["mgopt_loss_ratio"] > 0
+
+
+def test_without_matplotlib_train_warns_once_up_front_and_writes_everything_but_the_curve(tmp_path, monkeypatch, recwarn):
+    (tmp_path / "s.json").write_text(json.dumps({**SCHEDULE, "phases": SCHEDULE["phases"][:3]}))
+    trained = []
+    monkeypatch.setattr("fem_nn.trainer.Trainer.fit", lambda self, epochs, **kw: trained.append(len(recwarn)))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    assert main(["train", str(tmp_path / "s.json"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    warned = [w for w in recwarn if "matplotlib is not installed" in str(w.message)]
+    assert len(warned) == 1 and trained[0] == 1  # the warning came before the first epoch
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".fem-nn.lock", "checkpoint.safetensors",
+                                                                   "history.json"]

@@ -1,5 +1,6 @@
 """Checkpoints (atomic, no pickle), the Trainer (resume bit for bit, NaN rollback) and DDP."""
 
+import json
 import os
 import pickle
 import signal
@@ -10,6 +11,7 @@ import time
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from fem_nn.checkpoint import load_checkpoint, save_checkpoint
 from fem_nn.tasks import Task, digits_task, task_network
@@ -173,3 +175,43 @@ def test_two_gloo_ranks_with_a_refinement_train_like_one_process(tmp_path):
     one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
     for name in one:
         assert torch.allclose(one[name], two[name], rtol=0, atol=1e-6), name
+
+
+def tensor_ranges(data: bytes) -> dict:
+    """Each tensor's byte range in a safetensors file."""
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    return {k: (8 + length + v["data_offsets"][0], 8 + length + v["data_offsets"][1])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def test_a_flipped_byte_in_a_tensor_is_an_error_naming_the_file_and_tensor(task, tmp_path):
+    trainer = Trainer(small(task), task, progress=False)
+    trainer.fit(1)
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, trainer.network, trainer.optimizer)
+    data = path.read_bytes()
+    ranges = tensor_ranges(data)
+    assert {"param/weight", "optim/weight/exp_avg"} <= set(ranges)
+    for name in ("param/weight", "optim/weight/exp_avg", "param/bias"):
+        start, end = ranges[name]
+        for at in (start, (start + end) // 2, end - 1):  # first, middle and last byte of its body
+            flipped = bytearray(data)
+            flipped[at] ^= 0x01
+            (tmp_path / "bad.safetensors").write_bytes(bytes(flipped))
+            with pytest.raises(ValueError, match=rf"bad\.safetensors: corrupt checkpoint: tensor '{name}'"):
+                load_checkpoint(tmp_path / "bad.safetensors")
+
+
+def test_a_checkpoint_without_checksums_still_loads(task, tmp_path):
+    from safetensors.torch import load_file, save
+
+    net = small(task)
+    save_checkpoint(tmp_path / "new.safetensors", net, metadata={"epoch": 1})
+    with safe_open(tmp_path / "new.safetensors", framework="pt") as handle:
+        header = json.loads(handle.metadata()["fem_nn"])
+    del header["checksums"]  # as written before checksums
+    (tmp_path / "old.safetensors").write_bytes(save(load_file(tmp_path / "new.safetensors"),
+                                                    metadata={"fem_nn": json.dumps(header)}))
+    copy, _, metadata = load_checkpoint(tmp_path / "old.safetensors")
+    assert metadata == {"epoch": 1} and torch.equal(copy.weight, net.weight)
