@@ -222,7 +222,7 @@ def _write_mesh(mesh, out: Path, description: str | None) -> None:
     from .io import save_mesh
 
     if out.suffix == ".json":
-        save_mesh(mesh, out, description)
+        save_mesh(out, mesh, description)
     else:
         write_paraview_mesh(out, mesh)
     print(f"mesh: {out}")

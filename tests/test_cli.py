@@ -45,7 +45,7 @@ def test_mesh_inspect_prints_a_table_and_json(capsys):
 ])
 def test_mesh_operations_match_the_mesh_methods(tmp_path, operation, option, method):
     source = weight_mesh().elevated("delta", by=1)  # P1 in depth, so lowering has room
-    save_mesh(source, tmp_path / "in.json")
+    save_mesh(tmp_path / "in.json", source)
     out = tmp_path / "out.json"
     assert run("mesh", operation, tmp_path / "in.json", out, "--axis", "delta", *option) == 0
     assert load_mesh(out) == method(source)
@@ -118,7 +118,7 @@ def test_project_writes_the_l2_projection(tmp_path, weight_file, capsys):
 
     field, path = weight_file
     fine = weight_mesh().refined("delta").elevated(["xi", "eta"])
-    save_mesh(fine, tmp_path / "fine.json")
+    save_mesh(tmp_path / "fine.json", fine)
     assert run("project", path, tmp_path / "fine.json", tmp_path / "out.safetensors") == 0
     projected = load_field(tmp_path / "out.safetensors")
     assert projected.mesh == fine
@@ -199,7 +199,7 @@ def test_export_and_project_of_a_two_layer_checkpoint_take_weight1_by_default(tm
     assert run("export", tmp_path / "net.safetensors", tmp_path / "w.safetensors") == 0
     np.testing.assert_array_equal(load_field(tmp_path / "w.safetensors").coefficients, weight1)
     fine = weight_mesh().refined("delta")
-    save_mesh(fine, tmp_path / "fine.json")
+    save_mesh(tmp_path / "fine.json", fine)
     assert run("project", tmp_path / "net.safetensors", tmp_path / "fine.json", tmp_path / "p.safetensors") == 0
     expected = Field(weight_mesh(), weight1).project(fine).coefficients
     np.testing.assert_allclose(load_field(tmp_path / "p.safetensors").coefficients, expected, rtol=0, atol=1e-14)
@@ -221,7 +221,7 @@ def test_project_writes_only_field_files(tmp_path, weight_file, capsys):
 @pytest.mark.parametrize("operation", ["refine", "coarsen", "elevate", "lower", "convert"])
 def test_mesh_operations_keep_the_description(tmp_path, operation):
     source = tmp_path / "in.json"
-    save_mesh(weight_mesh().elevated("xi"), source, description="my mesh.")
+    save_mesh(source, weight_mesh().elevated("xi"), description="my mesh.")
     axis = ["--axis", "xi"] if operation != "convert" else []
     assert run("mesh", operation, source, tmp_path / "out.json", *axis) == 0
     description = json.loads((tmp_path / "out.json").read_text())["description"]

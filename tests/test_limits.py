@@ -37,7 +37,7 @@ def folder(tmp_path, monkeypatch):
     monkeypatch.delenv("FEM_NN_MAX_BYTES", raising=False)
     save_field(tmp_path / "w.safetensors", Field(weight_mesh()))
     width = uniform_axis((-1.0, 1.0), 1000, "lagrange", 1)
-    save_mesh(weight_mesh(width, uniform_axis((0.0, 1.0), 400, "lagrange", 1)), tmp_path / "big.json")  # 4.0e8 dofs
+    save_mesh(tmp_path / "big.json", weight_mesh(width, uniform_axis((0.0, 1.0), 400, "lagrange", 1)))  # 4.0e8 dofs
     return tmp_path
 
 
@@ -65,7 +65,7 @@ def test_commands_too_large_exit_2_before_allocating(folder, capsys, argv, need)
 
 def test_plot_of_a_huge_mesh_is_refused_and_the_limit_can_be_raised(folder, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
-    save_mesh(Mesh([uniform_axis((-1.0, 1.0), 20_000, "p0", 0)]), folder / "long.json")  # 20 000 rectangles
+    save_mesh(folder / "long.json", Mesh([uniform_axis((-1.0, 1.0), 20_000, "p0", 0)]))  # 20 000 rectangles
     monkeypatch.setenv("FEM_NN_MAX_BYTES", "100M")
     assert main(["plot", "long.json", "long.png"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
