@@ -306,7 +306,9 @@ def integrate_adaptive(
         The state at ``times[0]``.
     times : array_like
         Strictly increasing output times, at least two; the solve runs from the first to the
-        last, and the states in between come from the dense output.
+        last, and the states in between come from the dense output (dopri5's own, fourth
+        order; else cubic Hermite, third order: for a fifth-order pair without an
+        interpolant, list the times in `breakpoints` too to hit them with steps).
     scheme : Adaptive, or an embedded pair (name or tableau), default "dopri5"
         The pair and its tolerances (:class:`~fem_nn.adaptive.Adaptive`; a pair alone gets
         the default tolerances).
