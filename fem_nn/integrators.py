@@ -175,9 +175,10 @@ def integrate(
     if gradient in ("adjoint", "discrete"):
         params = _params(f, params)
         if _needs_graph(h0, params):
-            problem = _Problem(f, pass_interval, params, grid if times is None else list(times), scheme=scheme,
-                               grid=grid, out_index=out_index)
-            states = _solve_with_adjoint(problem, h0, discrete=gradient == "discrete")
+            start = [0] if out_index[0] != 0 else []  # the adjoint's outputs begin at the start
+            problem = _Problem(f, pass_interval, params, [grid[i] for i in start + out_index], scheme=scheme,
+                               grid=grid, out_index=start + out_index)
+            states = _solve_with_adjoint(problem, h0, discrete=gradient == "discrete")[len(start):]
             return states[-1] if times is None else states
         gradient = "backprop"
     h, states = h0, [h0]
