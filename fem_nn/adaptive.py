@@ -104,10 +104,10 @@ class Adaptive:
             raise ValueError(f"norm must be one of {sorted(NORMS)} or a callable, got {self.norm!r}")
         if self.first_step is not None and not _checks.real(self.first_step, "first_step") > 0:
             raise ValueError(f"first_step must be > 0, got {self.first_step}")
-        for key, low, high in (("safety", 0, 1), ("min_factor", 0, 1), ("max_factor", 1, math.inf), ("beta", 0, 0.2)):
+        for key, low, high in (("safety", 0, 1), ("min_factor", 0, 1), ("max_factor", 1, math.inf), ("beta", -1, 0.2)):
             value = _checks.real(getattr(self, key), key)
-            if not low <= value <= high or value in (0, math.inf):
-                raise ValueError(f"{key} must lie in ({low}, {high}], got {value}")
+            if not low < value <= high or (key == "beta" and value < 0):
+                raise ValueError(f"{key} must lie in ({max(low, 0)}, {high}]{' or be 0' * (key == 'beta')}, got {value}")
         for key, value in (("rtol", rtol), ("atol", atol)):
             object.__setattr__(self, key, value)
         object.__setattr__(self, "max_steps", _checks.integer(self.max_steps, "max_steps", 1))

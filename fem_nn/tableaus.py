@@ -186,7 +186,7 @@ class ButcherTableau:
     def fsal(self) -> bool:
         """First same as last: the last stage is ``f(t + dt, h_new)``, the next step's first."""
         a, b, c = self.a, self.b, self.c
-        return self.stages > 1 and c[-1] == 1.0 and b[-1] == 0.0 and np.array_equal(a[-1, :-1], b[:-1])
+        return bool(self.stages > 1 and c[-1] == 1.0 and b[-1] == 0.0 and np.array_equal(a[-1, :-1], b[:-1]))
 
 
 class Scheme(enum.Enum):
