@@ -101,7 +101,7 @@ def convergence_test(
     schemes : sequence of scheme names or tableaus
     steps : sequence of int
     reference : torch.Tensor or Adaptive, optional
-        The exact output if known, or an :class:`~fem_nn.adaptive.Adaptive` pair and
+        The exact output if known, or an :class:`~fem_nn.Adaptive` pair and
         tolerances to compute it by (the continuum answer at that tolerance); default rk4
         with 8 × max(steps) steps.
     quadrature_points : sequence of int, optional

@@ -311,7 +311,7 @@ def integrate_adaptive(
         order; else cubic Hermite, third order: for a fifth-order pair without an
         interpolant, list the times in `breakpoints` too to hit them with steps).
     scheme : Adaptive, or an embedded pair (name or tableau), default "dopri5"
-        The pair and its tolerances (:class:`~fem_nn.adaptive.Adaptive`; a pair alone gets
+        The pair and its tolerances (:class:`~fem_nn.Adaptive`; a pair alone gets
         the default tolerances).
     breakpoints : sequence of float
         Times where steps must stop (the right-hand side may jump there, e.g. depth-cell

@@ -226,7 +226,7 @@ class ContinuumNetwork(torch.nn.Module):
     activation : str or callable, default "tanh"
         γ for "integral", σ for "relaxation" and "two_layer".
     scheme : str, Scheme, ButcherTableau or Adaptive, default "rk4"
-        An :class:`~fem_nn.adaptive.Adaptive` pair with its tolerances manifests the network
+        An :class:`~fem_nn.Adaptive` pair with its tolerances manifests the network
         by an adaptive solve (steps stop at the depth breakpoints; `steps` is unused).
     steps : int, optional
         Runge–Kutta steps over [0, 1]; default one per depth cell of `weight_mesh`.

@@ -170,3 +170,7 @@ def test_network_adaptive_manifestation(depth_family):
     torch.testing.assert_close(net(x), reference, rtol=1e-8, atol=1e-9)
     adjoint, backprop = network_gradients(net, x, gradient="adjoint"), network_gradients(net, x)
     assert relative(adjoint, backprop) <= 1e-6
+    copy = ContinuumNetwork.from_config(net.config(), net.state_dict())
+    assert copy.adaptive == net.adaptive and torch.equal(copy(x), net(x))
+    with pytest.raises(ValueError, match="frozen needs a fixed-step manifestation"):
+        net.frozen(12)
