@@ -50,7 +50,7 @@ class _Counted(torch.nn.Module):
 
     def forward(self, t, h):
         self.calls += 1
-        return self.f(float(t), h)
+        return self.f(float(t.detach()) if isinstance(t, torch.Tensor) else t, h)
 
 
 def smooth_network(nodes: int, device: str, dtype=torch.float32) -> ContinuumNetwork:
