@@ -35,6 +35,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats, best kept (default 5)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
     parser.add_argument("--skip-adjoint", action="store_true", help="skip the adaptive and adjoint part")
+    parser.add_argument("--adjoint-only", action="store_true", help="run only the adaptive and adjoint part")
 
 
 def build(nodes: int, depth_family: str, steps: int, device: str, memory_flat: bool = False) -> ContinuumNetwork:
@@ -177,7 +178,14 @@ def _geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
+def _adjoint_part(args) -> dict:
+    memory = lambda steps, mode: training_memory(adjoint.NODES, steps, False, args.device, mode)  # noqa: E731
+    return adjoint.run_part(args.repeat, args.device, memory)
+
+
 def run(args) -> dict:
+    if args.adjoint_only:
+        return _adjoint_part(args)
     torch.set_num_threads(torch.get_num_threads())
     print(f"device {args.device}, batch {BATCH}, float32, rk4, {torch.get_num_threads()} threads")
     header = (f"{'nodes':>5} {'depth':>5} {'steps':>5} {'fwd [ms]':>9} {'/plain':>7} {'/tdiffeq':>8} "
@@ -222,6 +230,5 @@ def run(args) -> dict:
         print(f"{name:<26} {value if value is not None else float('nan'):8.3f} {worst[key]:7.3f}   <= {target}")
     print(f"{'memory_ratio_64_vs_8':<26} {figures['memory_ratio_64_vs_8']:8.3f}            <= 1.5")
     if not args.skip_adjoint:
-        memory = lambda steps, mode: training_memory(adjoint.NODES, steps, False, args.device, mode)  # noqa: E731
-        figures.update(adjoint.run_part(args.repeat, args.device, memory))
+        figures.update(_adjoint_part(args))
     return figures
