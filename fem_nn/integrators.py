@@ -319,9 +319,9 @@ def integrate_adaptive(
         afresh.
     pass_interval : bool
     gradient : {"backprop", "adjoint"}
-        For torch states: autograd through the solver's accepted and rejected steps'
-        arithmetic (the step sizes are constants), or the continuous adjoint, solved
-        backwards adaptively at the same tolerances (memory independent of the steps).
+        For torch states: autograd through the accepted steps and the dense output (the
+        step sizes are constants), or the continuous adjoint, solved backwards adaptively at
+        the same tolerances (memory independent of the steps).
     params : sequence of torch tensors, optional
         For "adjoint", the tensors `f` depends on (see :func:`integrate`).
     seminorm : bool, default True
