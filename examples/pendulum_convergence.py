@@ -22,11 +22,12 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from fem_nn import integrate
+from fem_nn import Adaptive, integrate, integrate_adaptive
 from fem_nn.plotting import pyplot, save_figure
 
 SCHEMES = ("euler", "midpoint", "rk4")
 SUBSTEPS = (1, 2, 4, 8, 16, 32)
+TOLERANCES = (1e-2, 1e-4, 1e-6, 1e-8)  # the adaptive curve: dopri5 at these rtol (atol = rtol / 100)
 GALLERY = os.environ.get("FEM_NN_GALLERY", "") not in ("", "0")  # set by docs/conf.py
 
 
@@ -92,11 +93,25 @@ def error(model, x, y, dt, scheme, substeps) -> float:
     return float(torch.linalg.vector_norm(flow(model, x, dt, scheme, substeps) - y) / torch.linalg.vector_norm(y - x))
 
 
+@torch.no_grad()
+def adaptive_curve(model, x, y, dt) -> tuple[list, list]:
+    """Steps taken and relative error of dopri5 solves of the field at each tolerance: the
+    continuum answer of the trained field, whatever its training scheme."""
+    steps, errors = [], []
+    for rtol in TOLERANCES:
+        end, info = integrate_adaptive(lambda t, h: model(h), x, [0.0, dt], Adaptive("dopri5", rtol, rtol / 100),
+                                       return_info=True)
+        steps.append(info.accepted + info.rejected)
+        errors.append(float(torch.linalg.vector_norm(end[-1] - y) / torch.linalg.vector_norm(y - x)))
+    return steps, errors
+
+
 # %%
 # The convergence test
 # --------------------
 # Each trained field is integrated over the same ``Δt`` with ``n`` substeps by every scheme,
-# and compared with the exact flow and with its own converged flow (rk4, 256 substeps).
+# and compared with the exact flow and with its own converged flow (rk4, 256 substeps); the
+# adaptive curve solves it by dopri5 at decreasing tolerances (:func:`fem_nn.integrate_adaptive`).
 
 
 def main(argv=None) -> dict:
@@ -127,6 +142,11 @@ def main(argv=None) -> dict:
                 usable = gaps > 1e-13 * float(torch.linalg.vector_norm(limit))
                 order = -np.polyfit(np.log(np.array(SUBSTEPS)[usable][-3:]), np.log(gaps[usable][-3:]), 1)[0]
                 print(f"{trained:<11}{scheme:<10}" + "".join(f"{g:10.2e}" for g in gaps) + f"   order {order:.2f}")
+    print("\nadaptive dopri5, rtol " + " ".join(f"{r:.0e}" for r in TOLERANCES) + ": steps taken / relative error")
+    for trained, model in models.items():
+        table[(trained, "adaptive")] = adaptive_curve(model, x_test, y_test, args.dt)
+        steps, errors = table[(trained, "adaptive")]
+        print(f"{trained:<11}" + "".join(f"{n:>5d} /{e:9.2e}" for n, e in zip(steps, errors)))
     own = {s: table[(s, s)] for s in SCHEMES}
     print(f"\neuler-trained: error at n=1 {own['euler'][0]:.2e} vs refined n={SUBSTEPS[-1]} {own['euler'][-1]:.2e}"
           f" ({own['euler'][-1] / own['euler'][0]:.1f}x worse: it overfit its step)")
@@ -139,8 +159,9 @@ def main(argv=None) -> dict:
         for ax, trained in zip(axes, SCHEMES):
             for scheme in SCHEMES:
                 ax.loglog(SUBSTEPS, table[(trained, scheme)], "o-", label=f"run with {scheme}")
+            ax.loglog(*table[(trained, "adaptive")], "ks--", label="adaptive dopri5 (steps taken)")
             ax.set_title(f"trained inside {trained}")
-            ax.set_xlabel("substeps n of the training Δt")
+            ax.set_xlabel("substeps n (adaptive: steps) of the training Δt")
             ax.grid(True, which="both", alpha=0.3)
         axes[0].set_ylabel("relative error")
         axes[0].legend()

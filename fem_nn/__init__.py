@@ -4,6 +4,7 @@ Weights are fields W(ξ, η, δ) on [-1, 1]² × [0, 1], biases fields b(ξ, δ)
 functions manifests them as coefficients, and L2 projection moves them between meshes.
 """
 
+from .adaptive import Adaptive
 from .activations import RateActivation, ScaledActivation, activation_function
 from .assembly import integral_vector, mass_factors, mass_matrix, mixed_mass_factors, mixed_mass_matrix, supermesh
 from .convergence import ConvergenceResult, convergence_test
@@ -11,7 +12,7 @@ from .elements import Family, reference_nodes, tabulate
 from .export import load_field, save_field, write_paraview
 from .field import Field, l2_distance
 from .checkpoint import load_checkpoint, save_checkpoint
-from .integrators import ButcherTableau, Scheme, integrate, tableau
+from .integrators import ButcherTableau, Scheme, integrate, integrate_adaptive, tableau
 from .io import bundled_mesh, bundled_meshes, load_mesh, mesh_from_dict, mesh_to_dict, save_mesh
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
 from .mgopt import MeshTransfer, MGOpt

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .adaptive import Adaptive
 from .integrators import tableau
 from .network import ContinuumNetwork
 from .plotting import fitted_rate, plot_convergence
@@ -99,8 +100,10 @@ def convergence_test(
     x : torch.Tensor, shape (batch, n_samples)
     schemes : sequence of scheme names or tableaus
     steps : sequence of int
-    reference : torch.Tensor, optional
-        The exact output if known; default rk4 with 8 × max(steps) steps.
+    reference : torch.Tensor or Adaptive, optional
+        The exact output if known, or an :class:`~fem_nn.Adaptive` pair and
+        tolerances to compute it by (the continuum answer at that tolerance); default rk4
+        with 8 × max(steps) steps.
     quadrature_points : sequence of int, optional
         Width quadratures (points per cell) to sweep too, at the network's own scheme and
         steps, against the largest one; needs an output mesh (the node count changes).
@@ -112,10 +115,17 @@ def convergence_test(
     >>> result = convergence_test(net, torch.ones(2, 8, dtype=torch.float64), ["rk4"], [4, 8, 16])
     >>> 3.5 < result.orders["rk4"] < 4.5
     True
+    >>> from fem_nn.adaptive import Adaptive
+    >>> adaptive = convergence_test(net, torch.ones(2, 8, dtype=torch.float64), ["rk4"], [4, 8, 16],
+    ...                             reference=Adaptive("dopri5", rtol=1e-12, atol=1e-14))
+    >>> bool(np.allclose(adaptive.errors["rk4"], result.errors["rk4"], rtol=1e-3))
+    True
     """
     steps = np.array(sorted(int(s) for s in steps))
     if reference is None:
         reference = network.remanifested(scheme="rk4", steps=8 * int(steps.max()))(x)
+    elif isinstance(reference, Adaptive):
+        reference = network.remanifested(scheme=reference)(x)
     errors, orders = {}, {}
     for scheme in schemes:
         name = tableau(scheme).name or str(scheme)

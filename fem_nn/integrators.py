@@ -1,4 +1,7 @@
-"""Fixed-step explicit Runge–Kutta schemes from Butcher tableaus, generic over the state.
+"""Explicit Runge–Kutta solves from Butcher tableaus, generic over the state: fixed steps
+(:func:`integrate`) and adaptive steps by embedded pairs (:func:`integrate_adaptive`), with
+outputs at any grid of times and a choice of gradient (backprop, checkpointing, continuous
+or discrete adjoint).
 
 The state may be a numpy array or a torch tensor of any shape (autograd flows through);
 the right-hand side is any callable ``f(t, h)``, or ``f(t, h, step_interval)`` for fields
@@ -7,203 +10,19 @@ that are discontinuous in depth (see :func:`integrate`).
 
 from __future__ import annotations
 
-import enum
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
 from . import _checks
-from .tensor import axpy
+from ._rk import _step
+from .adaptive import Adaptive, SolveInfo, _solve
+from .adjoint import GRADIENTS, _Problem, _solve_with_adjoint
+from .tableaus import ButcherTableau, Scheme, tableau
 
-__all__ = ["ButcherTableau", "Scheme", "tableau", "step", "integrate"]
-
-_TOLERANCE = 1e-12
-
-
-def _order_residuals(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> dict[int, list[float]]:
-    """The residuals of the Runge–Kutta order conditions of orders 1 to 4 (Butcher's rooted
-    trees), by order: a scheme has order p when every residual of order <= p vanishes."""
-    return {
-        1: [b.sum() - 1],
-        2: [b @ c - 1 / 2],
-        3: [b @ c**2 - 1 / 3, b @ a @ c - 1 / 6],
-        4: [b @ c**3 - 1 / 4, b @ (c * (a @ c)) - 1 / 8, b @ a @ c**2 - 1 / 12, b @ a @ a @ c - 1 / 24],
-    }
-
-
-def _coefficients(value, key: str) -> np.ndarray:
-    """A tableau argument as a read-only float64 copy, or TypeError / ValueError naming it."""
-    try:
-        array = np.asarray(value)
-    except ValueError:  # ragged nested sequences
-        raise ValueError(f"tableau '{key}' must be a rectangular array, got {value!r}") from None
-    # strings and booleans would otherwise be cast silently ("0.5" -> 0.5, True -> 1.0)
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"tableau '{key}' must be numeric (integers or floats), got {value!r}")
-    array = np.array(array, dtype=np.float64)  # a copy: the caller's array may change later
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"tableau '{key}' must be finite (no NaN or inf), got {array.tolist()}")
-    array.flags.writeable = False
-    return array
-
-
-@dataclass(frozen=True, eq=False)
-class ButcherTableau:
-    """An explicit Runge–Kutta scheme ``(A, b, c)``.
-
-    Parameters
-    ----------
-    a : array_like, shape (s, s)
-        Stage coefficients, strictly lower triangular (an explicit scheme).
-    b : array_like, shape (s,)
-        Weights, ``Σ b = 1``.
-    c : array_like, shape (s,)
-        Nodes (stage times as fractions of the step), ``c = A·1``.
-    name : str, optional
-    order : int, optional
-        The classical order. The order conditions up to ``min(order, 4)`` are checked.
-
-    Raises
-    ------
-    TypeError
-        Non-numeric coefficients, a non-string name or a non-integer order.
-    ValueError
-        Any other violation; the message names the argument (``'a'``, ``'b'``, ``'c'`` or
-        ``'order'``). The sums are checked to 1e-12.
-
-    Examples
-    --------
-    >>> heun = ButcherTableau([[0, 0], [1, 0]], [0.5, 0.5], [0, 1], name="my heun", order=2)
-    >>> heun.stages
-    2
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    name: str | None = None
-    order: int | None = None
-
-    def __post_init__(self):
-        a, b, c = (_coefficients(getattr(self, key), key) for key in ("a", "b", "c"))
-        if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 1:
-            raise ValueError(f"tableau 'a' must be a square s×s matrix with s >= 1, got shape {a.shape}")
-        s = a.shape[0]
-        if np.any(np.triu(a) != 0):
-            raise ValueError(f"tableau 'a' must be strictly lower triangular (an explicit scheme), got {a.tolist()}")
-        for key, value in (("b", b), ("c", c)):
-            if value.shape != (s,):
-                raise ValueError(f"tableau '{key}' must have {s} entries (one per stage), got shape {value.shape}")
-        if abs(b.sum() - 1.0) > _TOLERANCE:
-            raise ValueError(f"tableau 'b': weights must sum to 1, got {float(b.sum())!r}")
-        if np.max(np.abs(a.sum(axis=1) - c)) > _TOLERANCE:
-            raise ValueError(f"tableau 'c' must equal the row sums of 'a' ({a.sum(axis=1).tolist()}), got {c.tolist()}")
-        if self.name is not None and not isinstance(self.name, str):
-            raise TypeError(f"tableau 'name' must be a string or None, got {self.name!r}")
-        if self.order is not None:
-            order = _checks.integer(self.order, "tableau 'order'", 1)
-            for k, residuals in _order_residuals(a, b, c).items():
-                if k <= order and max(abs(r) for r in residuals) > _TOLERANCE:
-                    raise ValueError(
-                        f"tableau 'order': claims order {order} but fails the order-{k} conditions "
-                        f"(residuals {[float(r) for r in residuals]})"
-                    )
-            object.__setattr__(self, "order", order)
-        for key, value in (("a", a), ("b", b), ("c", c)):
-            object.__setattr__(self, key, value)
-        # the non-zero coefficients as Python floats: the stepping loop's hot path
-        terms = tuple(tuple((j, float(a[i, j])) for j in range(i) if a[i, j] != 0.0) for i in range(s))
-        object.__setattr__(self, "_stage_terms", terms)
-        object.__setattr__(self, "_final_terms", tuple((j, float(w)) for j, w in enumerate(b) if w != 0.0))
-        object.__setattr__(self, "_nodes", tuple(float(ci) for ci in c))
-
-    @property
-    def stages(self) -> int:
-        """The number of stages s (right-hand-side evaluations per step)."""
-        return len(self.b)
-
-
-class Scheme(enum.Enum):
-    """Built-in explicit Runge–Kutta schemes; :func:`tableau` gives their coefficients.
-
-    ``RK4`` is the classic scheme; ``RK4_38`` is the 3/8 rule, which torchdiffeq calls
-    ``rk4``.
-
-    Examples
-    --------
-    >>> [(s.value, tableau(s).order) for s in (Scheme.EULER, Scheme.MIDPOINT, Scheme.RK4)]
-    [('euler', 1), ('midpoint', 2), ('rk4', 4)]
-    """
-
-    EULER = "euler"
-    MIDPOINT = "midpoint"
-    HEUN = "heun"
-    RALSTON = "ralston"
-    RK4 = "rk4"
-    RK4_38 = "rk4_38"
-
-
-_TABLEAUS = {
-    Scheme.EULER: ButcherTableau([[0.0]], [1.0], [0.0], "euler", 1),
-    Scheme.MIDPOINT: ButcherTableau([[0, 0], [0.5, 0]], [0, 1], [0, 0.5], "midpoint", 2),
-    Scheme.HEUN: ButcherTableau([[0, 0], [1, 0]], [0.5, 0.5], [0, 1], "heun", 2),
-    Scheme.RALSTON: ButcherTableau([[0, 0], [2 / 3, 0]], [0.25, 0.75], [0, 2 / 3], "ralston", 2),
-    Scheme.RK4: ButcherTableau(
-        [[0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 1, 0]],
-        [1 / 6, 1 / 3, 1 / 3, 1 / 6],
-        [0, 0.5, 0.5, 1],
-        "rk4",
-        4,
-    ),
-    Scheme.RK4_38: ButcherTableau(
-        [[0, 0, 0, 0], [1 / 3, 0, 0, 0], [-1 / 3, 1, 0, 0], [1, -1, 1, 0]],
-        [1 / 8, 3 / 8, 3 / 8, 1 / 8],
-        [0, 1 / 3, 2 / 3, 1],
-        "rk4_38",
-        4,
-    ),
-}
-
-
-def tableau(scheme: Scheme | str | ButcherTableau) -> ButcherTableau:
-    """The tableau of a scheme.
-
-    Parameters
-    ----------
-    scheme : Scheme, str or ButcherTableau
-        A built-in scheme or its name (``"euler"``, ``"midpoint"``, ``"heun"``,
-        ``"ralston"``, ``"rk4"``, ``"rk4_38"``); a ButcherTableau is returned as is.
-
-    Returns
-    -------
-    ButcherTableau
-
-    Raises
-    ------
-    ValueError
-        An unknown name; the message lists the known ones.
-    TypeError
-        Anything else.
-
-    Examples
-    --------
-    >>> tableau("rk4").c.tolist()
-    [0.0, 0.5, 0.5, 1.0]
-    >>> tableau(Scheme.RK4_38).order
-    4
-    """
-    if isinstance(scheme, ButcherTableau):
-        return scheme
-    if not isinstance(scheme, (Scheme, str)):
-        raise TypeError(f"scheme must be a Scheme, a scheme name or a ButcherTableau, got {scheme!r}")
-    try:
-        return _TABLEAUS[Scheme(scheme)]
-    except ValueError:
-        raise ValueError(f"scheme must be one of {[s.value for s in Scheme]}, got {scheme!r}") from None
-
+__all__ = ["ButcherTableau", "Scheme", "tableau", "step", "integrate", "integrate_adaptive", "Adaptive", "SolveInfo"]
 
 def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTableau, pass_interval: bool = False):
     """One explicit Runge–Kutta step of size `dt` from ``(t, h)``.
@@ -242,25 +61,6 @@ def step(f: Callable, t: float, h, dt: float, scheme: Scheme | str | ButcherTabl
     return _step(f, t, h, dt, scheme, pass_interval)
 
 
-def _step(f: Callable, t: float, h, dt: float, scheme: ButcherTableau, pass_interval: bool):
-    """:func:`step` on checked arguments: :func:`integrate`'s loop."""
-    interval = (t, t + dt)
-    slopes = []
-    for c, terms in zip(scheme._nodes, scheme._stage_terms):
-        stage = _combination(h, dt, terms, slopes)
-        time = t + c * dt
-        slopes.append(f(time, stage, interval) if pass_interval else f(time, stage))
-    return _combination(h, dt, scheme._final_terms, slopes)
-
-
-def _combination(h, dt: float, terms, slopes):
-    """``h + dt Σ_j a_j k_j`` over the ``(j, a_j)`` terms: the first term makes a new state
-    (`h` is never modified), the others add into it in place."""
-    for n, (j, a) in enumerate(terms):
-        h = axpy(h, dt * a, slopes[j], inplace=n > 0)
-    return h
-
-
 def integrate(
     f: Callable,
     h0,
@@ -272,12 +72,15 @@ def integrate(
     pass_interval: bool = False,
     return_trajectory: bool = False,
     checkpoint: bool = False,
+    times=None,
+    gradient: str | None = None,
+    params=None,
 ):
     """Integrate ``dh/dt = f(t, h)`` from `t0` to `t1` in `steps` equal explicit RK steps.
 
     The steps' ends are ``np.linspace(t0, t1, steps + 1)``, the breakpoints of a uniform
     axis of `steps` cells on ``[t0, t1]``; step k spans ``[t_k, t_{k+1}]`` (by
-    :func:`step`).
+    :func:`step`). Output `times` between these ends split their steps there.
 
     Parameters
     ----------
@@ -305,18 +108,42 @@ def integrate(
     return_trajectory : bool
         Also return every intermediate state.
     checkpoint : bool
-        For torch states: two-level checkpointing (``torch.utils.checkpoint``). The steps are
-        split into about √steps segments; the forward pass keeps only each segment's input
-        state, the backward pass recomputes a segment keeping each step's input, then each
-        step's stages. Memory grows like 2√steps states instead of every stage's
-        intermediates of every step, for about two extra forward passes of compute; the
-        gradients are the same (exact for the discrete scheme). Excludes
-        `return_trajectory`.
+        The same as ``gradient="checkpoint"``.
+    times : array_like, optional
+        Output times, strictly increasing, in ``[t0, t1]``: the states there are returned,
+        stacked (a new leading axis). Each is a step end: the uniform ends stay, and a time
+        within 1e-12·(t1 − t0) of one is taken there; any other splits its step in two.
+    gradient : {"backprop", "checkpoint", "adjoint", "discrete"}, optional
+        How torch states are differentiated (default "backprop", or "checkpoint" with
+        `checkpoint`):
+
+        - "backprop": autograd through every stage of every step (memory: every stage's
+          intermediates).
+        - "checkpoint": two-level checkpointing (``torch.utils.checkpoint``). The steps are
+          split into about √steps segments; the forward pass keeps only each segment's input
+          state, the backward pass recomputes a segment keeping each step's input, then each
+          step's stages. Memory grows like 2√steps states, for about two extra forward
+          passes; the same gradients.
+        - "discrete": the exact discrete adjoint: the forward pass keeps each step's input
+          state, the backward pass recomputes and backpropagates one step at a time (one
+          extra forward pass, memory of one step's graph plus the step inputs); backprop's
+          gradients to round-off.
+        - "adjoint": the continuous adjoint (:mod:`fem_nn.adjoint`), solved backwards by
+          the same scheme on the same steps: memory independent of `steps`, about two extra
+          forward passes; the gradient of the exact flow, so it differs from backprop's by
+          the scheme's error.
+
+        "checkpoint", "adjoint" and "discrete" exclude `return_trajectory`.
+    params : sequence of torch tensors, optional
+        For "adjoint" and "discrete": the tensors `f` depends on whose gradients are wanted
+        (default: ``f.parameters()`` when `f` is a ``torch.nn.Module``). Tensors `f` uses
+        that are not listed get no gradient from these modes.
 
     Returns
     -------
-    The state at `t1`, or with `return_trajectory` a pair ``(times, states)``: the
-    ``steps + 1`` step ends (a float64 array) and the list of the states there, `h0` first.
+    The state at `t1`; with `times`, the states there, stacked; with `return_trajectory` a
+    pair ``(times, states)``: the step ends (a float64 array) and the list of the states
+    there, `h0` first.
 
     Raises
     ------
@@ -327,6 +154,8 @@ def integrate(
     --------
     >>> float(integrate(lambda t, h: h, np.array(1.0), steps=8, scheme="rk4"))  # e ≈ 2.71828
     2.7182...
+    >>> integrate(lambda t, h: h, np.array(1.0), steps=8, times=[0.0, 0.3, 1.0]).round(4).tolist()
+    [1.0, 1.3499, 2.7183]
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {f!r}")
@@ -335,14 +164,25 @@ def integrate(
     t0, t1 = _checks.real(t0, "t0"), _checks.real(t1, "t1")
     if not t1 > t0:
         raise ValueError(f"t1 must be greater than t0, got t0={t0}, t1={t1}")
-    if checkpoint and return_trajectory:
+    gradient = _gradient_mode(gradient, checkpoint, GRADIENTS)
+    if gradient != "backprop" and return_trajectory:
         raise ValueError(
-            "checkpoint and return_trajectory exclude each other: the trajectory is what checkpointing drops"
+            f"{gradient} and return_trajectory exclude each other: the trajectory is what the {gradient} mode drops"
         )
-    if checkpoint and not isinstance(h0, torch.Tensor):
-        raise TypeError(f"checkpoint needs a torch tensor state h0, got {type(h0).__name__}")
-    times = np.linspace(t0, t1, steps + 1)
-    grid = times.tolist()  # Python floats: what f receives as stage times
+    if gradient != "backprop" and not isinstance(h0, torch.Tensor):
+        raise TypeError(f"{gradient} needs a torch tensor state h0, got {type(h0).__name__}")
+    if times is not None and return_trajectory:
+        raise ValueError("times and return_trajectory exclude each other")
+    grid, out_index = _step_grid(t0, t1, steps, times)
+    if gradient in ("adjoint", "discrete"):
+        params = _params(f, params)
+        if _needs_graph(h0, params):
+            start = [0] if out_index[0] != 0 else []  # the adjoint's outputs begin at the start
+            problem = _Problem(f, pass_interval, params, [grid[i] for i in start + out_index], scheme=scheme,
+                               grid=grid, out_index=start + out_index)
+            states = _solve_with_adjoint(problem, h0, discrete=gradient == "discrete")[len(start):]
+            return states[-1] if times is None else states
+        gradient = "backprop"
     h, states = h0, [h0]
 
     def advance(h, first: int, last: int):
@@ -352,20 +192,181 @@ def integrate(
                 states.append(h)
         return h
 
-    if not checkpoint:
-        h = advance(h, 0, steps)
-        return (times, states) if return_trajectory else h
+    if return_trajectory:
+        return np.array(grid), (advance(h, 0, len(grid) - 1), states)[1]
+    run = advance if gradient == "backprop" else _checkpointed(advance)
+    outputs = [h0] if out_index[0] == 0 else []
+    for first, last in zip([0] + out_index, out_index):
+        if last > first:
+            h = run(h, first, last)
+            outputs.append(h)
+    if times is None:
+        return h
+    return torch.stack(outputs) if isinstance(h0, torch.Tensor) else np.stack([np.asarray(o) for o in outputs])
 
+
+def _gradient_mode(gradient, checkpoint: bool, known) -> str:
+    """The gradient mode, checked against `known`; `checkpoint` is "checkpoint"'s alias."""
+    checkpoint = _checks.flag(checkpoint, "checkpoint")
+    if gradient is None:
+        return "checkpoint" if checkpoint else "backprop"
+    if gradient not in known:
+        raise ValueError(f"gradient must be one of {list(known)}, got {gradient!r}")
+    if checkpoint and gradient != "checkpoint":
+        raise ValueError(f"checkpoint=True contradicts gradient={gradient!r}")
+    return gradient
+
+
+def _params(f, params) -> tuple:
+    """The tensors of an adjoint's parameter gradients: `params`, or a module's parameters."""
+    if params is None:
+        if not isinstance(f, torch.nn.Module):
+            raise ValueError("params must list the tensors f depends on (f is not a torch.nn.Module): the adjoint "
+                             "computes gradients for these only")
+        params = tuple(f.parameters())
+    params = tuple(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"params[{i}] must be a torch tensor, got {type(p).__name__}")
+    return params
+
+
+def _needs_graph(h0, params) -> bool:
+    """Whether an adjoint Function is needed: grad mode on and something requires grad."""
+    return torch.is_grad_enabled() and (h0.requires_grad or any(p.requires_grad for p in params))
+
+
+def _step_grid(t0: float, t1: float, steps: int, times) -> tuple[list, list]:
+    """The step ends (Python floats) and, per output time, its index among them (default:
+    the last end only)."""
+    uniform = np.linspace(t0, t1, steps + 1)
+    if times is None:
+        return uniform.tolist(), [steps]
+    times = _output_times(times, "times")
+    if times[0] < t0 or times[-1] > t1:
+        raise ValueError(f"times must lie in [t0, t1] = [{t0}, {t1}], got [{times[0]}, {times[-1]}]")
+    nearest = np.clip(np.searchsorted(uniform, times), 1, steps)
+    nearest = np.where(np.abs(uniform[nearest - 1] - times) <= np.abs(uniform[nearest] - times), nearest - 1, nearest)
+    snapped = np.abs(uniform[nearest] - times) <= 1e-12 * (t1 - t0)
+    grid = np.union1d(uniform, times[~snapped])
+    outputs = np.where(snapped, uniform[nearest], times)
+    return grid.tolist(), np.searchsorted(grid, outputs).tolist()
+
+
+def _output_times(times, name: str) -> np.ndarray:
+    """`times` as a strictly increasing, finite 1D float array, or an error naming `name`."""
+    array = np.asarray(times.detach().cpu() if isinstance(times, torch.Tensor) else times)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real times, got {times!r}")
+    array = array.astype(np.float64)
+    if array.ndim != 1 or array.size < 1 or not np.all(np.isfinite(array)) or np.any(np.diff(array) <= 0):
+        raise ValueError(f"{name} must be a non-empty, finite, strictly increasing 1D array, got {array.tolist()}")
+    return array
+
+
+def _checkpointed(advance: Callable) -> Callable:
+    """`advance` over a range of steps by two-level checkpointing: segments of about
+    √steps keep their input state; a segment's steps, recomputed in the backward pass, keep
+    only theirs; a step's stages live only while it is recomputed."""
     from torch.utils.checkpoint import checkpoint as recompute
 
-    def advance_checkpointed(h, first: int, last: int):
+    def steps_checkpointed(h, first: int, last: int):
         for k in range(first, last):
             h = recompute(advance, h, k, k + 1, use_reentrant=False)
         return h
 
-    # two levels: segments keep their input state; a segment's steps, recomputed in the
-    # backward pass, keep only theirs; a step's stages live only while it is recomputed
-    segment = math.ceil(math.sqrt(steps))
-    for first in range(0, steps, segment):
-        h = recompute(advance_checkpointed, h, first, min(first + segment, steps), use_reentrant=False)
-    return h
+    def run(h, first: int, last: int):
+        segment = math.ceil(math.sqrt(last - first))
+        for start in range(first, last, segment):
+            h = recompute(steps_checkpointed, h, start, min(start + segment, last), use_reentrant=False)
+        return h
+
+    return run
+
+
+def integrate_adaptive(
+    f: Callable,
+    h0,
+    times,
+    scheme: Adaptive | Scheme | str | ButcherTableau = "dopri5",
+    *,
+    breakpoints=(),
+    pass_interval: bool = False,
+    gradient: str = "backprop",
+    params=None,
+    seminorm: bool = True,
+    return_info: bool = False,
+):
+    """Integrate ``dh/dt = f(t, h)`` by adaptive steps of an embedded pair, with the states
+    at `times` (:mod:`fem_nn.adaptive`).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(t, h)``, or ``f(t, h, (t_k, t_k1))`` with `pass_interval` (as in
+        :func:`integrate`).
+    h0 : numpy array, torch tensor or float
+        The state at ``times[0]``.
+    times : array_like
+        Strictly increasing output times, at least two; the solve runs from the first to the
+        last, and the states in between come from the dense output (dopri5's own, fourth
+        order; else cubic Hermite, third order: for a fifth-order pair without an
+        interpolant, list the times in `breakpoints` too to hit them with steps).
+    scheme : Adaptive, or an embedded pair (name or tableau), default "dopri5"
+        The pair and its tolerances (:class:`~fem_nn.Adaptive`; a pair alone gets
+        the default tolerances).
+    breakpoints : sequence of float
+        Times where steps must stop (the right-hand side may jump there, e.g. depth-cell
+        breakpoints): no step straddles one, and the first stage after one is evaluated
+        afresh.
+    pass_interval : bool
+    gradient : {"backprop", "adjoint"}
+        For torch states: autograd through the accepted steps and the dense output (the
+        step sizes are constants), or the continuous adjoint, solved backwards adaptively at
+        the same tolerances (memory independent of the steps).
+    params : sequence of torch tensors, optional
+        For "adjoint", the tensors `f` depends on (see :func:`integrate`).
+    seminorm : bool, default True
+        For "adjoint": leave the parameters' gradient quadrature out of the backward step
+        control (Kidger et al. 2021: fewer steps, gradients as accurate); False controls
+        its error too.
+    return_info : bool
+        Also return the :class:`~fem_nn.adaptive.SolveInfo` of the forward solve.
+
+    Returns
+    -------
+    The states at `times`, stacked along a new leading axis (and the info).
+
+    Examples
+    --------
+    >>> states = integrate_adaptive(lambda t, h: -h, np.array(1.0), [0.0, 0.5, 2.0], Adaptive(rtol=1e-8))
+    >>> np.allclose(states, np.exp([0.0, -0.5, -2.0]), rtol=1e-7)
+    True
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {f!r}")
+    adaptive = scheme if isinstance(scheme, Adaptive) else Adaptive(scheme)
+    times = _output_times(times, "times")
+    if times.size < 2:
+        raise ValueError(f"times must hold at least two times (the start and an output), got {times.tolist()}")
+    breakpoints = [_checks.real(b, "breakpoints") for b in breakpoints]
+    if gradient not in ("backprop", "adjoint"):
+        raise ValueError(f"gradient must be 'backprop' or 'adjoint' for an adaptive solve, got {gradient!r}")
+    if gradient == "adjoint" and not isinstance(h0, torch.Tensor):
+        raise TypeError(f"gradient='adjoint' needs a torch tensor state h0, got {type(h0).__name__}")
+    seminorm = _checks.flag(seminorm, "seminorm")
+    if return_info and gradient == "adjoint":
+        raise ValueError("return_info needs gradient='backprop' (the adjoint's forward solve runs inside autograd)")
+    times = times.tolist()
+    field = f if pass_interval else (lambda t, h, interval: f(t, h))
+    if gradient == "adjoint":
+        params = _params(f, params)
+        if _needs_graph(h0, params):
+            problem = _Problem(f, pass_interval, params, times, adaptive=adaptive, breakpoints=breakpoints,
+                               seminorm=seminorm)
+            return _solve_with_adjoint(problem, h0, discrete=False)
+    if not isinstance(h0, torch.Tensor):
+        h0 = np.asarray(h0, dtype=np.float64)
+    outputs, _, info = _solve(field, h0, times, adaptive, breakpoints)
+    states = torch.stack(outputs) if isinstance(h0, torch.Tensor) else np.stack(outputs)
+    return (states, info) if return_info else states

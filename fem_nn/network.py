@@ -28,7 +28,8 @@ from . import _checks, limits
 from .activations import ScaledActivation, activation_function, activation_spec, apply_in_place
 from .assembly import mass_factors, mass_matrix, mixed_mass_matrix
 from .field import Field
-from .integrators import ButcherTableau, Scheme, _step, integrate, tableau
+from .adaptive import Adaptive
+from .integrators import ButcherTableau, Scheme, _step, integrate, integrate_adaptive, tableau
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
@@ -131,11 +132,13 @@ class StageValues:
         # gradients once, where indexing per stage would scatter into a zero table each time
         self.slices = table.unbind(0) if isinstance(table, torch.Tensor) else list(table)
         self.lookup = lookup
-        self._terms, self._value = None, None
+        self._terms, self._value, self._grad = None, None, torch.is_grad_enabled()
 
     def __call__(self, t: float, interval):
-        if t == interval[0]:
+        # a value made without autograd (an adjoint's forward pass) must not serve one with
+        if t == interval[0] or self._grad != torch.is_grad_enabled():
             self._terms = self._value = None
+            self._grad = torch.is_grad_enabled()
         terms = self.lookup(t, interval)
         if len(terms) == 1 and terms[0][1] == 1.0:
             return self.slices[terms[0][0]]
@@ -239,7 +242,9 @@ class ContinuumNetwork(torch.nn.Module):
     rhs : RightHandSide or str, default "integral"
     activation : str or callable, default "tanh"
         γ for "integral", σ for "relaxation" and "two_layer".
-    scheme : str, Scheme or ButcherTableau, default "rk4"
+    scheme : str, Scheme, ButcherTableau or Adaptive, default "rk4"
+        An :class:`~fem_nn.Adaptive` pair with its tolerances manifests the network
+        by an adaptive solve (steps stop at the depth breakpoints; `steps` is unused).
     steps : int, optional
         Runge–Kutta steps over [0, 1]; default one per depth cell of `weight_mesh`.
     output_mesh : Mesh or array_like, optional
@@ -295,7 +300,8 @@ class ContinuumNetwork(torch.nn.Module):
             known = [r.value for r in RightHandSide]
             raise ValueError(f"rhs must be one of {known}, got {rhs!r}") from None
         self.activation = activation_function(activation)
-        self.tableau = tableau(scheme)
+        self.adaptive = scheme if isinstance(scheme, Adaptive) else None
+        self.tableau = tableau(scheme.pair if self.adaptive else scheme)
         depth = weight_mesh.axes[2]
         self.steps = depth.n_cells if steps is None else _checks.integer(steps, "steps", 1)
         self.rate = _checks.real(rate, "rate")
@@ -479,7 +485,7 @@ class ContinuumNetwork(torch.nn.Module):
         parameter = next(self.parameters())
         return ContinuumNetwork(
             weight_mesh, bias_mesh, rhs=self.rhs, activation=self.activation,
-            scheme=self.tableau if scheme is None else scheme, steps=self.steps if steps is None else steps,
+            scheme=(self.adaptive or self.tableau) if scheme is None else scheme, steps=self.steps if steps is None else steps,
             output_mesh=self.output_mesh if output_mesh is None else output_mesh, rate=self.rate, memory_flat=self.memory_flat,
             kernel_form=self.kernel_form, dtype=parameter.dtype,
             weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
@@ -491,6 +497,8 @@ class ContinuumNetwork(torch.nn.Module):
         cannot be saved (TypeError); a custom tableau is saved by its coefficients."""
         t = self.tableau
         builtin = t.name in {s.value for s in Scheme} and tableau(t.name) is t
+        if self.adaptive is not None and not (builtin and isinstance(self.adaptive.norm, str)):
+            raise TypeError("config of an adaptive manifestation needs a built-in pair and a named norm")
         output = self.output_mesh
         if isinstance(output, Mesh):
             output = {"mesh": mesh_to_dict(output)}
@@ -501,7 +509,8 @@ class ContinuumNetwork(torch.nn.Module):
             "bias_mesh": mesh_to_dict(self.bias_mesh),
             "rhs": self.rhs.value,
             "activation": activation_spec(self.activation),
-            "scheme": t.name if builtin else {"a": t.a.tolist(), "b": t.b.tolist(), "c": t.c.tolist(), "name": t.name, "order": t.order},
+            "scheme": {"adaptive": {**self.adaptive.__dict__, "pair": t.name}} if self.adaptive else
+            t.name if builtin else {"a": t.a.tolist(), "b": t.b.tolist(), "c": t.c.tolist(), "name": t.name, "order": t.order},
             "steps": self.steps,
             "output": output,
             "rate": self.rate,
@@ -536,7 +545,7 @@ class ContinuumNetwork(torch.nn.Module):
             raise ValueError(f"config['output'] must be null, {{'mesh': ...}} or {{'points': [...]}}, got {output!r}")
         scheme = config["scheme"]
         if isinstance(scheme, dict):
-            scheme = ButcherTableau(**scheme)
+            scheme = Adaptive(**scheme["adaptive"]) if set(scheme) == {"adaptive"} else ButcherTableau(**scheme)
         dtype = {"float32": torch.float32, "float64": torch.float64}.get(config["dtype"])
         if dtype is None:
             raise ValueError(f"config['dtype'] must be 'float32' or 'float64', got {config['dtype']!r}")
@@ -727,6 +736,9 @@ class ContinuumNetwork(torch.nn.Module):
         def f(t, h, interval):
             return self._slope(h, [(kernel(t, interval), bias(t, interval)) for kernel, bias in fields], self._integral)
 
+        # what f depends on, for the adjoints: the tabulated depth slices (their gradients
+        # then flow back through one tabulation, not one per stage)
+        f.tensors = tuple(s for layer in fields for values in layer for s in values.slices if s.requires_grad)
         return f
 
     def _slope(self, h: torch.Tensor, layers, integral) -> torch.Tensor:
@@ -756,14 +768,24 @@ class ContinuumNetwork(torch.nn.Module):
         error = prediction - target
         return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
-    def forward(self, x, points=None) -> torch.Tensor:
+    def forward(self, x, points=None, *, gradient: str | None = None) -> torch.Tensor:
         """Outputs for a batch of input signals ``(batch, N_x)`` or of Fields (read as in
         :meth:`read_in`): the read-out when an output mesh or points were given, else the
-        state at the nodes."""
-        h = integrate(
-            self.velocity(), self.read_in(x, points).T.contiguous(), 0.0, 1.0, self.steps, self.tableau,
-            pass_interval=True, checkpoint=self.memory_flat and torch.is_grad_enabled(),
-        )
+        state at the nodes. `gradient` is :func:`~fem_nn.integrate`'s ("backprop",
+        "checkpoint", "adjoint", "discrete"; :func:`~fem_nn.integrate_adaptive`'s for an
+        adaptive manifestation); default "checkpoint" with `memory_flat` ("adjoint" if
+        adaptive), else "backprop"."""
+        f, h0 = self.velocity(), self.read_in(x, points).T.contiguous()
+        if gradient is None:
+            gradient = ("adjoint" if self.adaptive else "checkpoint") if self.memory_flat else "backprop"
+        if not torch.is_grad_enabled():
+            gradient = "backprop"
+        if self.adaptive is not None:
+            breakpoints = np.union1d(self.weight_mesh.axes[2].breakpoints, self.bias_mesh.axes[1].breakpoints)
+            h = integrate_adaptive(f, h0, [0.0, 1.0], self.adaptive, breakpoints=breakpoints[1:-1].tolist(),
+                                   pass_interval=True, gradient=gradient, params=f.tensors)[-1]
+        else:
+            h = integrate(f, h0, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient, params=f.tensors)
         return h.T if self.output_mesh is None else (self._readout @ h).T
 
     def frozen(self, n_samples: int) -> torch.nn.Module:
@@ -783,6 +805,8 @@ class ContinuumNetwork(torch.nn.Module):
         True
         """
         n_samples = _checks.integer(n_samples, "n_samples", 1)
+        if self.adaptive is not None:
+            raise ValueError("frozen needs a fixed-step manifestation (its steps are frozen in); remanifest first")
         grid = np.linspace(0.0, 1.0, self.steps + 1).tolist()  # the step ends integrate takes
         with torch.no_grad():
             fields = self._layer_fields(factored=False)

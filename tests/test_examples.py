@@ -22,6 +22,9 @@ def test_pendulum_euler_overfits_its_step_and_rk4_does_not(tmp_path):
     euler, rk4 = table[("euler", "euler")], table[("rk4", "rk4")]
     assert euler[-1] > 3 * euler[0]  # the error dip at the training step
     assert max(rk4) < 1.5 * min(rk4)  # smooth: refined steps keep the accuracy
+    # the adaptive curve, at its tightest tolerance: each field's continuum answer
+    assert table[("euler", "adaptive")][1][-1] > 3 * euler[0]  # the euler-trained flow is not its data
+    assert table[("rk4", "adaptive")][1][-1] < 1.5 * min(rk4)  # the rk4-trained flow is
     assert figure.stat().st_size > 10_000
 
 
@@ -37,3 +40,12 @@ def test_burgers_operator_is_discretization_invariant():
     errors = load("burgers_operator").main(["--epochs", "80", "--train", "128", "--out", ""])
     assert errors[64] < 0.9  # learning: the identity map scores ~1.07
     assert max(errors[128], errors[256]) < 1.1 * errors[64]  # read finer than trained
+
+
+def test_irregular_pendulum_learns_and_predicts_the_future(tmp_path):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "irregular.png"
+    result = load("irregular_pendulum").main(["--epochs", "40", "--out", str(figure)])
+    assert result["losses"][-1] < 0.1 * result["losses"][0]
+    assert result["future_error"] < 0.3 * result["untrained_error"]
+    assert figure.stat().st_size > 10_000

@@ -4,7 +4,9 @@ Continuous P1 width with 128 … 512 Nyström nodes, P0 and P1 depth on 8 cells,
 8 … 32 steps, batch 256, float32. Baselines in the same process: (i) a plain torch loop doing
 the same RK4 matrix products with precomputed stage matrices, (ii) torchdiffeq's fixed-step
 rk4 on the same vector field; the Numba forward against the torch CPU forward; and the peak
-memory of training with the memory-flat option at 8 and 64 steps (in fresh subprocesses).
+memory of training with the memory-flat option at 8 and 64 steps (in fresh subprocesses); then
+adaptive solves and adjoints against torchdiffeq and the gradient modes' trade-offs
+(:mod:`fem_nn.bench.adjoint`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, bias_mesh, uniform_axis, weight_mesh
 from .._timing import best_times
+from . import adjoint
 from ..network import ContinuumNetwork, StageValues
 
 BATCH = 256
@@ -31,6 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[8, 32], help="rk4 steps (default 8 32)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats, best kept (default 5)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", help="torch device")
+    parser.add_argument("--skip-adjoint", action="store_true", help="skip the adaptive and adjoint part")
+    parser.add_argument("--adjoint-only", action="store_true", help="run only the adaptive and adjoint part")
 
 
 def build(nodes: int, depth_family: str, steps: int, device: str, memory_flat: bool = False) -> ContinuumNetwork:
@@ -126,9 +131,15 @@ _MEMORY_SCRIPT = """
 import json, os, sys, threading, time, torch
 from fem_nn.bench.network import build, BATCH
 nodes, steps, flat, device = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+mode = sys.argv[5] if len(sys.argv) > 5 else None
 net = build(nodes, "lagrange", steps, device, memory_flat=flat)
+if mode == "adaptive adjoint":
+    from fem_nn.bench.adjoint import adaptive_manifestation
+    net, mode = adaptive_manifestation(net), "adjoint"
 x = torch.randn(BATCH, nodes, device=device)
-net(x).square().mean().backward()  # allocator, libraries and threads warm
+def loss():
+    return net(x, gradient=mode).square().mean()
+loss().backward()  # allocator, libraries and threads warm
 net.zero_grad()
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
@@ -136,7 +147,7 @@ def rss():
         return int(f.read().split()[1]) * page
 if device.startswith("cuda"):
     torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
-    net(x).square().mean().backward(); torch.cuda.synchronize()
+    loss().backward(); torch.cuda.synchronize()
     peak = torch.cuda.max_memory_allocated()
 else:
     base, peak, running = rss(), [0], [True]
@@ -144,18 +155,20 @@ else:
         while running[0]:
             peak[0] = max(peak[0], rss()); time.sleep(2e-4)
     sampler = threading.Thread(target=sample); sampler.start()
-    net(x).square().mean().backward()
+    loss().backward()
     running[0] = False; sampler.join(); peak = max(peak[0], rss())
 print(json.dumps({"bytes": peak - base}))
 """
 
 
-def training_memory(nodes: int, steps: int, memory_flat: bool, device: str) -> int:
+def training_memory(nodes: int, steps: int, memory_flat: bool, device: str, gradient: str | None = None) -> int:
     """Peak memory added by one forward + backward, in a fresh process. On the CPU: resident
-    memory sampled during the pass, with large blocks mmap-ed so that freeing returns them."""
+    memory sampled during the pass, with large blocks mmap-ed so that freeing returns them.
+    `gradient`: the network's gradient mode, or "adaptive adjoint" (see :mod:`.adjoint`)."""
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_ARENA_MAX="2")
+    mode = [] if gradient is None else [gradient]
     out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(nodes), str(steps), "1" if memory_flat else "0", device],
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(nodes), str(steps), "1" if memory_flat else "0", device, *mode],
         capture_output=True, text=True, check=True, env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["bytes"]
@@ -165,7 +178,14 @@ def _geomean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
+def _adjoint_part(args) -> dict:
+    memory = lambda steps, mode: training_memory(adjoint.NODES, steps, False, args.device, mode)  # noqa: E731
+    return adjoint.run_part(args.repeat, args.device, memory)
+
+
 def run(args) -> dict:
+    if args.adjoint_only:
+        return _adjoint_part(args)
     torch.set_num_threads(torch.get_num_threads())
     print(f"device {args.device}, batch {BATCH}, float32, rk4, {torch.get_num_threads()} threads")
     header = (f"{'nodes':>5} {'depth':>5} {'steps':>5} {'fwd [ms]':>9} {'/plain':>7} {'/tdiffeq':>8} "
@@ -209,4 +229,6 @@ def run(args) -> dict:
         value = figures[name]
         print(f"{name:<26} {value if value is not None else float('nan'):8.3f} {worst[key]:7.3f}   <= {target}")
     print(f"{'memory_ratio_64_vs_8':<26} {figures['memory_ratio_64_vs_8']:8.3f}            <= 1.5")
+    if not args.skip_adjoint:
+        figures.update(_adjoint_part(args))
     return figures
