@@ -163,3 +163,45 @@ def test_seminorm_is_the_h1_seminorm_for_smooth_fields_and_penalizes_jumps():
         values.append(u @ seminorm_matrix(axis) @ u)
     exact = 1 + np.sin(2) / 2  # ∫ cos² over [-1, 1]
     assert abs(values[1] - exact) < 0.1 * abs(values[0] - exact) + 1e-12
+
+
+@pytest.fixture(scope="module")
+def small_burgers():
+    from fem_nn.tasks import burgers_task
+
+    return burgers_task(n_train=64, n_test=32, cells=32)
+
+
+def _trained_burgers(task, quadrature_points=None, manifestations=None):
+    torch.manual_seed(0)
+    net = task_network(task, width_cells=4, width_order=3, depth_cells=2, steps=2, quadrature_points=quadrature_points)
+    Trainer(net, task, "adam", 0.3, 0.0, progress=False, manifestations=manifestations).fit(30, lr_schedule="cosine")
+    return net
+
+
+def _change(task, net, other) -> float:
+    with torch.no_grad():
+        y = net(task.x_test)
+        return float((other(task.x_test) - y).norm() / y.norm())
+
+
+def test_after_training_over_integration_keeps_the_output_under_one_more_quadrature_point(small_burgers):
+    """Cubic width cells with 7 Gauss points (2p + 1) instead of 4: the node values of W are no
+    longer free, and after training one more point changes the output several times less."""
+    change = {}
+    for points in (4, 7):
+        net = _trained_burgers(small_burgers, quadrature_points=points)
+        change[points] = _change(small_burgers, net, net.remanifested(quadrature_points=points + 1))
+    assert change[7] < 0.3 * change[4]  # measured 0.014 against 0.107
+
+
+def test_after_training_manifestation_sampling_keeps_the_output_under_other_schemes_and_steps(small_burgers):
+    """Trained in draws of 1 or 2 times the steps and of rk4, rk4_38 and midpoint: the output of
+    rk4_38 and of midpoint at twice the steps stays closer to the trained manifestation's."""
+    change = {}
+    for sampled in (False, True):
+        m = {"steps": [1, 2], "schemes": ["rk4", "rk4_38", "midpoint"]} if sampled else None
+        net = _trained_burgers(small_burgers, manifestations=m)
+        change[sampled] = max(_change(small_burgers, net, net.remanifested("rk4_38")),
+                              _change(small_burgers, net, net.remanifested("midpoint", 4)))
+    assert change[True] < 0.6 * change[False]  # measured 0.061 against 0.151
