@@ -83,7 +83,7 @@ class Task:
         --------
         >>> task = digits_task().with_validation(0.2)
         >>> len(task.x_train), len(task.x_val), len(task.x_test), task.monitor_name
-        (1080, 267, 450, 'validation_accuracy')
+        (1078, 269, 450, 'validation_accuracy')
         """
         if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1):
             raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
@@ -183,9 +183,13 @@ def burgers_symmetries(x: torch.Tensor, y: torch.Tensor, generator: torch.Genera
 
     Examples
     --------
-    >>> x = torch.arange(4.0)[None]
-    >>> burgers_symmetries(x, x + 10, torch.Generator().manual_seed(0))
-    (tensor([[-3., -2., -1., -0.]]), tensor([[-13., -12., -11., -10.]]))
+    >>> x = torch.arange(4.0).repeat(2, 1)
+    >>> moved_x, moved_y = burgers_symmetries(x, x + 10, torch.Generator().manual_seed(1))
+    >>> moved_x  # the first reflected and shifted, the second shifted by 3 cells
+    tensor([[-0., -3., -2., -1.],
+            [ 3.,  0.,  1.,  2.]])
+    >>> bool(torch.equal(moved_y, moved_x + torch.where(moved_x[:, :1] > 0, 10.0, -10.0)))
+    True
     """
     cells = x.shape[1]
     index = (torch.arange(cells) + torch.randint(0, cells, (len(x), 1), generator=generator)) % cells

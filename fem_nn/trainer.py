@@ -89,8 +89,8 @@ class Manifestations:
     Examples
     --------
     >>> m = Manifestations(steps=[1, 2], schemes=["rk4", "rk4_38"])
-    >>> m.draw(torch.Generator().manual_seed(0))
-    (2, 'rk4', 0)
+    >>> m.draw(torch.Generator().manual_seed(0))  # (steps multiple, scheme, extra points)
+    (1, 'rk4_38', 0)
     """
 
     def __init__(self, steps: Sequence[int] = (1,), schemes: Sequence[str] | None = None, quadrature: Sequence[int] = (0,)):
