@@ -31,7 +31,7 @@ from .refinement import (
 )
 from .run_folder import run_folder
 from .schedule import Phase, Schedule
-from .tasks import Task, burgers_task, digits_task, task_network
+from .tasks import TRANSFORMS, Task, burgers_task, digits_task, task_network
 from .trainer import Trainer, make_optimizer
 
 __all__ = ["run_schedule", "resume_schedule", "project_down", "projected_depth", "load_task"]
@@ -221,7 +221,8 @@ def resume_schedule(out: str | Path, progress: bool = True, schedule: Schedule |
         plots = _curve_possible(folder)
         task = load_task(recorded.task)
         trainer = Trainer.resume(path, task, seed=recorded.seed, progress=progress,
-                                 metrics_path=folder / "metrics.jsonl", checkpoint_path=path)
+                                 metrics_path=folder / "metrics.jsonl", checkpoint_path=path,
+                                 **_training_options(recorded))
         if distributed.rank_and_size()[0] == 0:
             atomic_write_text(folder / "metrics.jsonl",
                               "".join(json.dumps(r) + "\n" for r in trainer.history if "event" not in r))
@@ -247,12 +248,23 @@ def _curve_possible(folder) -> bool:
     return True
 
 
+def _training_options(schedule: Schedule) -> dict:
+    """The Trainer options a schedule's training table declares (batch transform, smoothness
+    weight, manifestation sampling): the same for a run and its resumption."""
+    t = schedule.training
+    return {
+        "transform": None if t["transform"] is None else TRANSFORMS[t["transform"]], "smoothness": t["smoothness"],
+        **({} if t["manifestations"] is None else {"manifestations": t["manifestations"]}),
+    }
+
+
 def _trainer(schedule: Schedule, task: Task, folder, progress: bool, network, optimizer) -> Trainer:
     t = schedule.training
     return Trainer(
         network, task, optimizer, batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
         metrics_path=None if folder is None else folder / "metrics.jsonl",
         checkpoint_path=None if folder is None else folder / "checkpoint.safetensors",
+        **_training_options(schedule),
     )
 
 
@@ -276,7 +288,9 @@ def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots:
                     group["lr"] = o["learning_rate"]
             remaining = o["epochs"] - (trainer.epoch - phase_start)
             if remaining > 0:
-                trainer.fit(remaining)
+                # the learning-rate schedule spans the whole phase, resumed or not
+                trainer.fit(remaining, lr_schedule=o["lr_schedule"] or schedule.training["lr_schedule"],
+                            lr_span=(phase_start, o["epochs"]))
         elif phase.kind == "project_down":
             rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
             reports.append(rows)
