@@ -56,6 +56,24 @@ def test_resume_repeats_uninterrupted_training_bit_for_bit(task, tmp_path):
         assert torch.equal(p, q)
 
 
+def test_a_learning_rate_schedule_resumed_part_way_repeats_the_whole_one(task, tmp_path):
+    """A phase under a schedule, checkpointed after 2 of its 4 epochs (the rates scaled at
+    that moment) and resumed over its `lr_span`, trains as the uninterrupted phase."""
+    whole = Trainer(small(task), task, seed=5, progress=False)
+    whole.fit(4, lr_schedule="cosine")
+    first = Trainer(small(task), task, seed=5, checkpoint_path=tmp_path / "c.safetensors", progress=False)
+    first.fit(2, lr_schedule="cosine", lr_span=(0, 4))
+    resumed = Trainer.resume(tmp_path / "c.safetensors", task, seed=5, progress=False)
+    resumed.fit(2, lr_schedule="cosine", lr_span=(0, 4))
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
+    for p, q in zip(whole.network.parameters(), resumed.network.parameters()):
+        assert torch.equal(p, q)
+    assert [g["lr"] for g in resumed.optimizer.param_groups] == [g["lr"] for g in whole.optimizer.param_groups]
+    assert all("base_lr" not in g for g in resumed.optimizer.param_groups)
+    with pytest.raises(ValueError, match="lr_span"):
+        resumed.fit(1, lr_schedule="cosine", lr_span=(0, 4))  # epoch 4 lies outside the span
+
+
 def test_a_non_finite_step_is_rolled_back_and_recorded(task, monkeypatch):
     trainer = Trainer(small(task), task, batch_size=128, progress=False)
     trainer.fit(1)
