@@ -30,7 +30,7 @@ from .integrators import tableau
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
 from .network import ContinuumNetwork
 from .refinement import elevated_network, network_axes, refined_network
-from .tasks import Task, burgers_task
+from .tasks import Task, burgers_task, waveforms_task
 
 __all__ = [
     "Manifestation", "Restepped", "Requadrature", "Refined", "Elevated", "Resampled", "MANIFESTATIONS",
@@ -186,8 +186,12 @@ def _burgers_source(task: Task, cells: int) -> Task:
     return burgers_task(n_train=1, n_test=len(task.x_test), cells=cells)
 
 
+def _waveforms_source(task: Task, samples: int) -> Task:
+    return waveforms_task(n_train=1, n_test=len(task.x_test), samples=samples)
+
+
 # task name -> source(task, samples): the task's data at another sample count
-RESOLUTION_SOURCES: dict[str, Callable[[Task, int], Task]] = {"burgers": _burgers_source}
+RESOLUTION_SOURCES: dict[str, Callable[[Task, int], Task]] = {"burgers": _burgers_source, "waveforms": _waveforms_source}
 
 
 @dataclasses.dataclass(frozen=True)
