@@ -21,6 +21,7 @@ the error grew by 10 %).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -197,7 +198,9 @@ RESOLUTION_SOURCES: dict[str, Callable[[Task, int], Task]] = {"burgers": _burger
 @dataclasses.dataclass(frozen=True)
 class Resampled(Manifestation):
     """The task's test inputs (and, for a regression whose targets share the input's cells,
-    its targets and the network's P0 read-out) at `factor` × the training sample count.
+    its targets and the network's P0 read-out) at `factor` × the training sample count,
+    read by the network's own read-in with ``resample=True``
+    (:meth:`~fem_nn.ContinuumNetwork.read_in`).
 
     The data come from ``source(task, samples)``: the `source` given to :meth:`evaluate`,
     else the one :data:`RESOLUTION_SOURCES` holds for the task's name. A task without one
@@ -243,7 +246,8 @@ class Resampled(Manifestation):
         resampled = self.task(task, source)
         if resampled.output_cells != task.output_cells:
             network = network.remanifested(output_mesh=Mesh([uniform_axis(WIDTH_INTERVAL, resampled.output_cells, "p0", 0)]))
-        return resampled.metric(network)
+        # a network that records its sample count reads another one only when asked to
+        return resampled.metric(functools.partial(network, resample=True))
 
 
 MANIFESTATIONS: dict[str, type] = {

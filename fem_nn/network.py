@@ -33,7 +33,7 @@ from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .tensor import axpy
 
-__all__ = ["ContinuumNetwork", "KernelForm", "RightHandSide"]
+__all__ = ["ContinuumNetwork", "Initialization", "KernelForm", "ReadInForm", "RightHandSide"]
 
 # The cost of a sparse width product per batch column, in multiply-adds of a dense BLAS
 # product: _SPARSE_COST per nonzero plus _SPARSE_CALL for the call (torch CPU, measured at
@@ -85,6 +85,72 @@ class KernelForm(enum.Enum):
     DENSE = "dense"
     FACTORED = "factored"
     AUTO = "auto"
+
+
+class ReadInForm(enum.Enum):
+    """How an input of N_x samples (a P0 signal on N_x equal cells of the width interval)
+    becomes the state at the width nodes.
+
+    - ``SAMPLE``: each node reads the input cell that holds it. With fewer nodes than samples
+      some samples are never read, and what is read depends on where the nodes lie.
+    - ``PROJECTION``: the exact L2 projection of the P0 signal onto the discontinuous
+      polynomials of the width partition and orders (on the supermesh), evaluated at the
+      nodes. Every sample counts, and the first integral ``∫ W h dη`` is unchanged by width
+      refinement, elevation or more quadrature points: the projection's error is orthogonal
+      to every W(ξ, ·, δ) of the width space, and the integrand is a polynomial the rule
+      integrates exactly.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, uniform_axis, weight_mesh
+    >>> width, depth = uniform_axis((-1, 1), 2, "legendre", 1), uniform_axis((0, 1), 1, "p0", 0)
+    >>> net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), read_in_form="projection")
+    >>> net.read_in(torch.tensor([[0.0, 1.0, 2.0, 3.0]])).round(decimals=4)  # a linear fit per cell
+    tensor([[0.0670, 0.9330, 2.0670, 2.9330]])
+    """
+
+    SAMPLE = "sample"
+    PROJECTION = "projection"
+
+
+class Initialization(enum.Enum):
+    """The initial coefficients of the fields (where none are given).
+
+    - ``NOISE``: independent normal coefficients, std ``0.25 √nodes`` for weights (a random
+      kernel matrix of operator norm ~1), zero biases. Not a continuum: refining the mesh
+      does not refine the noise.
+    - ``SMOOTH``: a random smooth field W(ξ, η, δ) = Σ a_mnl ψ_m(ξ) ψ_n(η) χ_l(δ) of the first
+      6 orthonormal Legendre polynomials in each width variable and 2 in depth, L2-projected
+      onto the mesh, with std(a) chosen so that the integral operator's norm is ~1 whatever
+      the mesh: the same function on every mesh that resolves it; zero biases.
+    """
+
+    NOISE = "noise"
+    SMOOTH = "smooth"
+
+
+_SMOOTH_MODES = (6, 2)  # width and depth modes of the smooth initialization
+
+
+def _smooth_field(mesh: Mesh, rng: np.random.Generator) -> np.ndarray:
+    """Coefficients of a random smooth weight field on `mesh` (see :class:`Initialization`)."""
+    from numpy.polynomial import legendre
+
+    width, depth = _SMOOTH_MODES
+    # the operator of Σ_mn a_mn ψ_m ⊗ ψ_n has the singular values of (a_mn): ~2√M std(a)
+    a = rng.normal(0.0, 0.5 / np.sqrt(width * depth), (width, width, depth))
+
+    def orthonormal(x, n, interval):
+        t = (2 * x - interval[0] - interval[1]) / (interval[1] - interval[0])
+        scale = np.sqrt((2 * np.arange(n) + 1) / (interval[1] - interval[0]))
+        return np.stack([legendre.legval(t, np.eye(n)[k]) * scale[k] for k in range(n)], axis=-1)
+
+    def function(xi, eta, delta):
+        px, pe = orthonormal(xi.ravel(), width, WIDTH_INTERVAL), orthonormal(eta.ravel(), width, WIDTH_INTERVAL)
+        pd = orthonormal(delta.ravel(), depth, mesh.axes[2].interval)
+        return np.einsum("im,jn,kl,mnl->ijk", px, pe, pd, a)
+
+    return Field.from_function(mesh, function).coefficients
 
 
 def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +217,14 @@ class StageValues:
         for dof, weight in rest:
             value = axpy(value, weight, self.slices[dof], inplace=True)
         return value
+
+
+def _choice(kind: type[enum.Enum], value, name: str):
+    """`value` as a member of the enum `kind`, or ValueError naming `name` and the choices."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be one of {[k.value for k in kind]}, got {value!r}") from None
 
 
 def _points(value, name: str) -> np.ndarray:
@@ -239,6 +313,14 @@ class ContinuumNetwork(torch.nn.Module):
     kernel_form : KernelForm or str, default "auto"
         How a stage applies the width kernel (see :class:`KernelForm`); ``factored`` tells
         which form "auto" chose.
+    read_in_form : ReadInForm or str, default "sample"
+        How an input signal becomes the state at the nodes (see :class:`ReadInForm`).
+    n_samples : int, optional
+        The input sample count N_x the network is built (and trained) for: other counts are
+        refused unless :meth:`forward` is asked to resample. Default: any count (a
+        :class:`~fem_nn.Trainer` records the count of its task).
+    init : Initialization or str, default "noise"
+        The initial coefficients where `weights` gives none (see :class:`Initialization`).
     dtype : torch.dtype, default torch.float32
 
     Examples
@@ -263,6 +345,9 @@ class ContinuumNetwork(torch.nn.Module):
         weights: dict | None = None,
         memory_flat: bool = False,
         kernel_form: KernelForm | str = KernelForm.AUTO,
+        read_in_form: ReadInForm | str = ReadInForm.SAMPLE,
+        n_samples: int | None = None,
+        init: Initialization | str = Initialization.NOISE,
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
@@ -285,6 +370,9 @@ class ContinuumNetwork(torch.nn.Module):
         except ValueError:
             known = [f.value for f in KernelForm]
             raise ValueError(f"kernel_form must be one of {known}, got {kernel_form!r}") from None
+        self.read_in_form, self.init = _choice(ReadInForm, read_in_form, "read_in_form"), _choice(Initialization, init, "init")
+        self.n_samples = None if n_samples is None else _checks.integer(n_samples, "n_samples", 1)
+        self._read_in_operators = {}
         self.weight_mesh, self.bias_mesh, self.output_mesh = weight_mesh, bias_mesh, output_mesh
         self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
 
@@ -331,6 +419,8 @@ class ContinuumNetwork(torch.nn.Module):
         for name, shape in shapes.items():
             if name in weights:
                 value = _checks.real_array(weights[name], f"weights[{name!r}]", shape)
+            elif self.init is Initialization.SMOOTH:
+                value = _smooth_field(weight_mesh, rng) if name.startswith("weight") else np.zeros(shape)
             else:  # small enough that the flow stays near the identity at initialization
                 value = rng.normal(0.0, 0.5 / np.sqrt(len(nodes)), shape) * (len(nodes) / 2.0)
                 value *= 0.0 if name.startswith("bias") else 1.0
@@ -454,8 +544,8 @@ class ContinuumNetwork(torch.nn.Module):
             weight_mesh, bias_mesh, rhs=self.rhs, activation=self.activation,
             scheme=self.tableau if scheme is None else scheme, steps=self.steps if steps is None else steps,
             output_mesh=self.output_mesh if output_mesh is None else output_mesh, rate=self.rate, memory_flat=self.memory_flat,
-            kernel_form=self.kernel_form, dtype=parameter.dtype,
-            weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
+            kernel_form=self.kernel_form, read_in_form=self.read_in_form, n_samples=self.n_samples, init=self.init,
+            dtype=parameter.dtype, weights={name: p.detach().cpu().double().numpy() for name, p in self.named_parameters()},
         ).to(parameter.device)
 
     def config(self) -> dict:
@@ -480,6 +570,9 @@ class ContinuumNetwork(torch.nn.Module):
             "rate": self.rate,
             "memory_flat": self.memory_flat,
             "kernel_form": self.kernel_form.value,
+            "read_in_form": self.read_in_form.value,
+            "n_samples": self.n_samples,
+            "init": self.init.value,
             "dtype": str(self.node_weights.dtype).removeprefix("torch."),
         }
 
@@ -495,8 +588,10 @@ class ContinuumNetwork(torch.nn.Module):
         >>> bool(torch.equal(copy(torch.ones(2, 8)), net(torch.ones(2, 8))))
         True
         """
-        expected = {"weight_mesh", "bias_mesh", "rhs", "activation", "scheme", "steps", "output", "rate", "memory_flat", "kernel_form", "dtype"}
-        optional = {"kernel_form"}  # absent from the configs written before there were kernel forms
+        expected = {"weight_mesh", "bias_mesh", "rhs", "activation", "scheme", "steps", "output", "rate", "memory_flat",
+                    "kernel_form", "read_in_form", "n_samples", "init", "dtype"}
+        # absent from the configs written before these options: their defaults are the old behaviour
+        optional = {"kernel_form", "read_in_form", "n_samples", "init"}
         if not isinstance(config, dict) or not expected - optional <= set(config) <= expected:
             got = sorted(config) if isinstance(config, dict) else type(config).__name__
             raise ValueError(f"config must be a dict with keys {sorted(expected)}, got {got}")
@@ -520,7 +615,8 @@ class ContinuumNetwork(torch.nn.Module):
             mesh_from_dict(config["bias_mesh"], "config['bias_mesh']"),
             rhs=config["rhs"], activation=activation_function(config["activation"]), scheme=scheme,
             steps=config["steps"], output_mesh=output, rate=config["rate"], memory_flat=config["memory_flat"],
-            kernel_form=config.get("kernel_form", KernelForm.AUTO), dtype=dtype, weights=weights,
+            kernel_form=config.get("kernel_form", KernelForm.AUTO), read_in_form=config.get("read_in_form", ReadInForm.SAMPLE),
+            n_samples=config.get("n_samples"), init=config.get("init", Initialization.NOISE), dtype=dtype, weights=weights,
         )
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -584,13 +680,18 @@ class ContinuumNetwork(torch.nn.Module):
         return _dense_integral(kernel, h, bias)
 
     # --- evaluation ----------------------------------------------------------------------
-    def read_in(self, x, points=None) -> torch.Tensor:
+    def read_in(self, x, points=None, resample: bool = False) -> torch.Tensor:
         """The state at the width nodes ``(batch, nodes)`` from a batch of signals
-        ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1], or, given
-        `points` (N_x increasing positions), as the piecewise-linear interpolant of samples
-        there (constant beyond the first and last point). `x` may also be a
-        :class:`~fem_nn.Field` on a 1D mesh of the width interval, or a sequence of them (a
-        batch): the state is then its values at the nodes."""
+        ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1] (as
+        :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
+        piecewise-linear interpolant of samples there (constant beyond the first and last
+        point). `x` may also be a :class:`~fem_nn.Field` on a 1D mesh of the width interval,
+        or a sequence of them (a batch): the state is then its values at the nodes.
+
+        A network with a sample count (:attr:`n_samples`) refuses P0 signals of another
+        count, unless `resample`: then each signal is read by exact L2 projection onto the
+        width space (``"projection"``) or onto P0 on `n_samples` cells first (``"sample"``).
+        """
         if isinstance(x, Field) or (isinstance(x, (list, tuple)) and x and all(isinstance(f, Field) for f in x)):
             return self._read_fields([x] if isinstance(x, Field) else list(x), points)
         if not isinstance(x, torch.Tensor):
@@ -601,12 +702,16 @@ class ContinuumNetwork(torch.nn.Module):
             raise TypeError(f"x must be a dense tensor with data, got layout {x.layout} on device {x.device}")
         if x.is_complex() or x.dtype == torch.bool:
             raise TypeError(f"x must be a real tensor, got dtype {x.dtype}")
+        resample = _checks.flag(resample, "resample")
         # NaN propagates through min and max: two numbers to check instead of a full mask
         if x.is_floating_point() and x.numel() and not torch.isfinite(torch.stack(torch.aminmax(x))).all():
             raise ValueError("x must be finite (no NaN or inf)")
         dtype = self.node_weights.dtype
         if points is None:
-            return x.index_select(1, self._read_in_cells(x.shape[1]).to(x.device)).to(dtype)
+            operator = self._read_in_operator(x.shape[1], resample)
+            if operator.dtype == torch.long:  # point sampling: a gather
+                return x.index_select(1, operator.to(x.device)).to(dtype)
+            return x.to(dtype) @ operator.to(x.device).T
         points = _points(points, "points")
         if points.shape != (x.shape[1],):
             raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
@@ -619,6 +724,41 @@ class ContinuumNetwork(torch.nn.Module):
         w = torch.as_tensor(weight, dtype=dtype, device=x.device)
         x = x.to(dtype)
         return x[:, torch.as_tensor(left, device=x.device)] * (1 - w) + x[:, torch.as_tensor(right, device=x.device)] * w
+
+    def _read_in_operator(self, n_samples: int, resample: bool) -> torch.Tensor:
+        """The read-in of P0 signals of `n_samples` samples: the input cell of each node (a
+        long tensor, point sampling) or the matrix (nodes × n_samples) of the projection, or
+        ValueError when this network reads another count and `resample` is not asked."""
+        trained = self.n_samples
+        if trained is not None and n_samples != trained and not resample:
+            raise ValueError(
+                f"x has {n_samples} samples per signal, but this network reads {trained} (the count it was "
+                f"built and trained for); pass resample=True to read it by L2 projection instead"
+            )
+        key = (n_samples, self.read_in_form is ReadInForm.SAMPLE and trained is not None and n_samples != trained,
+               self.node_weights.dtype)
+        operator = self._read_in_operators.get(key)
+        if operator is None:
+            if self.read_in_form is ReadInForm.SAMPLE and not key[1]:
+                operator = self._read_in_cells(n_samples)
+            else:
+                operator = torch.as_tensor(self._read_in_matrix(n_samples), dtype=self.node_weights.dtype)
+            self._read_in_operators[key] = operator
+        return operator
+
+    def _read_in_matrix(self, n_samples: int) -> np.ndarray:
+        """R (nodes × n_samples): R x is the read-in of P0 samples x, by the projection onto
+        the discontinuous width space, or (``"sample"``, resampling) by the projection onto
+        P0 on :attr:`n_samples` cells followed by point sampling."""
+        eta = self.weight_mesh.axes[1]
+        source = uniform_axis(eta.interval, n_samples, "p0", 0)
+        if self.read_in_form is ReadInForm.SAMPLE:
+            target = uniform_axis(eta.interval, self.n_samples, "p0", 0)
+            resampled = np.linalg.solve(mass_matrix(target).toarray(), mixed_mass_matrix(target, source).toarray())
+            return resampled[self._read_in_cells(self.n_samples).numpy()]
+        width = Axis(eta.breakpoints, "legendre", eta.orders)
+        projection = np.linalg.solve(mass_matrix(width).toarray(), mixed_mass_matrix(width, source).toarray())
+        return width.evaluation_matrix(self.nodes).toarray() @ projection
 
     def _read_fields(self, fields: list, points) -> torch.Tensor:
         """The state at the width nodes from 1D Fields: their values there."""
@@ -673,20 +813,22 @@ class ContinuumNetwork(torch.nn.Module):
         error = prediction - target
         return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
-    def forward(self, x, points=None) -> torch.Tensor:
+    def forward(self, x, points=None, resample: bool = False) -> torch.Tensor:
         """Outputs for a batch of input signals ``(batch, N_x)`` or of Fields (read as in
-        :meth:`read_in`): the read-out when an output mesh or points were given, else the
-        state at the nodes."""
+        :meth:`read_in`, which says what `resample` does): the read-out when an output mesh
+        or points were given, else the state at the nodes."""
         h = integrate(
-            self.velocity(), self.read_in(x, points).T.contiguous(), 0.0, 1.0, self.steps, self.tableau,
+            self.velocity(), self.read_in(x, points, resample).T.contiguous(), 0.0, 1.0, self.steps, self.tableau,
             pass_interval=True, checkpoint=self.memory_flat and torch.is_grad_enabled(),
         )
         return h.T if self.output_mesh is None else (self._readout @ h).T
 
-    def frozen(self, n_samples: int) -> torch.nn.Module:
+    def frozen(self, n_samples: int, resample: bool = False) -> torch.nn.Module:
         """This manifestation with everything but the state precomputed, as a plain torch
         module for inference: every stage's kernel matrix and bias (at the stage's depth,
         one-sided on breakpoints), the read-in of N_x = `n_samples` samples and the read-out.
+        A network with another :attr:`n_samples` refuses, unless `resample` (as in
+        :meth:`read_in`).
         It computes what the network computes (the dense kernel form) with the same
         Runge–Kutta arithmetic, holds copies of the coefficients, and needs no tabulation,
         checks or depth lookups per call.
@@ -700,6 +842,7 @@ class ContinuumNetwork(torch.nn.Module):
         True
         """
         n_samples = _checks.integer(n_samples, "n_samples", 1)
+        read_in = self._read_in_operator(n_samples, _checks.flag(resample, "resample")).to(self.node_weights.device)
         grid = np.linspace(0.0, 1.0, self.steps + 1).tolist()  # the step ends integrate takes
         with torch.no_grad():
             fields = self._layer_fields(factored=False)
@@ -710,7 +853,7 @@ class ContinuumNetwork(torch.nn.Module):
                 stages = [[(kernel(t, interval).contiguous(), bias(t, interval).clone()) for kernel, bias in fields] for t in times]
                 steps.append(_FrozenStep(self, interval[0], dt, times, stages))
             readout = self._readout.clone() if self.output_mesh is not None else None
-            return _FrozenNetwork(self._read_in_cells(n_samples).to(self.node_weights.device), steps, readout)
+            return _FrozenNetwork(read_in, steps, readout)
 
     def export(self, n_samples: int) -> torch.export.ExportedProgram:
         """:meth:`frozen` as a ``torch.export`` program (any batch size) that runs with plain
@@ -761,14 +904,16 @@ class _FrozenStep(torch.nn.Module):
 
 
 class _FrozenNetwork(torch.nn.Module):
-    def __init__(self, cells: torch.Tensor, steps: list, readout: torch.Tensor | None):
+    def __init__(self, read_in: torch.Tensor, steps: list, readout: torch.Tensor | None):
         super().__init__()
-        self.register_buffer("cells", cells)
+        # the input cell of each node (point sampling) or the read-in matrix
+        self.gather = read_in.dtype == torch.long
+        self.register_buffer("cells" if self.gather else "read_in", read_in.clone())
         self.steps = torch.nn.ModuleList(steps)
         self.register_buffer("readout", readout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x[:, self.cells].T.contiguous()
+        h = x[:, self.cells].T.contiguous() if self.gather else (self.read_in @ x.T).contiguous()
         for step in self.steps:
             h = step(h)
         return h.T if self.readout is None else (self.readout @ h).T

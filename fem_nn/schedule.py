@@ -45,7 +45,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 
 # every phase kind with its options and their defaults (None: required)
 PHASE_OPTIONS: dict[str, dict] = {
-    "train": {"epochs": None, "learning_rate": None},
+    "train": {"epochs": None, "learning_rate": None, "lr_schedule": None},
     "refine": {"axis": "depth", "k": 2, "cells": None, "steps": "keep"},
     "coarsen": {"axis": "depth", "k": 2, "steps": "keep"},
     "elevate": {"axis": "width", "by": 1, "cells": None},
@@ -59,8 +59,14 @@ NETWORK_OPTIONS = {
     "width_cells": 8, "width_family": "legendre", "width_order": 1,
     "depth_cells": 1, "depth_family": "lagrange", "depth_order": 1,
     "scheme": "rk4", "steps": None, "scale": 4.0,
+    "read_in_form": "projection", "init": "noise", "quadrature_points": None,
 }
-TRAINING_OPTIONS = {"optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01}
+TRAINING_OPTIONS = {
+    "optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01,
+    # a name of fem_nn.trainer.LR_SCHEDULES for every train phase (a phase may name its own),
+    # a table of fem_nn.trainer.Manifestations, a name of fem_nn.tasks.TRANSFORMS, a penalty weight
+    "lr_schedule": None, "manifestations": None, "transform": None, "smoothness": 0.0,
+}
 
 
 def _options(given, defaults: dict, where: str) -> dict:
@@ -71,7 +77,8 @@ def _options(given, defaults: dict, where: str) -> dict:
     if unknown:
         raise ValueError(f"{where} has unknown keys {sorted(unknown)}; expected some of {sorted(defaults)}")
     missing = [key for key, value in defaults.items() if value is None and key not in given]
-    optional_none = {"cells", "steps", "learning_rate"}  # None means "all cells" / "as before" / "the default"
+    # None means "all cells" / "as before" / "the default" / "none"
+    optional_none = {"cells", "steps", "learning_rate", "lr_schedule", "quadrature_points", "manifestations", "transform"}
     missing = [key for key in missing if key not in optional_none]
     if missing:
         raise ValueError(f"{where} is missing {missing}")
@@ -100,6 +107,29 @@ def _scheme(value, name: str):
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     return value
+
+
+def _lr_schedule(value, name: str):
+    """`value` if it names a learning-rate schedule, else ValueError naming `name`."""
+    from .trainer import LR_SCHEDULES  # the trainer imports the tasks, not the schedules
+
+    if not isinstance(value, str) or value not in LR_SCHEDULES:
+        raise ValueError(f"{name} must be one of {sorted(LR_SCHEDULES)}, got {value!r}")
+    return value
+
+
+def _training_extras(training: dict, source: str) -> None:
+    """Checks the training table's schedule, manifestation, transform and penalty entries."""
+    from .tasks import TRANSFORMS
+    from .trainer import Manifestations
+
+    if training["lr_schedule"] is not None:
+        _lr_schedule(training["lr_schedule"], f"{source}: training.lr_schedule")
+    if training["manifestations"] is not None:
+        Manifestations.from_dict(training["manifestations"], f"{source}: training.manifestations")
+    if training["transform"] is not None and (not isinstance(training["transform"], str) or training["transform"] not in TRANSFORMS):
+        raise ValueError(f"{source}: training.transform must be one of {sorted(TRANSFORMS)}, got {training['transform']!r}")
+    _number(training["smoothness"], f"{source}: training.smoothness", 0, strict=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +173,8 @@ class Phase:
             raise ValueError(f"{where}: hp must be true or false, got {options['hp']!r}")
         if options.get("learning_rate") is not None:
             _number(options["learning_rate"], f"{where}: learning_rate", 0)
+        if options.get("lr_schedule") is not None:
+            _lr_schedule(options["lr_schedule"], f"{where}: lr_schedule")
         if kind == "remanifest":
             _scheme(options["scheme"], f"{where}: scheme")
             if options["steps"] is not None:
@@ -219,6 +251,7 @@ class Schedule:
         _number(training["learning_rate"], f"{source}: training.learning_rate", 0)
         _number(training["weight_decay"], f"{source}: training.weight_decay", 0, strict=False)
         _checks.integer(training["batch_size"], f"{source}: training.batch_size", 1)
+        _training_extras(training, source)
         _scheme(network["scheme"], f"{source}: network.scheme")
         if network["steps"] is not None:
             _checks.integer(network["steps"], f"{source}: network.steps", 1)

@@ -14,6 +14,7 @@ download), the network that fits it, and a plain torch training loop.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from .activations import ScaledActivation
-from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
+from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .network import ContinuumNetwork
 
 __all__ = [
     "Task", "digits_task", "burgers_task", "task_network", "digits_network", "train_classifier", "accuracy",
     "relative_error", "waveforms_task", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
+    "burgers_symmetries", "TRANSFORMS",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads
@@ -43,6 +45,10 @@ class Task:
     read-out; metric ``test_accuracy``) or ``"regression"`` (target functions as P0 cell
     averages; the integral L2 loss; metric ``test_relative_error``, the mean relative L2
     error).
+
+    With a validation split (``x_val``, ``y_val``; see :meth:`with_validation`), training
+    monitors the metric on it (:attr:`monitor_name`, e.g. ``validation_accuracy``) and the
+    test set is left for one measurement at the end.
 
     Examples
     --------
@@ -62,10 +68,39 @@ class Task:
     y_test: torch.Tensor
     output_cells: int
     logit_scale: float = 1.0  # multiplies the read-out before the cross-entropy
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     @property
     def metric_name(self) -> str:
         return "test_accuracy" if self.kind == "classification" else "test_relative_error"
+
+    @property
+    def monitor_name(self) -> str:
+        """The metric recorded during training: on the validation split if there is one."""
+        return self.metric_name if self.x_val is None else self.metric_name.replace("test_", "validation_")
+
+    def with_validation(self, fraction: float = 0.15, seed: int = 0) -> "Task":
+        """This task with a random `fraction` of the training pairs (per class, for
+        classification) held out as the validation split; the test split is unchanged.
+
+        Examples
+        --------
+        >>> task = digits_task().with_validation(0.2)
+        >>> len(task.x_train), len(task.x_val), len(task.x_test), task.monitor_name
+        (1080, 267, 450, 'validation_accuracy')
+        """
+        if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1):
+            raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+        generator = torch.Generator().manual_seed(seed)
+        n = len(self.x_train)
+        groups = [torch.nonzero(self.y_train == c).ravel() for c in self.y_train.unique()] if self.kind == "classification" else [torch.arange(n)]
+        held = torch.zeros(n, dtype=torch.bool)
+        for group in groups:
+            chosen = group[torch.randperm(len(group), generator=generator)[: int(round(fraction * len(group)))]]
+            held[chosen] = True
+        return dataclasses.replace(self, x_train=self.x_train[~held], y_train=self.y_train[~held],
+                                   x_val=self.x_train[held], y_val=self.y_train[held])
 
     @property
     def higher_is_better(self) -> bool:
@@ -78,11 +113,16 @@ class Task:
         return network.l2_loss(network(x), y)
 
     @torch.no_grad()
-    def metric(self, network: torch.nn.Module) -> float:
-        """The test metric of `network`."""
+    def metric(self, network: torch.nn.Module, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> float:
+        """The metric of `network` on the test split (or on the pairs `x`, `y`)."""
+        x, y = (self.x_test, self.y_test) if x is None else (x, y)
         if self.kind == "classification":
-            return accuracy(network, self.x_test, self.y_test)
-        return relative_error(network(self.x_test), self.y_test)
+            return accuracy(network, x, y)
+        return relative_error(network(x), y)
+
+    def monitor(self, network: torch.nn.Module) -> float:
+        """The metric of :attr:`monitor_name`: on the validation split if there is one."""
+        return self.metric(network) if self.x_val is None else self.metric(network, self.x_val, self.y_val)
 
 
 def digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
@@ -181,6 +221,29 @@ def cell_averages(u: np.ndarray, cells: int) -> torch.Tensor:
     return torch.tensor(u.reshape(len(u), cells, -1).mean(axis=2), dtype=torch.float32)
 
 
+def burgers_symmetries(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of Burgers pairs moved by the equation's symmetries (a transform for
+    :class:`~fem_nn.Trainer`): each pair shifted periodically by a random number of cells
+    and, with probability ½, mapped by u(ξ) ↦ −u(−ξ). On equal periodic cells both act
+    exactly on cell averages, the same on input and target.
+
+    Examples
+    --------
+    >>> x = torch.arange(4.0)[None]
+    >>> burgers_symmetries(x, x + 10, torch.Generator().manual_seed(0))
+    (tensor([[-3., -2., -1., -0.]]), tensor([[-13., -12., -11., -10.]]))
+    """
+    cells = x.shape[1]
+    index = (torch.arange(cells) + torch.randint(0, cells, (len(x), 1), generator=generator)) % cells
+    x, y = x.gather(1, index), y.gather(1, index)
+    reflect = (torch.rand(len(x), generator=generator) < 0.5)[:, None]
+    return torch.where(reflect, -x.flip(1), x), torch.where(reflect, -y.flip(1), y)
+
+
+# batch transforms by name (schedules name them)
+TRANSFORMS = {"burgers_symmetries": burgers_symmetries}
+
+
 def burgers_task(n_train: int = 512, n_test: int = 128, cells: int = 64) -> Task:
     """The Burgers solution operator at `cells` P0 cells (a divisor of ``BURGERS_GRID``).
 
@@ -209,12 +272,18 @@ def task_network(
     scheme="rk4",
     steps: int | None = None,
     scale: float = 4.0,
+    read_in_form: str = "projection",
+    init: str = "noise",
+    quadrature_points: int | None = None,
 ) -> ContinuumNetwork:
-    """A first manifestation for `task`: uniform width and depth axes, P0 read-out cells.
+    """A first manifestation for `task`: uniform width and depth axes, P0 read-out cells,
+    the input read by L2 projection onto the width space (``read_in_form``, see
+    :class:`~fem_nn.network.ReadInForm`) and the task's sample count recorded.
 
     Digits: γ = `scale`·tanh, the integral right-hand side. Burgers: Li & Shi's transport
     velocity ∫ W2 σ(∫ W1 h + b1) + b2 with σ = gelu, started near the identity map (the data
     is a transport problem; this right-hand side learns it far better than γ(∫ W h + b)).
+    `quadrature_points` sets the Gauss points per width cell (default order + 1).
 
     Examples
     --------
@@ -224,16 +293,18 @@ def task_network(
     ((16, 16, 3), 4, (3, 10))
     """
     width = uniform_axis(WIDTH_INTERVAL, width_cells, width_family, width_order)
+    if quadrature_points is not None:
+        width = Axis(width.breakpoints, width.family, width.orders, width.quadrature, quadrature_points)
     depth = uniform_axis(DEPTH_INTERVAL, depth_cells, depth_family, depth_order)
     output = Mesh([uniform_axis(WIDTH_INTERVAL, task.output_cells, "p0", 0)])
+    options = dict(scheme=scheme, steps=steps, output_mesh=output, read_in_form=read_in_form, init=init,
+                   n_samples=task.x_train.shape[1])
     if task.kind == "classification":
         return ContinuumNetwork(
-            weight_mesh(width, depth), bias_mesh(width, depth), activation=ScaledActivation("tanh", scale),
-            scheme=scheme, steps=steps, output_mesh=output,
+            weight_mesh(width, depth), bias_mesh(width, depth), activation=ScaledActivation("tanh", scale), **options,
         )
     network = ContinuumNetwork(
-        weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", activation="gelu",
-        scheme=scheme, steps=steps, output_mesh=output,
+        weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", activation="gelu", **options,
     )
     with torch.no_grad():
         network.weight1.mul_(0.05)
@@ -285,13 +356,3 @@ def train_classifier(
     trainer = Trainer(network, task, "adamw", learning_rate, weight_decay, batch_size, seed, progress=progress)
     return trainer.fit(epochs, one_cycle=True)
 
-
-def accuracy(network: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
-    """The fraction of `x` classified as `labels` (arg-max of the read-out)."""
-    return float((network(x).argmax(dim=1) == labels).float().mean())
-
-
-@torch.no_grad()
-def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """The mean over the batch of the relative L2 error of P0 cell values."""
-    return float((torch.linalg.vector_norm(prediction - target, dim=1) / torch.linalg.vector_norm(target, dim=1)).mean())

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -21,12 +23,111 @@ from tqdm.auto import tqdm
 
 from . import _checks, distributed
 from .checkpoint import OPTIMIZERS, load_checkpoint, save_checkpoint
+from .integrators import tableau
 from .network import ContinuumNetwork
+from .regularization import SmoothnessPenalty
 from .tasks import Task
 
-__all__ = ["Trainer", "make_optimizer"]
+__all__ = ["Trainer", "make_optimizer", "Manifestations", "learning_rate_factor", "LR_SCHEDULES"]
 
 MAX_BAD_STEPS = 5
+
+
+def _constant(progress: float) -> float:
+    return 1.0
+
+
+def _cosine(progress: float) -> float:
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _one_cycle(progress: float) -> float:
+    """Warm-up from 1/25 to 1 over the first 30 %, then annealing to 1/25e4 (cosine both
+    ways): torch's ``OneCycleLR`` defaults, without its momentum cycle."""
+    low, final = 1.0 / 25.0, 1.0 / 25e4
+    if progress < 0.3:
+        return low + (1.0 - low) * _cosine(1.0 - progress / 0.3)
+    return final + (1.0 - final) * _cosine((progress - 0.3) / 0.7)
+
+
+# the learning rate as a fraction of the base rate, a pure function of the progress through
+# a fit (0 at its first batch, 1 after its last): a resumed run recomputes it, no state
+LR_SCHEDULES: dict[str, Callable[[float], float]] = {"constant": _constant, "cosine": _cosine, "one_cycle": _one_cycle}
+
+
+def learning_rate_factor(name: str, progress: float) -> float:
+    """The learning rate of schedule `name` (a key of :data:`LR_SCHEDULES`) at `progress`
+    in [0, 1], as a fraction of the base rate.
+
+    Examples
+    --------
+    >>> [round(learning_rate_factor("cosine", p), 3) for p in (0.0, 0.5, 1.0)]
+    [1.0, 0.5, 0.0]
+    >>> learning_rate_factor("one_cycle", 0.3)
+    1.0
+    """
+    if name not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {name!r}")
+    return LR_SCHEDULES[name](min(max(float(progress), 0.0), 1.0))
+
+
+class Manifestations:
+    """A distribution of manifestations to train in: each batch draws, uniformly and
+    independently, a step count (a multiple of the network's own), a scheme and a number
+    of extra width quadrature points, so the loss is an average over manifestations of one
+    continuum (the depth analogue of multi-resolution training).
+
+    Parameters
+    ----------
+    steps : sequence of int, default (1,)
+        Multiples of the network's steps.
+    schemes : sequence of str, optional
+        Runge–Kutta scheme names; default the network's own.
+    quadrature : sequence of int, default (0,)
+        Extra Gauss points per width cell (0: the network's own rule).
+
+    Examples
+    --------
+    >>> m = Manifestations(steps=[1, 2], schemes=["rk4", "rk4_38"])
+    >>> m.draw(torch.Generator().manual_seed(0))
+    (2, 'rk4', 0)
+    """
+
+    def __init__(self, steps: Sequence[int] = (1,), schemes: Sequence[str] | None = None, quadrature: Sequence[int] = (0,)):
+        self.steps = self._integers(steps, "steps", 1)
+        self.quadrature = self._integers(quadrature, "quadrature", 0)
+        if schemes is not None:
+            if isinstance(schemes, str) or not isinstance(schemes, Sequence) or not schemes:
+                raise ValueError(f"schemes must be a non-empty list of scheme names, got {schemes!r}")
+            schemes = tuple(tableau(s).name for s in schemes)
+        self.schemes = schemes
+
+    @staticmethod
+    def _integers(values, name: str, minimum: int) -> tuple[int, ...]:
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"{name} must be a non-empty list of integers, got {values!r}")
+        return tuple(_checks.integer(v, f"{name}[{i}]", minimum) for i, v in enumerate(values))
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "manifestations") -> "Manifestations":
+        """From a schedule's table ``{steps = [...], schemes = [...], quadrature = [...]}``."""
+        if not isinstance(data, dict) or not set(data) <= {"steps", "schemes", "quadrature"}:
+            raise ValueError(f"{where} must be a table with keys among steps, schemes, quadrature, got {data!r}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from None
+
+    def to_dict(self) -> dict:
+        data = {"steps": list(self.steps), "quadrature": list(self.quadrature)}
+        return data if self.schemes is None else {**data, "schemes": list(self.schemes)}
+
+    def draw(self, generator: torch.Generator) -> tuple[int, str | None, int]:
+        """(steps multiple, scheme or None for the network's own, extra quadrature points)."""
+        def pick(options):
+            return options[int(torch.randint(len(options), (1,), generator=generator))] if len(options) > 1 else options[0]
+
+        return pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature)
 
 
 def make_optimizer(network: torch.nn.Module, name: str = "adamw", learning_rate: float = 0.02, weight_decay: float = 0.01):
@@ -67,6 +168,16 @@ class Trainer:
     checkpoint_path : path, optional
         Written every `checkpoint_every` epochs.
     progress : bool, default True
+    manifestations : Manifestations or dict, optional
+        Train each batch in a manifestation drawn from this distribution (see
+        :class:`Manifestations`); default: the network's own manifestation only.
+    transform : callable, optional
+        ``transform(x, y, generator) -> (x, y)`` applied to every training batch before the
+        loss (augmentation, e.g. :func:`fem_nn.tasks.burgers_symmetries`); it draws from
+        `generator` (the trainer's, so that runs repeat).
+    smoothness : float, default 0
+        The weight of the smoothness penalty (:class:`~fem_nn.regularization.SmoothnessPenalty`)
+        added to the loss.
 
     Examples
     --------
@@ -91,6 +202,9 @@ class Trainer:
         checkpoint_path=None,
         checkpoint_every: int = 1,
         progress: bool = True,
+        manifestations: Manifestations | dict | None = None,
+        transform: Callable | None = None,
+        smoothness: float = 0.0,
     ):
         if not isinstance(network, ContinuumNetwork):
             raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
@@ -102,6 +216,20 @@ class Trainer:
         self.metrics_path = None if metrics_path is None else Path(metrics_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.progress = progress
+        if isinstance(manifestations, dict):
+            manifestations = Manifestations.from_dict(manifestations)
+        if manifestations is not None and not isinstance(manifestations, Manifestations):
+            raise TypeError(f"manifestations must be a Manifestations or a dict, got {type(manifestations).__name__}")
+        if manifestations is not None and any(manifestations.quadrature) and distributed.rank_and_size()[1] > 1:
+            raise ValueError("manifestations: quadrature sampling is not supported in distributed training")
+        self.manifestations = manifestations
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable (x, y, generator) -> (x, y), got {transform!r}")
+        self.transform = transform
+        smoothness = _checks.real(smoothness, "smoothness")
+        if smoothness < 0:
+            raise ValueError(f"smoothness must be >= 0, got {smoothness}")
+        self.penalty = SmoothnessPenalty(smoothness) if smoothness > 0 else None
         self.generator = torch.Generator().manual_seed(_checks.integer(seed, "seed", 0))
         torch.manual_seed(seed)
         if isinstance(optimizer, str):
@@ -111,16 +239,57 @@ class Trainer:
 
     def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
         """Train `network` with `optimizer` from now on (after a refinement: see
-        :func:`fem_nn.refinement.transfer_optimizer`); re-wrapped for DDP on every rank."""
+        :func:`fem_nn.refinement.transfer_optimizer`); re-wrapped for DDP on every rank.
+        A network without a sample count records the task's."""
+        n_samples = self.task.x_train.shape[1]
+        if network.n_samples is None:
+            network.n_samples = n_samples
+        elif network.n_samples != n_samples:
+            raise ValueError(f"network reads {network.n_samples} samples per signal, but the task's inputs have {n_samples}")
         self.network, self.optimizer = network, optimizer
         self.model = distributed.wrap(network)
+        self._quadrature_shadows = {}
+
+    def _manifested(self):
+        """The module to train this batch in, with the network's steps and scheme set as
+        drawn (restored by :meth:`_restore`), or the network's own."""
+        if self.manifestations is None:
+            return self.model
+        multiple, scheme, extra = self.manifestations.draw(self.generator)
+        model = self.model
+        if extra:
+            model = self._quadrature_shadows.get(extra)
+            if model is None:
+                points = self.network.weight_mesh.axes[1].quadrature_points + extra
+                model = self.network.remanifested(quadrature_points=points)
+                for name in list(model._parameters):  # the live parameters, not copies
+                    model._parameters[name] = self.network._parameters[name]
+                self._quadrature_shadows[extra] = model
+        net = model.module if hasattr(model, "module") else model
+        self._saved = [(net, net.steps, net.tableau)]
+        net.steps, net.tableau = self.network.steps * multiple, self.network.tableau if scheme is None else tableau(scheme)
+        return model
+
+    def _restore(self) -> None:
+        if self.manifestations is not None:
+            for net, steps, scheme in self._saved:
+                net.steps, net.tableau = steps, scheme
 
     # --- training ------------------------------------------------------------------------
     def _step(self, indices: torch.Tensor) -> float | None:
         """One optimizer step on a global batch; None, with nothing changed, when the loss
         or a gradient is not finite (the step is never taken, so there is nothing to undo)."""
         share, scale = distributed.shard(indices)
-        loss = self.task.loss(self.model, self.task.x_train[share], self.task.y_train[share]) * scale
+        x, y = self.task.x_train[share], self.task.y_train[share]
+        if self.transform is not None:
+            x, y = self.transform(x, y, self.generator)
+        try:
+            loss = self.task.loss(self._manifested(), x, y)
+        finally:
+            self._restore()
+        if self.penalty is not None:
+            loss = loss + self.penalty(self.network)
+        loss = loss * scale
         self.optimizer.zero_grad()
         loss.backward()
         finite = torch.stack([torch.isfinite(loss).all()] + [torch.isfinite(p.grad).all() for p in self.network.parameters()]).all()
@@ -128,8 +297,6 @@ class Trainer:
             self.optimizer.zero_grad()
             return None
         self.optimizer.step()
-        if self._scheduler is not None:
-            self._scheduler.step()
         return loss.item() / scale
 
     def run_epoch(self) -> dict:
@@ -139,6 +306,8 @@ class Trainer:
         total, count, bad = 0.0, 0, 0
         for batch, start in enumerate(range(0, len(order), self.batch_size)):
             indices = order[start : start + self.batch_size]
+            if self._scheduler is not None:
+                self._scheduler(batch)
             loss = self._step(indices)
             if loss is None:
                 bad += 1
@@ -155,7 +324,7 @@ class Trainer:
         record = {
             "epoch": self.epoch,
             "loss": total / max(count, 1),
-            self.task.metric_name: self.task.metric(self.network),
+            self.task.monitor_name: self.task.monitor(self.network),
             "parameters": sum(p.numel() for p in self.network.parameters()),
         }
         self.history.append(record)
@@ -171,28 +340,51 @@ class Trainer:
         if self.checkpoint_path is not None and self.epoch % self.checkpoint_every == 0:
             self.save(self.checkpoint_path)
 
-    def fit(self, epochs: int, one_cycle: bool = False) -> list[dict]:
+    def fit(self, epochs: int, one_cycle: bool = False, lr_schedule: str | None = None, time_budget: float | None = None) -> list[dict]:
         """Run `epochs` epochs (with a progress bar); returns the history.
 
-        With `one_cycle`, the learning rate follows a one-cycle schedule over these epochs
-        (warm-up to each group's current rate, then annealing; stepped per batch), the
-        schedule that trains the digits network to 97 % in a minute. A checkpoint taken
-        mid-schedule does not hold the schedule's position.
+        With `lr_schedule` (a key of :data:`LR_SCHEDULES`), each batch's learning rate is the
+        schedule's fraction (:func:`learning_rate_factor`) of each group's rate at the start,
+        a function of the progress through these epochs only; the rates are restored at the
+        end. `one_cycle` is ``lr_schedule="one_cycle"``, the schedule that trains the digits
+        network to 97 % in a minute. With `time_budget` (seconds), training stops after the
+        epoch that reaches it (an event in the history). Where the task has a validation
+        split, the epochs record the metric on it and the last one also the test metric.
         """
         epochs = _checks.integer(epochs, "epochs", 1)
         if one_cycle:
-            batches = -(-len(self.task.x_train) // self.batch_size)
-            self._scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                self.optimizer, max_lr=[g["lr"] for g in self.optimizer.param_groups], total_steps=epochs * batches
-            )
+            lr_schedule = "one_cycle" if lr_schedule is None else lr_schedule
+        if lr_schedule is not None:
+            learning_rate_factor(lr_schedule, 0.0)  # checks the name
+        if time_budget is not None and not (_checks.real(time_budget, "time_budget") > 0):
+            raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+        batches = -(-len(self.task.x_train) // self.batch_size)
+        bases = [g["lr"] for g in self.optimizer.param_groups]
+        if lr_schedule is not None:
+            first, total = self.epoch, epochs * batches
+            self._scheduler = lambda batch: self._set_learning_rates(
+                bases, learning_rate_factor(lr_schedule, ((self.epoch - first) * batches + batch) / total))
+        start = time.perf_counter()
         bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not self.progress or distributed.rank_and_size()[0] != 0)
+        monitor = self.task.monitor_name
         try:
             for _ in bar:
                 record = self.run_epoch()
-                bar.set_postfix(loss=f"{record['loss']:.4f}", **{self.task.metric_name: f"{record[self.task.metric_name]:.4f}"})
+                bar.set_postfix(loss=f"{record['loss']:.4f}", **{monitor: f"{record[monitor]:.4f}"})
+                if time_budget is not None and time.perf_counter() - start >= time_budget:
+                    self.history.append({"epoch": self.epoch, "event": f"time budget {time_budget:g} s"})
+                    break
         finally:
             self._scheduler = None
+            if lr_schedule is not None:
+                self._set_learning_rates(bases, 1.0)
+        if monitor != self.task.metric_name:
+            record[self.task.metric_name] = self.task.metric(self.network)
         return self.history
+
+    def _set_learning_rates(self, bases: list[float], factor: float) -> None:
+        for group, base in zip(self.optimizer.param_groups, bases):
+            group["lr"] = base * factor
 
     # --- checkpoints ---------------------------------------------------------------------
     def save(self, path, metadata: dict | None = None) -> None:

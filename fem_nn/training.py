@@ -26,7 +26,7 @@ from .refinement import (
     transfer_optimizer,
 )
 from .schedule import Phase, Schedule
-from .tasks import Task, burgers_task, digits_task, task_network
+from .tasks import TRANSFORMS, Task, burgers_task, digits_task, task_network
 from .trainer import Trainer, make_optimizer
 
 __all__ = ["run_schedule", "project_down", "projected_depth", "load_task"]
@@ -160,6 +160,8 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
         metrics_path=None if out is None else out / "metrics.jsonl",
         checkpoint_path=None if out is None else out / "checkpoint.safetensors",
+        manifestations=t["manifestations"], transform=None if t["transform"] is None else TRANSFORMS[t["transform"]],
+        smoothness=t["smoothness"],
     )
     reports = []
     for i, phase in enumerate(schedule.phases):
@@ -168,7 +170,7 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
             if o["learning_rate"] is not None:
                 for group in trainer.optimizer.param_groups:
                     group["lr"] = o["learning_rate"]
-            trainer.fit(o["epochs"])
+            trainer.fit(o["epochs"], lr_schedule=o["lr_schedule"] or t["lr_schedule"])
         elif phase.kind == "project_down":
             rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
             reports.append(rows)
