@@ -158,3 +158,20 @@ def test_bad_input_fails_loudly():
         invariance(net, line_source(None, 8), [Resampled(0.3)], source=line_source)
     with pytest.raises(ValueError, match="does not reproduce its test inputs"):
         invariance(identity_network(6), line_source(None, 6), [Resampled(2)], source=lambda task, n: line_source(task, n + 1))
+
+
+def test_bench_invariance_prints_the_json_figures(capsys):
+    import json
+
+    from fem_nn.cli import main
+
+    assert main(["bench", "invariance", "--epochs", "1", "--tasks", "digits", "--mechanisms", "default", "--json"]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert set(figures) == {"digits", "mechanisms"} and set(figures["mechanisms"]) == {"default"}
+    digits = figures["digits"]
+    assert set(digits) == {"metric", "max_drop_depth", "max_drop_width"}  # digits has no resolution
+    assert 0.2 < digits["metric"] <= 1 and digits["max_drop_depth"] >= 0 and digits["max_drop_width"] >= 0
+    assert figures["mechanisms"]["default"]["digits"] == digits
+    assert f"{digits['metric']:.4f}" in out  # the table shows what the JSON holds
+    assert main(["bench", "invariance", "--tasks", "cifar"]) == 2
