@@ -15,7 +15,7 @@ from .integrators import ButcherTableau, Scheme, integrate, tableau
 from .io import bundled_mesh, bundled_meshes, load_mesh, mesh_from_dict, mesh_to_dict, save_mesh
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
 from .mgopt import MeshTransfer, MGOpt
-from .network import ContinuumNetwork, KernelForm, RightHandSide
+from .network import ContinuumNetwork, Initialization, KernelForm, ReadInForm, RightHandSide
 from .numba_backend import NumbaNetwork
 from .plotting import fitted_rate, plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices
 from .projection import AxisTransfer, Projector, project, supermesh_axis
@@ -26,7 +26,8 @@ from .refinement import (
 )
 from .schedule import Phase, Schedule, load_schedule
 from .tasks import Task, burgers_task, digits_task, task_network
-from .trainer import Trainer, make_optimizer
+from .regularization import SmoothnessPenalty
+from .trainer import Manifestations, Trainer, make_optimizer
 from .training import project_down, run_schedule
 
 __version__ = "0.1.0"

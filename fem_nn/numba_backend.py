@@ -128,7 +128,7 @@ class NumbaNetwork:
         self._rate = network.rate
         self.tableau, self.steps = network.tableau, network.steps
         self.nodes = network.nodes
-        self._read_in_cells, self._cells = network._read_in_cells, {}
+        self._read_in_operator, self._cells = network._read_in_operator, {}
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
         def array(tensor):
@@ -228,11 +228,14 @@ class NumbaNetwork:
         return out
 
     def _read_in(self, x: np.ndarray) -> np.ndarray:
-        """The state columns at the width nodes: each node reads the input cell that holds it."""
-        cells = self._cells.get(x.shape[1])
-        if cells is None:
-            cells = self._cells[x.shape[1]] = self._read_in_cells(x.shape[1]).numpy()
-        return np.ascontiguousarray(np.take(x, cells, axis=1).T, dtype=self.dtype)
+        """The state columns at the width nodes, read as the torch network reads them: the
+        input cell that holds each node, or the projection's matrix."""
+        operator = self._cells.get(x.shape[1])
+        if operator is None:
+            operator = self._cells[x.shape[1]] = self._read_in_operator(x.shape[1], False).numpy()
+        if operator.dtype.kind == "i":
+            return np.ascontiguousarray(np.take(x, operator, axis=1).T, dtype=self.dtype)
+        return np.ascontiguousarray(operator.astype(self.dtype) @ x.T.astype(self.dtype))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Outputs for a batch of input signals ``(batch, N_x)`` (as the torch network)."""

@@ -1,0 +1,181 @@
+"""Trainer options: learning-rate schedules by name, the batch transform, manifestation sampling,
+the time budget, the validation split, the recorded sample count; schedules that declare them."""
+
+import math
+
+import pytest
+import torch
+
+from fem_nn import Schedule
+from fem_nn.tasks import Task, burgers_symmetries, digits_task, task_network
+from fem_nn.trainer import LR_SCHEDULES, Manifestations, Trainer, learning_rate_factor
+
+
+@pytest.fixture(scope="module")
+def task():
+    full = digits_task()
+    return Task("digits", "classification", full.x_train[:192], full.y_train[:192], full.x_test[:64], full.y_test[:64], 10, 2.0)
+
+
+def small(task, **options):
+    torch.manual_seed(0)
+    return task_network(task, width_cells=4, width_order=1, depth_cells=2, steps=2, **options)
+
+
+class Recorder:
+    """A transform that records the learning rate and the network's steps of each batch."""
+
+    def __init__(self, trainer_box):
+        self.box, self.rates, self.calls = trainer_box, [], 0
+
+    def __call__(self, x, y, generator):
+        self.calls += 1
+        self.rates.append(self.box[0].optimizer.param_groups[0]["lr"])
+        return x, y
+
+
+@pytest.mark.parametrize("name", sorted(LR_SCHEDULES))
+def test_learning_rate_schedules_set_each_batch_and_restore_the_base(task, name):
+    box = []
+    recorder = Recorder(box)
+    trainer = Trainer(small(task), task, learning_rate=0.04, batch_size=64, progress=False, transform=recorder)
+    box.append(trainer)
+    trainer.fit(2, lr_schedule=name)
+    total = 2 * 3  # 192 pairs, batches of 64
+    expected = [0.04 * learning_rate_factor(name, k / total) for k in range(total)]
+    assert recorder.rates == pytest.approx(expected, rel=1e-15)
+    assert trainer.optimizer.param_groups[0]["lr"] == 0.04
+
+
+def test_learning_rate_factors():
+    assert [learning_rate_factor("cosine", p) for p in (0, 0.25, 1)] == pytest.approx([1, 0.5 + 0.5 * math.cos(math.pi / 4), 0], abs=1e-15)
+    assert [learning_rate_factor("one_cycle", p) for p in (0, 0.15, 0.3, 1)] == pytest.approx([0.04, 0.52, 1, 4e-6], rel=1e-12)
+    assert learning_rate_factor("constant", 0.7) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        learning_rate_factor("step", 0.5)
+
+
+def test_an_identity_transform_changes_nothing_and_a_transform_reaches_the_loss(task):
+    plain = Trainer(small(task), task, progress=False)
+    plain.fit(1)
+    box = []
+    recorder = Recorder(box)
+    hooked = Trainer(small(task), task, progress=False, transform=recorder)
+    box.append(hooked)
+    hooked.fit(1)
+    assert recorder.calls == 3
+    assert hooked.history[-1]["loss"] == plain.history[-1]["loss"]
+    for p, q in zip(plain.network.parameters(), hooked.network.parameters()):
+        assert torch.equal(p, q)
+    # a transform that blanks the inputs: the network learns only the label frequencies
+    blank = Trainer(small(task), task, progress=False, transform=lambda x, y, g: (torch.zeros_like(x), y))
+    blank.fit(1)
+    assert blank.history[-1]["loss"] != plain.history[-1]["loss"]
+    with pytest.raises(TypeError, match="transform must be callable"):
+        Trainer(small(task), task, transform="burgers_symmetries")
+
+
+def test_burgers_symmetries_shift_and_reflect_input_and_target_alike():
+    x = torch.arange(1.0, 9.0).repeat(64, 1)  # positive: a reflected row is negative
+    moved_x, moved_y = burgers_symmetries(x, x + 100, torch.Generator().manual_seed(3))
+    reflected, shifts = moved_x[:, 0] < 0, set()
+    for a, b, r in zip(moved_x, moved_y, reflected):
+        signal, target = (-a.flip(0), -b.flip(0)) if r else (a, b)  # undo the reflection
+        shift = int(signal[0]) - 1
+        assert torch.equal(signal, (torch.arange(8.0) + shift) % 8 + 1)  # a periodic shift
+        assert torch.equal(target, signal + 100)  # the same move on the target
+        shifts.add(shift)
+    assert 16 < int(reflected.sum()) < 48 and len(shifts) == 8
+
+
+def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
+    # one choice, two times the steps: the same training as a network built with those steps
+    sampled = Trainer(small(task), task, progress=False, manifestations={"steps": [2]})
+    sampled.fit(1)
+    assert sampled.network.steps == 2  # restored after each batch
+    torch.manual_seed(0)
+    direct = Trainer(task_network(task, width_cells=4, width_order=1, depth_cells=2, steps=4), task, progress=False)
+    direct.fit(1)
+    assert sampled.history[-1]["loss"] == direct.history[-1]["loss"]
+    # scheme and quadrature draws: each batch sees its manifestation
+    seen = []
+    net = small(task)
+    original = net.forward
+
+    trainer = Trainer(net, task, progress=False, manifestations=Manifestations(steps=[1, 2], schemes=["rk4", "midpoint"], quadrature=[0, 1]))
+
+    def spy(x, y, generator):
+        return x, y
+
+    trainer.transform = spy
+    real = trainer._manifested
+
+    def manifested():
+        model = real()
+        seen.append((model.steps, model.tableau.name, len(model.nodes)))
+        return model
+
+    trainer._manifested = manifested
+    trainer.fit(3)
+    assert net.forward == original and net.steps == 2 and net.tableau.name == "rk4"
+    assert {s for s, _, _ in seen} == {2, 4} and {t for _, t, _ in seen} == {"rk4", "midpoint"} and {n for *_, n in seen} == {8, 12}
+    # the extra-quadrature copy shares the live parameters
+    shadow = trainer._quadrature_shadows[1]
+    assert all(p is q for p, q in zip(shadow.parameters(), net.parameters()))
+    with pytest.raises(ValueError, match=r"steps\[0\] must be >= 1"):
+        Manifestations(steps=[0])
+    with pytest.raises(ValueError, match="unknown|scheme"):
+        Manifestations(schemes=["rk5"])
+
+
+def test_time_budget_stops_after_the_epoch_that_reaches_it(task):
+    trainer = Trainer(small(task), task, progress=False)
+    history = trainer.fit(50, time_budget=1e-6)
+    assert trainer.epoch == 1 and history[-1] == {"epoch": 1, "event": "time budget 1e-06 s"}
+    with pytest.raises(ValueError, match="time_budget"):
+        trainer.fit(1, time_budget=0)
+
+
+def test_validation_split_is_monitored_and_the_test_metric_measured_once_at_the_end(task):
+    split = task.with_validation(0.25, seed=1)
+    assert len(split.x_train) + len(split.x_val) == len(task.x_train) and torch.equal(split.x_test, task.x_test)
+    rows = {tuple(r.tolist()) for r in task.x_train}
+    assert {tuple(r.tolist()) for r in split.x_train} | {tuple(r.tolist()) for r in split.x_val} == rows
+    assert not {tuple(r.tolist()) for r in split.x_train} & {tuple(r.tolist()) for r in split.x_val}
+    for label in range(10):  # stratified
+        assert int((split.y_val == label).sum()) == round(0.25 * int((task.y_train == label).sum()))
+    trainer = Trainer(small(split), split, progress=False)
+    first, second = trainer.fit(2)
+    assert set(first) == {"epoch", "loss", "validation_accuracy", "parameters"}
+    assert second["validation_accuracy"] == split.metric(trainer.network, split.x_val, split.y_val)
+    assert second["test_accuracy"] == task.metric(trainer.network)
+    with pytest.raises(ValueError, match="fraction must be a number in"):
+        task.with_validation(1.0)
+
+
+def test_the_trainer_records_the_task_sample_count_and_refuses_another(task):
+    net = small(task)
+    net.n_samples = None
+    Trainer(net, task, progress=False)
+    assert net.n_samples == 64
+    net.n_samples = 32
+    with pytest.raises(ValueError, match="network reads 32 samples per signal, but the task's inputs have 64"):
+        Trainer(net, task, progress=False)
+
+
+def test_schedules_declare_the_training_options():
+    data = {"task": "burgers", "network": {"width_cells": 4, "quadrature_points": 3, "read_in_form": "projection"},
+            "training": {"lr_schedule": "cosine", "manifestations": {"steps": [1, 2]}, "transform": "burgers_symmetries", "smoothness": 1e-4},
+            "phases": [{"phase": "train", "epochs": 1, "lr_schedule": "one_cycle"}]}
+    schedule = Schedule.from_dict(data)
+    assert schedule.training["manifestations"] == {"steps": [1, 2]} and schedule.phases[0].options["lr_schedule"] == "one_cycle"
+    for where, bad, message in [
+        ("training", {"lr_schedule": "step"}, "training.lr_schedule must be one of"),
+        ("training", {"manifestations": {"steps": [0]}}, r"training.manifestations: steps\[0\] must be >= 1"),
+        ("training", {"transform": "flip"}, "training.transform must be one of"),
+        ("training", {"smoothness": -1}, "training.smoothness must be a finite number >= 0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Schedule.from_dict({**data, where: {**data[where], **bad}})
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        Schedule.from_dict({**data, "phases": [{"phase": "train", "epochs": 1, "lr_schedule": "warm"}]})
