@@ -160,12 +160,14 @@ def test_bad_input_fails_loudly():
         invariance(identity_network(6), line_source(None, 6), [Resampled(2)], source=lambda task, n: line_source(task, n + 1))
 
 
-def test_bench_invariance_prints_the_json_figures(capsys):
+def test_bench_invariance_prints_the_json_figures(capsys, tmp_path):
     import json
 
     from fem_nn.cli import main
 
-    assert main(["bench", "invariance", "--epochs", "1", "--tasks", "digits", "--mechanisms", "default", "--json"]) == 0
+    plot = tmp_path / "slices.png"
+    assert main(["bench", "invariance", "--epochs", "1", "--tasks", "digits", "--mechanisms", "default", "--plot", str(plot), "--json"]) == 0
+    assert plot.stat().st_size > 0
     out = capsys.readouterr().out
     figures = json.loads(out.strip().splitlines()[-1])
     assert set(figures) == {"digits", "mechanisms"} and set(figures["mechanisms"]) == {"default"}
