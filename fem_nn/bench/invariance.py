@@ -102,7 +102,8 @@ def trained(recipe: Recipe, mechanism: dict, epochs: int, task: Task | None = No
 def add_arguments(parser) -> None:
     parser.add_argument("--tasks", default=",".join(RECIPES), help=f"comma-separated, of {', '.join(RECIPES)} (default all)")
     parser.add_argument("--mechanisms", default=",".join(MECHANISMS),
-                        help=f"comma-separated rows of the per-mechanism table, of {', '.join(MECHANISMS)} (default all)")
+                        help=f"comma-separated rows of the per-mechanism table, of {', '.join(MECHANISMS)} (default all; "
+                        "the per-task tables and their figures need 'default')")
     parser.add_argument("--quick", action="store_true", help="a fifth of every recipe's epochs")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of every recipe (default: its own)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -124,8 +125,6 @@ def _shown(value) -> str:
 def run(args) -> dict:
     tasks = _names(args.tasks, RECIPES, "--tasks")
     mechanisms = _names(args.mechanisms, MECHANISMS, "--mechanisms")
-    if "default" not in mechanisms:
-        mechanisms.append("default")  # the per-task tables
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
     figures, table, slices = {}, [], {}
@@ -140,7 +139,7 @@ def run(args) -> dict:
             table.append((mechanism, name, row, seconds))
             if name == tasks[0]:
                 slices[mechanism] = network
-            if mechanism == "default":
+            if mechanism == "default":  # the per-task tables and figures
                 print(f"\n{name}: {recipe.network}, {epochs} epochs, default training ({seconds:.0f} s)")
                 print(report.table())
                 figures[name] = row

@@ -46,17 +46,18 @@ def _better(task: Task, value: float, target: float) -> bool:
 
 
 def timed_run(trainer: Trainer, epochs: int, refinements: dict | None = None, stop_at: float | None = None) -> list:
-    """(wall seconds so far, test metric) after each epoch; `refinements` maps an epoch
+    """(CPU seconds of this process so far, test metric) after each epoch — CPU time, so
+    that other work on a shared machine does not enter the ratios; `refinements` maps an epoch
     count to a function network -> network applied (with the optimizer carried) after it;
     stops early once the metric reaches `stop_at`."""
     points, elapsed = [], 0.0
     for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
+        start = time.process_time()
         record = trainer.run_epoch()
         if refinements and epoch in refinements:
             new = refinements[epoch](trainer.network)
             trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
-        elapsed += time.perf_counter() - start
+        elapsed += time.process_time() - start
         points.append((elapsed, record[trainer.task.metric_name]))
         if stop_at is not None and _better(trainer.task, points[-1][1], stop_at):
             break
@@ -68,7 +69,7 @@ def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repea
     """Fine from scratch for `epochs` epochs against nested iteration: the coarse network
     refined after 1/2, 3/4, 7/8 … of the epochs until it is the fine network, run until it
     reaches the fine network's final test metric (at most twice the epochs): the median over
-    `repeats` of the ratio of the wall times, per variant.
+    `repeats` of the ratio of the CPU times, per variant.
 
     `variants` maps a name to the axes refined (default ``{"depth": ("depth",)}``): in depth,
     one depth cell and one step, both doubled at each refinement until they are the fine
