@@ -28,6 +28,12 @@ ACTIVATIONS: dict[str, Callable] = {
 class RateActivation:
     """The seed's activation rate γ(z) = (f(z) − z) / Δ for a pointwise f and a step Δ.
 
+    With the "integral" right-hand side γ(z) is taken at the pre-activation z = ∫ W h + b,
+    so a forward-Euler step of size Δ gives ``h + Δ γ(z) = h + f(z) − z``: the layer
+    f(z) only where z = h. The MLP layer ``h ← f(A h + c)`` itself is the "relaxation"
+    right-hand side ``rate · (f(z) − h)`` with rate 1/Δ, whose Euler step of size Δ is
+    exactly f(z); a residual block ``h + f(z)`` is :class:`ScaledActivation` with scale 1/Δ.
+
     Examples
     --------
     >>> gamma = RateActivation("tanh", 0.5)

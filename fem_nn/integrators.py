@@ -288,8 +288,10 @@ def integrate(
         jump at depth-cell breakpoints must then take, at a stage time on a breakpoint
         (``t == t_k`` or ``t == t_k1``), the one-sided value of the cell inside
         ``[t_k, t_k1]`` (ContinuousNet's patch of torchdiffeq). Stage times with ``c = 0``
-        and ``c = 1`` equal the interval's ends bit for bit, so these tests are exact; when
-        ``t0 = 0`` consecutive intervals also share their ends bit for bit.
+        and ``c = 1`` equal the interval's ends bit for bit; when ``t0 = 0`` consecutive
+        intervals also share their ends bit for bit. The step ends need not equal the
+        fields' breakpoints bit for bit (``linspace`` grids of different counts differ by
+        ulps): :meth:`~fem_nn.Axis.locate_within` decides a stage's cell with a tolerance.
     h0 : numpy array, torch tensor or float
         The initial state, any shape. Torch states keep their dtype and device, and the
         result is differentiable (no in-place operations).

@@ -23,6 +23,7 @@ import math
 import os
 import stat
 import tempfile
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -93,18 +94,28 @@ def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
     return {**data, **mesh.to_dict()}
 
 
-def save_mesh(mesh: Mesh, path: str | os.PathLike, description: str | None = None) -> None:
-    """Write `mesh` to a JSON mesh file (atomically).
+def save_mesh(path: str | os.PathLike, mesh: Mesh, description: str | None = None) -> None:
+    """Write `mesh` to a JSON mesh file at `path` (atomically).
+
+    The path comes first, as for :func:`~fem_nn.save_field` and
+    :func:`~fem_nn.save_checkpoint`; the earlier order ``save_mesh(mesh, path)``
+    still works (a Mesh is never a path) with a DeprecationWarning.
 
     Examples
     --------
     >>> import tempfile
     >>> from fem_nn import weight_mesh
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     save_mesh(weight_mesh(), f"{folder}/w.json", description="8 P1 × 8 P1 × 4 P0")
+    ...     save_mesh(f"{folder}/w.json", weight_mesh(), description="8 P1 × 8 P1 × 4 P0")
     ...     load_mesh(f"{folder}/w.json") == weight_mesh()
     True
     """
+    if isinstance(path, Mesh) and not isinstance(mesh, Mesh):
+        warnings.warn(
+            "save_mesh(mesh, path) is deprecated: call save_mesh(path, mesh), the order of save_field and save_checkpoint",
+            DeprecationWarning, stacklevel=2,
+        )
+        path, mesh = mesh, path
     data = mesh_to_dict(mesh, description)
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 

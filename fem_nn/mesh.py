@@ -21,13 +21,40 @@ __all__ = [
     "signal_mesh",
     "bias_mesh",
     "weight_mesh",
+    "axis_names",
     "WIDTH_INTERVAL",
     "DEPTH_INTERVAL",
 ]
 
 WIDTH_INTERVAL = (-1.0, 1.0)
 DEPTH_INTERVAL = (0.0, 1.0)
+# a point this close to a breakpoint, relative to the adjacent cells' width, is on it
+_SNAP = 1e-9
 DEFAULT_NAMES = {1: ("xi",), 2: ("xi", "delta"), 3: ("xi", "eta", "delta")}
+# the network's words for its mesh axes, accepted wherever an axis name is
+AXIS_ALIASES = {"width": ("xi", "eta"), "depth": ("delta",)}
+
+
+def axis_names(axis: str, names: Sequence[str] = DEFAULT_NAMES[3]) -> tuple[str, ...]:
+    """The axes among `names` that `axis` names: itself, or for an alias those it stands
+    for ("width": ξ and η, "depth": δ). The canonical names are the meshes' ("xi", "eta",
+    "delta"); an unknown name is a ValueError listing both.
+
+    Examples
+    --------
+    >>> axis_names("width"), axis_names("width", ("xi", "delta")), axis_names("delta")
+    (('xi', 'eta'), ('xi',), ('delta',))
+    """
+    if isinstance(axis, str) and axis in names:
+        return (axis,)
+    named = tuple(n for n in AXIS_ALIASES.get(axis, ()) if n in names) if isinstance(axis, str) else ()
+    if not named:
+        aliases = ", ".join(
+            f"{alias!r} ({', '.join(n for n in meant if n in names)})"
+            for alias, meant in AXIS_ALIASES.items() if any(n in names for n in meant)
+        )
+        raise ValueError(f"axis must be one of {tuple(names)}" + (f" or an alias {aliases}" if aliases else "") + f", got {axis!r}")
+    return named
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -226,11 +253,15 @@ class Axis:
         )
 
     # --- evaluation --------------------------------------------------------------------
-    def locate(self, x, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
+    def locate(self, x, side: str = "right", cells=None) -> tuple[np.ndarray, np.ndarray]:
         """The cell holding each point and the point's reference coordinate in it.
 
         A point on an interior breakpoint belongs to the cell on its `side` ("right" or
-        "left"): that is how a one-sided value of a discontinuous field is chosen.
+        "left"): that is how a one-sided value of a discontinuous field is chosen. Given
+        `cells` (one cell index per point), each point is taken in its given cell instead,
+        with no location: points that two cells share (the end nodes of a Gauss–Lobatto
+        rule on each cell) then get each cell's own values. Reference coordinates are
+        clipped to [-1, 1].
         """
         x = np.asarray(x, dtype=float)
         if side not in ("left", "right"):
@@ -241,14 +272,83 @@ class Axis:
         slack = 1e-12 * (b - a)
         if x.size and (x.min() < a - slack or x.max() > b + slack):
             raise ValueError(f"points must lie in the axis interval [{a:g}, {b:g}]")
-        cells = np.searchsorted(self.breakpoints, x, side=side) - 1
-        cells = np.clip(cells, 0, self.n_cells - 1)
+        if cells is None:
+            cells = np.clip(np.searchsorted(self.breakpoints, x, side=side) - 1, 0, self.n_cells - 1)
+        else:
+            cells = self._given_cells(cells, x.shape)
         left, right = self.breakpoints[cells], self.breakpoints[cells + 1]
         reference = np.clip((2.0 * x - left - right) / (right - left), -1.0, 1.0)
         return cells, reference
 
-    def tabulate(self, x, n_derivatives: int = 0, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
-        """Basis values (and first derivatives) at physical points, in gather form.
+    def _given_cells(self, cells, shape) -> np.ndarray:
+        """`cells` as an integer array of `shape` of indices in [0, n_cells), or an error."""
+        raw = np.asarray(cells)
+        if raw.size and (raw.dtype == bool or not np.issubdtype(raw.dtype, np.integer)):
+            raise TypeError(f"cells must be integer cell indices, one per point, got dtype {raw.dtype}")
+        if raw.shape != shape:
+            raise ValueError(f"cells must have one entry per point (shape {shape}), got shape {raw.shape}")
+        if raw.size and (raw.min() < 0 or raw.max() >= self.n_cells):
+            raise ValueError(f"cells must be indices in [0, {self.n_cells}), got {raw.min()}..{raw.max()}")
+        return raw.astype(np.int64)
+
+    def locate_within(self, x, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+        """The cell read at each point `x` of an interval ``[lower, upper]`` (a Runge–Kutta
+        step in depth, a quadrature cell of Nyström nodes), and `x` snapped onto the
+        breakpoint it lies on within tolerance.
+
+        The decision is combinatorial, not a float comparison: a point within ``1e-9 ×``
+        the adjacent cells' width of a breakpoint is on it (a ``linspace`` step grid and the
+        breakpoints of :meth:`refined`, or a Gauss–Lobatto end node and its cell's end,
+        differ by ulps). The interval's ends so snapped give the cells it spans; a point
+        reads the cell that holds it (on a breakpoint: the cell after it), clipped to those
+        cells. An interval inside one cell therefore reads that cell at every point, its
+        ends included (the one-sided values of a discontinuous field), whichever
+        neighbouring cell shares them.
+
+        Parameters
+        ----------
+        x, lower, upper : array_like
+            Broadcast against each other; ``lower <= x <= upper`` is expected (a point
+            outside reads the interval's nearest cell).
+
+        Returns
+        -------
+        cells : ndarray of int
+        x : ndarray of float
+
+        Examples
+        --------
+        >>> axis = uniform_axis((0.0, 1.0), 5, "p0", 0)
+        >>> cells, t = axis.locate_within([0.6, 0.6], [0.6, 8 / 15], [2 / 3, 0.6])  # steps of 1/15
+        >>> cells  # the step [0.6, 2/3] lies in cell 3; 0.6 ends the step [8/15, 0.6] in cell 2
+        array([3, 2])
+        >>> t.tolist(), axis.breakpoints[3].item()
+        ([0.6000000000000001, 0.6000000000000001], 0.6000000000000001)
+        """
+        x, lower, upper = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, lower, upper)))
+        first = self._snap(lower)[1]
+        last = self._snap(upper)[0]
+        _, after, snapped = self._snap(x)
+        return np.maximum(first, np.minimum(after, last)), snapped
+
+    def _snap(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cells just before and just after each point (the same cell inside one, the
+        outer cell at the axis' ends), and the points set to the breakpoint they lie on
+        within tolerance."""
+        b, n, widths = self.breakpoints, self.n_cells, self.widths
+        tolerance = _SNAP * np.minimum(widths[np.maximum(np.arange(n + 1) - 1, 0)], widths[np.minimum(np.arange(n + 1), n - 1)])
+        j = np.clip(np.searchsorted(b, x), 1, n)  # b[j - 1] < x <= b[j], up to the ends
+        on_lower = np.abs(x - b[j - 1]) <= tolerance[j - 1]
+        on_upper = ~on_lower & (np.abs(x - b[j]) <= tolerance[j])
+        before = np.where(on_lower, np.maximum(j - 2, 0), j - 1)
+        after = np.where(on_upper, np.minimum(j, n - 1), j - 1)
+        snapped = np.where(on_lower, b[j - 1], np.where(on_upper, b[j], x))
+        return before, after, snapped
+
+    def tabulate(self, x, n_derivatives: int = 0, side: str = "right", cells=None) -> tuple[np.ndarray, np.ndarray]:
+        """Basis values (and first derivatives) at physical points, in gather form; each point
+        in the cell that holds it (on a breakpoint: on its `side`), or in its given `cells`
+        (see :meth:`locate`).
 
         Returns
         -------
@@ -260,7 +360,7 @@ class Axis:
             Their global dof numbers (0 in the padding, where the value is 0).
         """
         x = np.ravel(np.asarray(x, dtype=float))
-        cells, reference = self.locate(x, side)
+        cells, reference = self.locate(x, side, None if cells is None else np.ravel(cells))
         values = np.zeros((n_derivatives + 1, x.size, self.max_order + 1))
         for order in np.unique(self.orders[cells]):
             here = self.orders[cells] == order
@@ -270,12 +370,12 @@ class Axis:
         dofs = np.maximum(self.cell_dofs()[cells], 0)
         return values, dofs
 
-    def evaluation_matrix(self, x, derivative: int = 0, side: str = "right"):
+    def evaluation_matrix(self, x, derivative: int = 0, side: str = "right", cells=None):
         """Sparse matrix E with ``E @ u`` the values (or derivatives) of the coefficients
-        `u` at the points `x`; shape (len(x), n_dofs)."""
+        `u` at the points `x` (located as in :meth:`tabulate`); shape (len(x), n_dofs)."""
         from scipy import sparse
 
-        values, dofs = self.tabulate(x, derivative, side)
+        values, dofs = self.tabulate(x, derivative, side, cells)
         n = dofs.shape[0]
         rows = np.repeat(np.arange(n), dofs.shape[1])
         return sparse.csr_matrix(
@@ -476,11 +576,13 @@ class Mesh:
         return tuple(a.interval for a in self.axes)
 
     def axis_index(self, axis: int | str) -> int:
-        """The position of `axis`, given by position or by name."""
+        """The position of `axis`, given by position, by name or by an alias of one axis
+        of this mesh (see :func:`axis_names`)."""
         if isinstance(axis, str):
-            if axis not in self.names:
-                raise ValueError(f"axis must be one of {self.names}, got {axis!r}")
-            return self.names.index(axis)
+            named = axis_names(axis, self.names)
+            if len(named) != 1:
+                raise ValueError(f"axis {axis!r} names {len(named)} axes of this mesh {named}; give one of them")
+            return self.names.index(named[0])
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -self.dim <= axis < self.dim:
             raise ValueError(f"axis must be a name in {self.names} or an index below {self.dim}, got {axis!r}")
         return int(axis) % self.dim
@@ -488,9 +590,11 @@ class Mesh:
     def _selected(self, axis) -> Iterable[int]:
         if axis is None:
             return range(self.dim)
-        if isinstance(axis, (list, tuple)):
-            return tuple(self.axis_index(a) for a in axis)
-        return (self.axis_index(axis),)
+
+        def indices(a) -> tuple[int, ...]:  # an alias may name several axes ("width": ξ and η)
+            return tuple(self.names.index(n) for n in axis_names(a, self.names)) if isinstance(a, str) else (self.axis_index(a),)
+
+        return tuple(i for a in axis for i in indices(a)) if isinstance(axis, (list, tuple)) else indices(axis)
 
     def with_axis(self, axis: int | str, new: Axis) -> "Mesh":
         """This mesh with one axis replaced."""

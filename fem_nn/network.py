@@ -154,10 +154,12 @@ def _smooth_field(mesh: Mesh, rng: np.random.Generator) -> np.ndarray:
 
 
 def depth_weights(axis: Axis, t: float, interval) -> tuple[np.ndarray, np.ndarray]:
-    """The depth dofs whose basis functions are non-zero at stage time `t` and their values,
-    in the cell holding the step `interval`: a stage at the step's end takes the left-sided
-    value, any other the right-sided one."""
-    values, dofs = axis.tabulate([t], side="left" if t >= interval[1] else "right")
+    """The depth dofs whose basis functions are non-zero at stage time `t` of the step
+    `interval` and their values, in the cell :meth:`~fem_nn.Axis.locate_within` decides: a
+    step inside one depth cell reads that cell at every stage (its one-sided values on the
+    ends), whatever ulps its float ends and the breakpoints differ by."""
+    cell, t = axis.locate_within([t], interval[0], interval[1])
+    values, dofs = axis.tabulate(t, cells=cell)
     active = values[0, 0] != 0.0
     return dofs[0, active], values[0, 0, active]
 
@@ -172,7 +174,7 @@ class DepthLookup:
     def __call__(self, t: float, interval) -> tuple[tuple[int, float], ...]:
         """The ``(dof, value)`` pairs at stage time `t` as Python numbers, one tuple object
         per stage (so that a caller can recognize a stage by identity)."""
-        key = (t, t >= interval[1])
+        key = (t, interval[0], interval[1])
         terms = self._memo.get(key)
         if terms is None:
             dofs, values = depth_weights(self.axis, t, interval)
@@ -238,8 +240,23 @@ def _points(value, name: str) -> np.ndarray:
     return array.astype(float)
 
 
-def _gather_form(axis: Axis, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    values, dofs = axis.tabulate(points)
+def _nystrom_nodes(axis: Axis) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The Nyström nodes and weights of `axis`' quadrature rule, and the ends ``(lower,
+    upper)`` of the cell each belongs to.
+
+    A Gauss–Lobatto rule puts a node on each side of every inner breakpoint, one per cell;
+    any width axis (a basis, the read-in cells, the read-out space) reads each copy in the
+    cell holding its own (:meth:`~fem_nn.Axis.locate_within` of the ends), so that the two
+    copies take the two one-sided values of a discontinuous field.
+    """
+    nodes, weights = axis.quadrature_on_cells()
+    spans = tuple(np.broadcast_to(b[:, None], nodes.shape).ravel() for b in (axis.breakpoints[:-1], axis.breakpoints[1:]))
+    return nodes.ravel(), weights.ravel(), spans
+
+
+def _gather_form(axis: Axis, nodes: np.ndarray, spans) -> tuple[torch.Tensor, torch.Tensor]:
+    cells, nodes = axis.locate_within(nodes, *spans)
+    values, dofs = axis.tabulate(nodes, cells=cells)
     return torch.as_tensor(values[0]), torch.as_tensor(dofs, dtype=torch.long)
 
 
@@ -350,6 +367,8 @@ class ContinuumNetwork(torch.nn.Module):
         init: Initialization | str = Initialization.NOISE,
         dtype: torch.dtype = torch.float32,
     ):
+        """A network on `weight_mesh` and `bias_mesh`; the parameters are those of the class
+        (``help(ContinuumNetwork)``)."""
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
         if dtype not in (torch.float32, torch.float64):
@@ -377,12 +396,12 @@ class ContinuumNetwork(torch.nn.Module):
         self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
 
         # Nyström nodes and weights: the quadrature of the integration axis η
-        nodes, node_weights = (a.ravel() for a in weight_mesh.axes[1].quadrature_on_cells())
+        nodes, node_weights, self._node_spans = _nystrom_nodes(weight_mesh.axes[1])
         self.nodes = nodes
         # derived from the meshes, not state: kept out of state_dict
         self.register_buffer("node_weights", torch.as_tensor(node_weights, dtype=dtype), persistent=False)
         for name, axis in (("xi", weight_mesh.axes[0]), ("eta", weight_mesh.axes[1]), ("bias", bias_mesh.axes[0])):
-            values, dofs = _gather_form(axis, nodes)
+            values, dofs = _gather_form(axis, nodes, self._node_spans)
             self.register_buffer(f"_{name}_values", values.to(dtype), persistent=False)
             self.register_buffer(f"_{name}_dofs", dofs, persistent=False)
         weighted = self._eta_values * self.node_weights[:, None]
@@ -398,7 +417,7 @@ class ContinuumNetwork(torch.nn.Module):
             and weight_mesh.shape[0] * weight_mesh.shape[1] + costs["xi"] + costs["eta"] < len(nodes) ** 2
         )
         if output_mesh is not None:
-            readout = self._readout_matrix(output_mesh, weight_mesh.axes[0], nodes, node_weights)
+            readout = self._readout_matrix(output_mesh, weight_mesh.axes[1])
             self.register_buffer("_readout", torch.as_tensor(readout, dtype=dtype), persistent=False)
             if isinstance(output_mesh, Mesh):
                 output_mass = mass_factors(output_mesh)[0].toarray()
@@ -493,19 +512,26 @@ class ContinuumNetwork(torch.nn.Module):
         return _SparseProduct.apply(matrix, matrix_t, dense, bias)
 
     @staticmethod
-    def _readout_matrix(output_mesh, width: Axis, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def _readout_matrix(output_mesh, node_axis: Axis) -> np.ndarray:
         """R with R h the L2 projection of the state onto the output mesh (or its values at
         output points).
 
         The state, known at the nodes, is first a field of the discontinuous (Legendre)
-        space of the width partition and orders (discrete L2 projection by the Nyström
-        quadrature; discontinuous, as the state may jump where the input does), then
-        projected exactly, on the supermesh, onto the output mesh: outputs finer than the
-        nodes read the field, not empty cells.
+        space of the nodes' partition, of each cell's order (at most the nodes per cell
+        less one), by the discrete L2 projection of the Nyström quadrature (discontinuous,
+        as the state may jump where the input does; each node read in its own cell, so
+        that both copies of a Lobatto node count). With the quadrature's own mass matrix,
+        a state of that space is recovered exactly for Gauss–Legendre and Gauss–Lobatto
+        rules alike. The field is then projected exactly, on the supermesh, onto the output
+        mesh: outputs finer than the nodes read the field, not empty cells.
         """
-        width = Axis(width.breakpoints, "legendre", width.orders)
-        load = width.evaluation_matrix(nodes).T.toarray() * weights
-        to_width = np.linalg.solve(mass_matrix(width).toarray(), load)
+        nodes, weights, spans = _nystrom_nodes(node_axis)
+        orders = np.minimum(node_axis.orders, node_axis.quadrature_points - 1)
+        width = Axis(node_axis.breakpoints, "legendre", orders)
+        cells, nodes = width.locate_within(nodes, *spans)
+        values = width.evaluation_matrix(nodes, cells=cells).toarray()
+        load = values.T * weights
+        to_width = np.linalg.solve(load @ values, load)
         if not isinstance(output_mesh, Mesh):
             points = _points(output_mesh, "output_mesh")
             if points.ndim != 1 or points.size == 0:
@@ -619,6 +645,51 @@ class ContinuumNetwork(torch.nn.Module):
             n_samples=config.get("n_samples"), init=config.get("init", Initialization.NOISE), dtype=dtype, weights=weights,
         )
 
+    def extra_repr(self) -> str:
+        """The meshes (cells, families, orders per axis), the right-hand side, scheme, steps
+        and parameter count, as ``repr`` shows them.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> ContinuumNetwork(weight_mesh(), bias_mesh(), scheme="heun", steps=8)
+        ContinuumNetwork(
+          weight_mesh: xi 8 lagrange p1 × eta 8 lagrange p1 × delta 4 p0 (9 × 9 × 4 dofs)
+          bias_mesh: xi 8 lagrange p1 × delta 4 p0 (9 × 4 dofs)
+          output: the state at 16 nodes (gauss_legendre, 2 per cell)
+          rhs=integral, activation=tanh, scheme=heun, steps=8, kernel_form=dense, dtype=float32
+          parameters: 360 (weight 324, bias 36)
+        )
+        """
+        def mesh(m: Mesh) -> str:
+            return " × ".join(f"{n} {_describe_axis(a)}" for n, a in zip(m.names, m.axes)) + f" ({' × '.join(map(str, m.shape))} dofs)"
+
+        eta = self.weight_mesh.axes[1]
+        if isinstance(self.output_mesh, Mesh):
+            output = f"L2 projection onto {mesh(self.output_mesh)}"
+        elif self.output_mesh is not None:
+            output = f"values at {len(self._readout)} points"
+        else:
+            output = f"the state at {len(self.nodes)} nodes ({eta.quadrature.value}, {eta.quadrature_points} per cell)"
+        try:
+            activation = activation_spec(self.activation)
+        except TypeError:  # a custom callable
+            activation = getattr(self.activation, "__name__", repr(self.activation))
+        if isinstance(activation, dict):
+            scale = activation.get("scale")
+            activation = f"{scale:g}·{activation['name']}" if scale is not None else f"rate({activation['name']}, delta={activation['delta']:g})"
+        counts = {name: p.numel() for name, p in self.named_parameters()}
+        settings = (
+            f"rhs={self.rhs.value}, activation={activation}, scheme={self.tableau.name or 'custom'}, steps={self.steps}, "
+            f"kernel_form={'factored' if self.factored else 'dense'}, dtype={str(self.node_weights.dtype).removeprefix('torch.')}"
+        )
+        if self.rhs is RightHandSide.RELAXATION:
+            settings += f", rate={self.rate:g}"
+        return "\n".join([
+            f"weight_mesh: {mesh(self.weight_mesh)}", f"bias_mesh: {mesh(self.bias_mesh)}", f"output: {output}", settings,
+            f"parameters: {sum(counts.values())} ({', '.join(f'{n} {c}' for n, c in counts.items())})",
+        ])
+
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Names and shapes of the coefficient parameters of this right-hand side."""
         w, b = self.weight_mesh.shape, self.bias_mesh.shape
@@ -685,8 +756,9 @@ class ContinuumNetwork(torch.nn.Module):
         ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1] (as
         :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
         piecewise-linear interpolant of samples there (constant beyond the first and last
-        point). `x` may also be a :class:`~fem_nn.Field` on a 1D mesh of the width interval,
-        or a sequence of them (a batch): the state is then its values at the nodes.
+        point; one point: a constant). `x` may also be a :class:`~fem_nn.Field` on a 1D mesh
+        of the width interval, or a sequence of them (a batch): the state is then its values
+        at the nodes.
 
         A network with a sample count (:attr:`n_samples`) refuses P0 signals of another
         count, unless `resample`: then each signal is read by exact L2 projection onto the
@@ -717,8 +789,9 @@ class ContinuumNetwork(torch.nn.Module):
             raise ValueError(f"points must have one entry per sample of x ({x.shape[1]}), got shape {points.shape}")
         if not np.all(np.isfinite(points)) or np.any(np.diff(points) <= 0):
             raise ValueError("points must be finite and strictly increasing")
-        right = np.clip(np.searchsorted(points, self.nodes), 1, max(len(points) - 1, 1))
-        left = right - 1 if len(points) > 1 else right * 0
+        # one point: left = right = 0, the constant signal
+        right = np.clip(np.searchsorted(points, self.nodes), min(1, len(points) - 1), len(points) - 1)
+        left = np.maximum(right - 1, 0)
         span = points[right] - points[left]
         weight = np.clip((self.nodes - points[left]) / np.where(span > 0, span, 1.0), 0.0, 1.0)
         w = torch.as_tensor(weight, dtype=dtype, device=x.device)
@@ -758,7 +831,8 @@ class ContinuumNetwork(torch.nn.Module):
             return resampled[self._read_in_cells(self.n_samples).numpy()]
         width = Axis(eta.breakpoints, "legendre", eta.orders)
         projection = np.linalg.solve(mass_matrix(width).toarray(), mixed_mass_matrix(width, source).toarray())
-        return width.evaluation_matrix(self.nodes).toarray() @ projection
+        cells, nodes = width.locate_within(self.nodes, *self._node_spans)  # each node in its own cell
+        return width.evaluation_matrix(nodes, cells=cells).toarray() @ projection
 
     def _read_fields(self, fields: list, points) -> torch.Tensor:
         """The state at the width nodes from 1D Fields: their values there."""
@@ -768,13 +842,23 @@ class ContinuumNetwork(torch.nn.Module):
         for i, field in enumerate(fields):
             if field.mesh.dim != 1 or not np.allclose(field.mesh.box[0], interval):
                 raise ValueError(f"x[{i}] must be a Field on a 1D mesh of the width interval {interval}, got {field.mesh.box}")
-        values = np.stack([field.evaluate(self.nodes) for field in fields])
+        values = np.stack([self._node_values(field) for field in fields])
         return torch.as_tensor(values, dtype=self.node_weights.dtype, device=self.node_weights.device)
 
+    def _node_values(self, field: Field) -> np.ndarray:
+        """A 1D field's values at the nodes, each node read in its own cell."""
+        axis = field.mesh.axes[0]
+        cells, nodes = axis.locate_within(self.nodes, *self._node_spans)
+        return axis.evaluation_matrix(nodes, cells=cells) @ field.coefficients
+
     def _read_in_cells(self, n_samples: int) -> torch.Tensor:
-        """The input cell (of N_x equal cells) holding each width node."""
-        cells = np.floor((self.nodes + 1.0) * 0.5 * n_samples).astype(np.int64)
-        return torch.as_tensor(np.clip(cells, 0, n_samples - 1))
+        """The input cell (of N_x equal cells) holding each width node (in its own cell),
+        memoized by N_x (a read-in per call would cost a tenth of a forward pass)."""
+        memo = self.__dict__.setdefault("_read_in_memo", {})
+        if n_samples not in memo:
+            cells = uniform_axis(self.weight_mesh.axes[1].interval, n_samples, "p0", 0)
+            memo[n_samples] = torch.as_tensor(cells.locate_within(self.nodes, *self._node_spans)[0])
+        return memo[n_samples].clone()  # the caller may keep it (a frozen buffer)
 
     def velocity(self):
         """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass,
@@ -874,6 +958,14 @@ class ContinuumNetwork(torch.nn.Module):
         if self.tableau.stages != 1 or self.rhs is RightHandSide.TWO_LAYER:
             raise ValueError("export_resnet needs scheme 'euler' and an 'integral' or 'relaxation' right-hand side")
         return self.export(n_samples)
+
+
+def _describe_axis(axis: Axis) -> str:
+    """``8 lagrange p1``: cells, family and order (``p1-3`` for per-cell orders)."""
+    low, high = int(axis.orders.min()), int(axis.orders.max())
+    if axis.family.value == "p0":
+        return f"{axis.n_cells} p0"
+    return f"{axis.n_cells} {axis.family.value} p{low}" + (f"-{high}" if high > low else "")
 
 
 def _dense_integral(kernel: torch.Tensor, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ from scipy import sparse
 from . import _checks
 from .assembly import mass_factors
 from .io import mesh_to_dict
-from .mesh import Axis, Mesh
+from .mesh import Axis, Mesh, axis_names
 from .mgopt import MeshTransfer
 from .network import ContinuumNetwork
 from .projection import Projector
@@ -40,8 +40,6 @@ __all__ = [
     "transfer_optimizer", "error_indicators", "adapted_network", "network_axes", "depth_indicators", "depth_smoothness",
 ]
 
-# a network axis and the weight-mesh axes it names; the bias mesh has xi and delta
-NETWORK_AXES = {"depth": ("delta",), "width": ("xi", "eta"), "xi": ("xi",), "eta": ("eta",)}
 # how each optimizer state entry shaped like its parameter moves (see transfer_optimizer):
 # gradient averages by Qᵀ, averages of squared gradients through their square roots. Other
 # optimizers keep entries of other meaning (RMSprop's momentum is a normalized step) and are
@@ -58,9 +56,10 @@ def network_axes(axis: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
     Parameters
     ----------
-    axis : {"depth", "width", "xi", "eta"}
-        "depth": δ of W and b; "width": ξ and η of W and ξ of b; "xi": W's output width and
-        b's width; "eta": W's input width (the bias has none).
+    axis : {"depth", "width", "xi", "eta", "delta"}
+        "depth" (or "delta", the mesh name): δ of W and b; "width": ξ and η of W and ξ of
+        b; "xi": W's output width and b's width; "eta": W's input width (the bias has
+        none). The names of :func:`~fem_nn.mesh.axis_names`, as meshes take them.
 
     Returns
     -------
@@ -73,9 +72,7 @@ def network_axes(axis: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     >>> network_axes("eta")
     (('eta',), ())
     """
-    if not isinstance(axis, str) or axis not in NETWORK_AXES:
-        raise ValueError(f"axis must be one of {list(NETWORK_AXES)}, got {axis!r}")
-    weight = NETWORK_AXES[axis]
+    weight = axis_names(axis)
     return weight, tuple(a for a in weight if a in ("xi", "delta"))
 
 

@@ -77,7 +77,7 @@ class SmoothnessPenalty:
     >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
     >>> with torch.no_grad():
     ...     _ = net.weight.fill_(2.0)  # a constant field: no gradient, no jump
-    >>> float(SmoothnessPenalty(1.0)(net))
+    >>> SmoothnessPenalty(1.0)(net).item()
     0.0
     """
 

@@ -65,7 +65,8 @@ NETWORK_OPTIONS = {
 TRAINING_OPTIONS = {
     "optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01,
     # a name of fem_nn.trainer.LR_SCHEDULES for every train phase (a phase may name its own),
-    # a table of fem_nn.trainer.Manifestations, a name of fem_nn.tasks.TRANSFORMS, a penalty weight
+    # a table of fem_nn.trainer.Manifestations (default the Trainer's; { steps = [1] }: the
+    # network's own only), a name of fem_nn.tasks.TRANSFORMS, a penalty weight
     "lr_schedule": None, "manifestations": None, "transform": None, "smoothness": 0.0,
 }
 

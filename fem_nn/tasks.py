@@ -88,7 +88,7 @@ class Task:
         --------
         >>> task = digits_task().with_validation(0.2)
         >>> len(task.x_train), len(task.x_val), len(task.x_test), task.monitor_name
-        (1080, 267, 450, 'validation_accuracy')
+        (1078, 269, 450, 'validation_accuracy')
         """
         if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1):
             raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
@@ -229,9 +229,13 @@ def burgers_symmetries(x: torch.Tensor, y: torch.Tensor, generator: torch.Genera
 
     Examples
     --------
-    >>> x = torch.arange(4.0)[None]
-    >>> burgers_symmetries(x, x + 10, torch.Generator().manual_seed(0))
-    (tensor([[-3., -2., -1., -0.]]), tensor([[-13., -12., -11., -10.]]))
+    >>> x = torch.arange(4.0).repeat(2, 1)
+    >>> moved_x, moved_y = burgers_symmetries(x, x + 10, torch.Generator().manual_seed(1))
+    >>> moved_x  # the first reflected and shifted, the second shifted by 3 cells
+    tensor([[-0., -3., -2., -1.],
+            [ 3.,  0.,  1.,  2.]])
+    >>> bool(torch.equal(moved_y, moved_x + torch.where(moved_x[:, :1] > 0, 10.0, -10.0)))
+    True
     """
     cells = x.shape[1]
     index = (torch.arange(cells) + torch.randint(0, cells, (len(x), 1), generator=generator)) % cells
@@ -276,14 +280,15 @@ def task_network(
     init: str = "noise",
     quadrature_points: int | None = None,
 ) -> ContinuumNetwork:
-    """A first manifestation for `task`: uniform width and depth axes, P0 read-out cells,
-    the input read by L2 projection onto the width space (``read_in_form``, see
-    :class:`~fem_nn.network.ReadInForm`) and the task's sample count recorded.
+    """A first manifestation for `task`, built to train as a continuum: uniform width and
+    depth axes, P0 read-out cells, the input read by L2 projection onto the width space
+    (``read_in_form``, see :class:`~fem_nn.network.ReadInForm`), the width integrals by
+    2p + 1 Gauss points per cell (`quadrature_points`; richer than the p + 1 dofs per cell, so
+    that W's node values are not free parameters) and the task's sample count recorded.
 
     Digits: γ = `scale`·tanh, the integral right-hand side. Burgers: Li & Shi's transport
     velocity ∫ W2 σ(∫ W1 h + b1) + b2 with σ = gelu, started near the identity map (the data
     is a transport problem; this right-hand side learns it far better than γ(∫ W h + b)).
-    `quadrature_points` sets the Gauss points per width cell (default order + 1).
 
     Examples
     --------
@@ -293,8 +298,8 @@ def task_network(
     ((16, 16, 3), 4, (3, 10))
     """
     width = uniform_axis(WIDTH_INTERVAL, width_cells, width_family, width_order)
-    if quadrature_points is not None:
-        width = Axis(width.breakpoints, width.family, width.orders, width.quadrature, quadrature_points)
+    points = 2 * width.max_order + 1 if quadrature_points is None else quadrature_points
+    width = Axis(width.breakpoints, width.family, width.orders, width.quadrature, points)
     depth = uniform_axis(DEPTH_INTERVAL, depth_cells, depth_family, depth_order)
     output = Mesh([uniform_axis(WIDTH_INTERVAL, task.output_cells, "p0", 0)])
     options = dict(scheme=scheme, steps=steps, output_mesh=output, read_in_form=read_in_form, init=init,
@@ -313,8 +318,9 @@ def task_network(
 
 
 def digits_network(width_cells: int = 32, width_order: int = 3, depth_cells: int = 4, steps: int = 4, scheme="rk4") -> ContinuumNetwork:
-    """The continuum network for the digits: discontinuous Legendre width (4 Gauss nodes per
-    cell), continuous P1 depth, γ = 4·tanh, 10 P0 read-out cells."""
+    """The continuum network for the digits: discontinuous Legendre width (7 Gauss nodes per
+    cubic cell), continuous P1 depth, γ = 4·tanh, 10 P0 read-out cells, the input read by
+    projection (see :func:`task_network`)."""
     return task_network(digits_task(), width_cells, "legendre", width_order, depth_cells, "lagrange", 1, scheme, steps)
 
 
@@ -341,8 +347,9 @@ def train_classifier(
     progress: bool = True,
 ) -> list[dict]:
     """Train with AdamW and a one-cycle learning rate on the task's loss (cross-entropy of the
-    read-out cells for classification): a :class:`~fem_nn.Trainer` run; returns one
-    ``{"epoch", "loss", <metric>, "parameters"}`` record per epoch.
+    read-out cells for classification): a :class:`~fem_nn.Trainer` run, in its default
+    sampled manifestations; returns one ``{"epoch", "loss", <metric>, "parameters"}`` record
+    per epoch.
 
     Examples
     --------

@@ -199,8 +199,8 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         batch_size=t["batch_size"], seed=schedule.seed, progress=progress,
         metrics_path=None if out is None else out / "metrics.jsonl",
         checkpoint_path=None if out is None else out / "checkpoint.safetensors",
-        manifestations=t["manifestations"], transform=None if t["transform"] is None else TRANSFORMS[t["transform"]],
-        smoothness=t["smoothness"],
+        transform=None if t["transform"] is None else TRANSFORMS[t["transform"]], smoothness=t["smoothness"],
+        **({} if t["manifestations"] is None else {"manifestations": t["manifestations"]}),
     )
     reports = []
     for i, phase in enumerate(schedule.phases):

@@ -237,8 +237,11 @@ AXIS_LOOKUP_CASES = [
     case(lambda: WEIGHTS.axis_index("Xi"), ValueError, r"axis must be one of", "name-case"),
     case(lambda: WEIGHTS.refined("zeta"), ValueError, r"axis must be one of", "refine-unknown-name"),
     case(lambda: WEIGHTS.refined(["xi", "zeta"]), ValueError, r"axis must be one of", "refine-unknown-in-list"),
-    case(lambda: WEIGHTS.coarsened("depth"), ValueError, r"axis must be one of", "coarsen-unknown-name"),
-    case(lambda: WEIGHTS.elevated("width"), ValueError, r"axis must be one of", "elevate-unknown-name"),
+    case(lambda: WEIGHTS.coarsened("Depth"), ValueError, r"axis must be one of", "coarsen-unknown-name"),
+    case(lambda: WEIGHTS.elevated("breadth"), ValueError, r"or an alias 'width' \(xi, eta\), 'depth' \(delta\), got 'breadth'", "elevate-unknown-name"),
+    case(lambda: WEIGHTS.axis_index("width"), ValueError, r"axis 'width' names 2 axes of this mesh \('xi', 'eta'\); give one", "index-alias-of-two"),
+    case(lambda: bias_mesh().refined("eta"), ValueError, r"axis must be one of \('xi', 'delta'\) or an alias 'width' \(xi\)", "bias-has-no-eta"),
+    case(lambda: Mesh([AXIS], names=("a",)).refined("depth"), ValueError, r"axis must be one of \('a',\), got 'depth'", "alias-on-custom-names"),
     case(lambda: WEIGHTS.with_axis("zeta", AXIS), ValueError, r"axis must be one of", "with-axis-unknown-name"),
     case(lambda: WEIGHTS.refined(3), ValueError, r"axis must be a name in .* or an index below 3", "index-too-large"),
     case(lambda: WEIGHTS.refined(-4), ValueError, r"axis must be a name in .* or an index below 3", "index-too-small"),
@@ -707,7 +710,7 @@ def other_network_adam(net):
 @pytest.mark.parametrize("call, error, match", [
     # refined_network
     case(lambda net: refined_network(net, "height"), ValueError, "axis", "refine-unknown-axis"),
-    case(lambda net: refined_network(net, "delta"), ValueError, "axis", "refine-mesh-axis-name"),
+    case(lambda net: refined_network(net, "Delta"), ValueError, "axis must be one of", "refine-mesh-axis-case"),
     case(lambda net: refined_network(net, None), ValueError, "axis", "refine-none-axis"),
     case(lambda net: refined_network(net, ["depth"]), ValueError, "axis", "refine-axis-list"),
     case(lambda net: refined_network(net, 2), ValueError, "axis", "refine-axis-index"),
@@ -1166,7 +1169,7 @@ def cli_folder(tmp_path, monkeypatch):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     save_field(tmp_path / "weight.safetensors", Field(weight_mesh()))
-    save_mesh(bias_mesh(), tmp_path / "bias.json")
+    save_mesh(tmp_path / "bias.json", bias_mesh())
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

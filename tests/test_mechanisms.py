@@ -205,3 +205,16 @@ def test_after_training_manifestation_sampling_keeps_the_output_under_other_sche
         change[sampled] = max(_change(small_burgers, net, net.remanifested("rk4_38")),
                               _change(small_burgers, net, net.remanifested("midpoint", 4)))
     assert change[True] < 0.6 * change[False]  # measured 0.061 against 0.151
+
+
+def test_a_task_network_refuses_other_sample_counts_and_frozen_too(small_digits):
+    """Issue 12 item 9: a digits network (64 samples) given 63, 65, 32 or 1 samples ran and lost
+    25–85 points; frozen(63) raised IndexError and frozen(65) was accepted."""
+    net = task_network(small_digits, width_cells=4, width_order=1)
+    assert net.n_samples == 64 and net.config()["n_samples"] == 64
+    for count in (63, 65, 32, 1):
+        with pytest.raises(ValueError, match=f"x has {count} samples per signal, but this network reads 64"):
+            net(torch.rand(2, count))
+        with pytest.raises(ValueError, match="reads 64"):
+            net.frozen(count)
+        assert net.frozen(count, resample=True)(torch.rand(2, count)).shape == (2, 10)

@@ -88,6 +88,40 @@ def test_locate_points_on_breakpoints():
     assert cells.tolist() == [0] and ref.tolist() == [1.0]
 
 
+def test_stage_cells_are_decided_by_the_step_not_by_float_comparison():
+    """Issue 12.1: the step [0.6, 2/3] of a 15-step grid starts one ulp below the breakpoint
+    0.6000000000000001 of 5 equal cells; it lies in cell 3, and so do its stages."""
+    axis = uniform_axis((0, 1), 5, "p0", 0)
+    grid = np.linspace(0, 1, 16)
+    assert grid[9] < axis.breakpoints[3]
+    stages = grid[9] + np.array([0.0, 0.5, 1.0]) * (grid[10] - grid[9])
+    cells, snapped = axis.locate_within(stages, grid[9], grid[10])
+    assert cells.tolist() == [3, 3, 3] and snapped[0] == axis.breakpoints[3] and snapped[1] == stages[1]
+    assert axis.locate_within(grid[9], grid[8], grid[9])[0] == 2  # a step's end: the cell before
+    # a step spanning cells: a point on an inner breakpoint reads the cell after it, and one
+    # near it (within 1e-9 of the cells' width) is on it
+    cells, snapped = axis.locate_within([0.4 + 1e-12, 0.4 - 1e-8, 0.2, 0.6], 0.2, 0.6)
+    assert cells.tolist() == [2, 1, 1, 2] and snapped[0] == 0.4
+    # refined breakpoints b + Δ·j/k against a linspace grid: every step in its own cell
+    fine = axis.refined(k=3)
+    for c in (0.0, 0.5, 1.0):
+        assert fine.locate_within(grid[:-1] + c / 15, grid[:-1], grid[1:])[0].tolist() == list(range(15))
+
+
+def test_tabulate_in_given_cells():
+    """A point two cells share is tabulated in the cell it is given (the Lobatto nodes)."""
+    axis = Axis([-1, 0, 1], "lagrange_dg", 1)
+    values, dofs = axis.tabulate([0.0, 0.0], cells=[0, 1])
+    assert values[0].tolist() == [[0.0, 1.0], [1.0, 0.0]] and dofs.tolist() == [[0, 1], [2, 3]]
+    assert axis.evaluation_matrix([0.0, 0.0], cells=[0, 1]).toarray().tolist() == [[0, 1, 0, 0], [0, 0, 1, 0]]
+    with pytest.raises(ValueError, match="cells must be indices in"):
+        axis.tabulate([0.0], cells=[2])
+    with pytest.raises(ValueError, match="one entry per point"):
+        axis.tabulate([0.0], cells=[0, 1])
+    with pytest.raises(TypeError, match="integer cell indices"):
+        axis.tabulate([0.0], cells=[0.5])
+
+
 def test_axis_is_immutable():
     axis = uniform_axis()
     with pytest.raises(ValueError):

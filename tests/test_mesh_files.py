@@ -19,7 +19,7 @@ BOXES = {1: [(-1.0, 1.0)], 2: [(-1.0, 1.0), (0.0, 1.0)], 3: [(-1.0, 1.0), (-1.0,
 
 
 def round_trip(mesh, folder, **kwargs):
-    save_mesh(mesh, folder / "mesh.json", **kwargs)
+    save_mesh(folder / "mesh.json", mesh, **kwargs)
     return load_mesh(folder / "mesh.json")
 
 
@@ -316,7 +316,7 @@ def test_malformed_file(tmp_path, monkeypatch, content, match):
 
 @pytest.mark.parametrize("fraction", [0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0])
 def test_truncated_file(tmp_path, fraction):
-    save_mesh(bundled_mesh("graded_hp"), tmp_path / "full.json")
+    save_mesh(tmp_path / "full.json", bundled_mesh("graded_hp"))
     text = (tmp_path / "full.json").read_text().rstrip()
     cut = min(int(fraction * len(text)), len(text) - 1)  # always at least the closing brace lost
     path = write(tmp_path, text[:cut], name="cut.json")
@@ -427,15 +427,15 @@ def interrupt_in_fsync(monkeypatch):
 )
 def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch, failure):
     path = tmp_path / "mesh.json"
-    save_mesh(bundled_mesh("default"), path)
+    save_mesh(path, bundled_mesh("default"))
     before = path.read_bytes()
     error = failure(monkeypatch)
     with pytest.raises(error):
-        save_mesh(bundled_mesh("resnet_16x8"), path, description="new")
+        save_mesh(path, bundled_mesh("resnet_16x8"), description="new")
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]  # no temporary left behind
-    save_mesh(bundled_mesh("resnet_16x8"), path)  # and the next save works
+    save_mesh(path, bundled_mesh("resnet_16x8"))  # and the next save works
     assert load_mesh(path) == bundled_mesh("resnet_16x8")
 
 
@@ -445,31 +445,42 @@ def test_unserializable_description_leaves_the_old_file_intact(tmp_path):
             raise RuntimeError("cannot describe")
 
     path = tmp_path / "mesh.json"
-    save_mesh(bundled_mesh("default"), path)
+    save_mesh(path, bundled_mesh("default"))
     before = path.read_bytes()
     with pytest.raises(RuntimeError, match="cannot describe"):
-        save_mesh(bundled_mesh("resnet_16x8"), path, description=Unprintable())
+        save_mesh(path, bundled_mesh("resnet_16x8"), description=Unprintable())
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]
+
+
+def test_save_mesh_takes_the_path_first_and_the_old_order_with_a_warning(tmp_path):
+    """Issue 12.11: save_mesh(mesh, path) against save_field(path, field) and
+    save_checkpoint(path, net): the path comes first now; the old order still saves."""
+    mesh = bundled_mesh("graded_hp")
+    save_mesh(tmp_path / "new.json", mesh, "d")
+    with pytest.warns(DeprecationWarning, match=r"call save_mesh\(path, mesh\)"):
+        save_mesh(mesh, tmp_path / "old.json", "d")
+    assert (tmp_path / "new.json").read_bytes() == (tmp_path / "old.json").read_bytes()
+    assert load_mesh(tmp_path / "old.json") == mesh
 
 
 def test_saving_a_non_mesh_creates_nothing(tmp_path):
     for not_a_mesh in (Axis([0.0, 1.0]), {"axes": []}, None):
         with pytest.raises(TypeError, match=r"mesh must be a Mesh"):
-            save_mesh(not_a_mesh, tmp_path / "m.json")
+            save_mesh(tmp_path / "m.json", not_a_mesh)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_saving_into_a_missing_folder_creates_nothing(tmp_path):
     with pytest.raises(FileNotFoundError):
-        save_mesh(bundled_mesh("default"), tmp_path / "missing" / "m.json")
+        save_mesh(tmp_path / "missing" / "m.json", bundled_mesh("default"))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_saving_onto_a_folder_leaves_it_alone(tmp_path):
     (tmp_path / "taken").mkdir()
     with pytest.raises(OSError):
-        save_mesh(bundled_mesh("default"), tmp_path / "taken")
+        save_mesh(tmp_path / "taken", bundled_mesh("default"))
     assert (tmp_path / "taken").is_dir() and list((tmp_path / "taken").iterdir()) == []
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
 
@@ -477,7 +488,7 @@ def test_saving_onto_a_folder_leaves_it_alone(tmp_path):
 def test_saving_over_a_file_replaces_it_completely(tmp_path):
     path = tmp_path / "mesh.json"
     path.write_text("x" * 100_000)  # longer than the new content: nothing of it may remain
-    save_mesh(bundled_mesh("default"), path)
+    save_mesh(path, bundled_mesh("default"))
     assert load_mesh(path) == bundled_mesh("default")
     assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]
 
@@ -486,7 +497,7 @@ def test_saved_file_has_the_usual_permissions(tmp_path):
     umask = os.umask(0o022)
     try:
         path = tmp_path / "mesh.json"
-        save_mesh(bundled_mesh("default"), path)
+        save_mesh(path, bundled_mesh("default"))
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
     finally:
         os.umask(umask)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.linalg import expm
 
-from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
+from fem_nn import Axis, Field, Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.network import ContinuumNetwork, KernelForm
 
 
@@ -29,6 +29,76 @@ def test_residual_mlp_is_p0_forward_euler_exactly(width, depth, activation):
     reference = residual_mlp(x, matrices, biases, getattr(torch, activation))
     result = net(x)
     assert torch.max(torch.abs(result - reference)) <= 1e-12 * torch.max(torch.abs(reference))
+
+
+def residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub):
+    """Each block ``h + σ(A h + c)`` as `sub` steps of `scheme` of size 1/`sub` for the
+    autonomous h' = tanh(A h + c): what a P0 manifestation at `sub` steps per cell computes."""
+    from fem_nn import tableau
+
+    t, h = tableau(scheme), x
+    for a, c in zip(matrices, biases):
+        for _ in range(sub):
+            slopes = []
+            for i in range(t.stages):
+                stage = h + sum(t.a[i, j] * slopes[j] for j in range(i)) / sub
+                slopes.append(np.tanh(stage @ a.T + c))
+            h = h + sum(t.b[i] * slopes[i] for i in range(t.stages)) / sub
+    return h
+
+
+@pytest.mark.parametrize("depth,sub", [(5, 3), (10, 3), (6, 5)])
+@pytest.mark.parametrize("scheme", ["euler", "heun", "rk4"])
+def test_residual_mlp_remanifested_at_sub_steps_is_exact(depth, sub, scheme):
+    """Issue 12.1: at D = 5 and 15 steps the step start 0.6 lies one ulp below the breakpoint
+    0.6000000000000001, and every stage of that step read the previous cell (off by 1.5 with
+    euler). The torch network and its frozen form decide the cell by the step."""
+    rng = np.random.default_rng(depth)
+    matrices, biases = rng.standard_normal((depth, 6, 6)), rng.standard_normal((depth, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh").remanifested(scheme=scheme, steps=depth * sub)
+    x = rng.standard_normal((7, 6))
+    expected = residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub)
+    scale = np.abs(expected).max()
+    with torch.no_grad():
+        assert np.abs(net(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * scale
+        assert np.abs(net.frozen(6)(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("scheme", ["euler", "heun", "rk4"])
+def test_depth_refinement_by_any_k_at_one_step_per_cell_is_exact(scheme):
+    """Issue 12.1: P0 depth refined by k = 3 or 5 has breakpoints b + Δ·j/k, the steps
+    linspace's j/(kD); with one step per fine cell heun was off by 0.28 (k = 5). Refined
+    with the steps unchanged (k cells per step), the output is unchanged too."""
+    rng = np.random.default_rng(2)
+    matrices, biases = rng.standard_normal((5, 6, 6)), rng.standard_normal((5, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh")
+    x = rng.standard_normal((7, 6))
+    fields = net.fields()
+    for k in (3, 5):
+        wm, bm = net.weight_mesh.refined("delta", k=k), net.bias_mesh.refined("delta", k=k)
+        weights = {"weight": fields["weight"].project(wm).coefficients, "bias": fields["bias"].project(bm).coefficients}
+        for steps, sub in ((5 * k, k), (5, 1)):
+            fine = ContinuumNetwork(wm, bm, activation=net.activation, scheme=scheme, steps=steps, weights=weights, dtype=torch.float64)
+            expected = residual_mlp_in_sub_steps(x, matrices, biases, scheme, sub)
+            with torch.no_grad():
+                assert np.abs(fine(torch.as_tensor(x)).numpy() - expected).max() <= 1e-12 * np.abs(expected).max()
+
+
+def test_breakpoints_one_ulp_apart_give_the_same_network():
+    """Issue 12.1: two depth axes whose breakpoint 0.6 differs by 1.1e-16 gave outputs 0.12
+    apart at 15 euler steps."""
+    from fem_nn.network import depth_weights
+
+    exact = uniform_axis((0, 1), 5, "p0", 0)
+    nudged = Axis(np.where(np.arange(6) == 3, 0.6, exact.breakpoints), "p0", 0)
+    assert exact.breakpoints[3] != nudged.breakpoints[3]
+    grid = np.linspace(0, 1, 16).tolist()
+    for k in range(15):
+        interval = (grid[k], grid[k + 1])
+        for c in (0.0, 0.5, 1.0):
+            t = interval[0] + c * (interval[1] - interval[0])
+            dofs = [depth_weights(axis, t, interval)[0].tolist() for axis in (exact, nudged)]
+            assert dofs == [[k // 3]] * 2, (k, c, dofs)
 
 
 def test_export_round_trip_runs_without_fem_nn(tmp_path):
@@ -224,6 +294,158 @@ def test_inputs_at_points_and_outputs_at_points():
     assert np.allclose(by_points.detach().numpy(), expected, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="interval"):
         net.remanifested(output_mesh=np.array([0.0, 1.5]))
+
+
+READOUT_WIDTHS = {
+    "p0": ([-1, -0.4, 0.1, 1], "p0", 0),
+    "legendre": ([-1, -0.2, 0.5, 1], "legendre", [2, 1, 3]),
+    "lagrange_dg": ([-1, 0.3, 1], "lagrange_dg", [1, 2]),
+    "lagrange": ([-1, -0.5, 0.0, 0.5, 1], "lagrange", 2),
+}
+
+
+def readout_net(width: Axis, output_mesh) -> ContinuumNetwork:
+    depth = uniform_axis((0, 1), 1, "p0", 0)
+    return ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), output_mesh=output_mesh, dtype=torch.float64)
+
+
+def piecewise_polynomial(width: Axis, rng):
+    """A random polynomial per width cell, of the cell's order (at most the nodes per cell
+    less one): its values at each cell's quadrature nodes, in node order, and the function
+    (inside the cells)."""
+    degrees = np.minimum(width.orders, width.quadrature_points - 1)
+    coefficients = [rng.standard_normal(d + 1) for d in degrees]
+    nodes = width.quadrature_on_cells()[0]
+    at_nodes = np.concatenate([np.polynomial.polynomial.polyval(x, c) for x, c in zip(nodes, coefficients)])
+
+    def f(x):
+        cells = np.searchsorted(width.breakpoints, x) - 1
+        return np.array([np.polynomial.polynomial.polyval(xi, coefficients[c]) for xi, c in zip(x, cells)])
+
+    return at_nodes, f
+
+
+@pytest.mark.parametrize("quadrature", ["gauss_legendre", "gauss_lobatto"])
+@pytest.mark.parametrize("family", list(READOUT_WIDTHS))
+def test_readout_recovers_states_of_the_space(family, quadrature):
+    """Issue 12.2: a Lobatto rule has each inner breakpoint as a node of both cells; every
+    copy was read in the right-hand cell (a constant 1.7 read back as 0.85..3.4). Each copy
+    is now read in its own cell: constants, and every piecewise polynomial the nodes
+    determine, are read back exactly at points and onto an output mesh."""
+    breakpoints, name, orders = READOUT_WIDTHS[family]
+    width = Axis(breakpoints, name, orders, quadrature, 2 if name == "p0" and quadrature == "gauss_lobatto" else None)
+    rng = np.random.default_rng(7)
+    points = np.sort(rng.uniform(-1, 1, 40))
+    output = Mesh([Axis(breakpoints, "legendre", width.max_order).refined()])
+    at_points, onto_mesh = readout_net(width, points)._readout.numpy(), readout_net(width, output)._readout.numpy()
+    assert np.abs(at_points @ np.full(at_points.shape[1], 1.7) - 1.7).max() <= 1e-12
+    constant = Field(output, onto_mesh @ np.full(onto_mesh.shape[1], 1.7))
+    assert np.abs(constant.evaluate(points) - 1.7).max() <= 1e-12
+    state, f = piecewise_polynomial(width, rng)
+    expected = f(points)
+    scale = np.abs(expected).max()
+    assert np.abs(at_points @ state - expected).max() <= 1e-12 * scale
+    assert np.abs(Field(output, onto_mesh @ state).evaluate(points) - expected).max() <= 1e-12 * scale
+
+
+@pytest.mark.parametrize("quadrature", ["gauss_legendre", "gauss_lobatto"])
+@pytest.mark.parametrize("family,order", [("p0", 0), ("legendre", 2), ("lagrange_dg", 1), ("lagrange", 1), ("lagrange", 3)])
+def test_readout_of_a_smooth_state_converges_under_h_refinement(family, order, quadrature):
+    """Issue 12.2: with Lobatto the read-out error stayed at 1.97 (legendre p2) and 5.9
+    (lagrange p1) however fine the mesh; now it falls like h^(p+1), as with Gauss."""
+    points = np.linspace(-1, 1, 97)[1:-1] + 1e-3
+    errors = []
+    for n in (4, 8, 16, 32):
+        width = Axis(np.linspace(-1, 1, n + 1), family, order, quadrature, 2 if family == "p0" and quadrature == "gauss_lobatto" else None)
+        net = readout_net(width, points)
+        errors.append(np.abs(net._readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
+    rate = -np.polyfit(np.log([4, 8, 16, 32]), np.log(errors), 1)[0]
+    assert order + 0.8 <= rate <= order + 1.5, errors  # p3 on 4 Lobatto points superconverges a little
+
+
+@pytest.mark.parametrize("points", [2, 3])
+def test_lobatto_nodes_are_read_in_their_own_cells(points):
+    """Issue 12.2: the Nyström tabulation (ξ, η and bias gather forms) and the read-in put
+    both copies of a shared Lobatto node in the right-hand cell. On P0 fields a state
+    constant per cell stays so, and a Lobatto rule integrates it exactly: the network is the
+    one-point Gauss network (the residual MLP) to round-off, in torch, frozen and Numba."""
+    from fem_nn.numba_backend import NumbaNetwork
+
+    breakpoints = [-1, -0.6, -0.1, 0.2, 1]
+    gauss, lobatto = Axis(breakpoints, "p0", 0), Axis(breakpoints, "p0", 0, "gauss_lobatto", points)
+    depth = uniform_axis((0, 1), 2, "p0", 0)
+    rng = np.random.default_rng(3)
+    weights = {"weight": rng.standard_normal((4, 4, 2)), "bias": rng.standard_normal((4, 2))}
+    output = Mesh([gauss])
+    nets = [
+        ContinuumNetwork(weight_mesh(w, depth), bias_mesh(w, depth), scheme="heun", steps=4, output_mesh=output,
+                         weights=weights, dtype=torch.float64)
+        for w in (gauss, lobatto)
+    ]
+    signals = [Field(output, row) for row in rng.standard_normal((3, 4))]
+    expected = nets[0](signals).detach()
+    scale = expected.abs().max()
+    assert (nets[1](signals).detach() - expected).abs().max() <= 1e-12 * scale
+    uniform = [ContinuumNetwork(weight_mesh(w, depth), bias_mesh(w, depth), weights=weights, dtype=torch.float64)
+               for w in (uniform_axis((-1, 1), 4, "p0", 0), uniform_axis((-1, 1), 4, "p0", 0, quadrature="gauss_lobatto", quadrature_points=points))]
+    x = torch.as_tensor(rng.standard_normal((3, 4)))
+    node_states = [net(x).detach() for net in uniform]
+    reference = node_states[0].repeat_interleave(points, dim=1)  # each cell's value at each of its nodes
+    assert (node_states[1] - reference).abs().max() <= 1e-12 * reference.abs().max()
+    assert (uniform[1].frozen(4)(x) - reference).abs().max() <= 1e-12 * reference.abs().max()
+    assert np.abs(NumbaNetwork(uniform[1])(x.numpy()) - reference.numpy()).max() <= 1e-12 * reference.abs().max().item()
+
+
+def test_read_in_at_one_point_is_the_constant_signal():
+    """Issue 12.3: ``read_in(points=[one point])`` raised IndexError."""
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    x = torch.tensor([[3.0], [-1.5]], dtype=torch.float64)
+    h = net.read_in(x, points=[0.2])
+    assert torch.equal(h, x.expand(-1, len(net.nodes)))
+    assert torch.equal(net(x, points=[0.2]), net(x.expand(-1, 5), points=np.linspace(-1, 1, 5)))
+
+
+def test_rate_activation_and_relaxation_steps_are_as_documented():
+    """Issue 12.3, the docs of RateActivation: with Euler steps of Δ = 1/D, γ(z) = (f(z) − z)/Δ
+    gives ``h + f(z) − z`` per step; the "relaxation" right-hand side at rate 1/Δ gives the
+    MLP layer ``f(A h + c)`` exactly."""
+    from fem_nn import RateActivation
+
+    rng = np.random.default_rng(4)
+    matrices, biases = rng.standard_normal((3, 5, 5)) / 2, rng.standard_normal((3, 5))
+    residual = ContinuumNetwork.from_residual_mlp(matrices, biases)  # the P0 fields of A_k, c_k
+    weights = {name: p.detach().numpy() for name, p in residual.named_parameters()}
+    meshes = residual.weight_mesh, residual.bias_mesh
+    rate = ContinuumNetwork(*meshes, activation=RateActivation("tanh", 1 / 3), scheme="euler", weights=weights, dtype=torch.float64)
+    relaxation = ContinuumNetwork(*meshes, rhs="relaxation", rate=3.0, scheme="euler", weights=weights, dtype=torch.float64)
+    x = rng.standard_normal((4, 5))
+    by_rate, mlp = x, x
+    for a, c in zip(matrices, biases):
+        z = by_rate @ a.T + c
+        by_rate = by_rate + np.tanh(z) - z
+        mlp = np.tanh(mlp @ a.T + c)
+    with torch.no_grad():
+        assert np.abs(rate(torch.as_tensor(x)).numpy() - by_rate).max() <= 1e-12 * np.abs(by_rate).max()
+        assert np.abs(relaxation(torch.as_tensor(x)).numpy() - mlp).max() <= 1e-12 * np.abs(mlp).max()
+
+
+def test_repr_shows_meshes_scheme_steps_and_parameter_count_and_help_shows_fem_nn():
+    """Issue 12.11: ``repr`` of a network showed ``ContinuumNetwork()``; ``help`` of its
+    ``__init__`` showed torch's text."""
+    import pydoc
+
+    width = Axis([-1, 0.2, 1], "legendre", [1, 3])
+    depth = uniform_axis((0, 1), 3, "lagrange", 1)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", scheme="ralston", steps=7,
+                           output_mesh=Mesh([uniform_axis((-1, 1), 5, "p0", 0)]))
+    text = repr(net)
+    assert "weight_mesh: xi 2 legendre p1-3 × eta 2 legendre p1-3 × delta 3 lagrange p1 (6 × 6 × 4 dofs)" in text
+    assert "bias_mesh: xi 2 legendre p1-3 × delta 3 lagrange p1 (6 × 4 dofs)" in text
+    assert "output: L2 projection onto xi 5 p0 (5 dofs)" in text
+    assert "rhs=two_layer, activation=tanh, scheme=ralston, steps=7" in text
+    assert f"parameters: {2 * (6 * 6 * 4 + 6 * 4)} (weight1 144, bias1 24, weight2 144, bias2 24)" in text
+    help_text = pydoc.render_doc(ContinuumNetwork.__init__)
+    assert "help(ContinuumNetwork)" in help_text and "Module state" not in help_text
 
 
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])

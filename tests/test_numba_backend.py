@@ -41,6 +41,25 @@ def test_residual_mlp_through_numba():
     assert np.allclose(NumbaNetwork(net)(x), net(torch.as_tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+def test_numba_decides_depth_cells_as_torch_does():
+    """Issue 12.1: at D = 5 and 15 steps the Numba plan reads the same cells as torch (one
+    shared lookup), where a float comparison read the previous cell: euler is each block
+    ``h + tanh(A h + c)`` as three steps of a third."""
+    rng = np.random.default_rng(1)
+    matrices, biases = rng.standard_normal((5, 6, 6)), rng.standard_normal((5, 6))
+    net = ContinuumNetwork.from_residual_mlp(matrices, biases, "tanh")
+    x = rng.standard_normal((3, 6))
+    expected = x
+    for a, c in zip(matrices, biases):
+        for _ in range(3):
+            expected = expected + np.tanh(expected @ a.T + c) / 3
+    actual = NumbaNetwork(net.remanifested(steps=15))(x)
+    assert np.max(np.abs(actual - expected)) <= 1e-12 * np.max(np.abs(expected))
+    rk4 = net.remanifested(scheme="rk4", steps=15)
+    with torch.no_grad():
+        assert np.max(np.abs(NumbaNetwork(rk4)(x) - rk4(torch.as_tensor(x)).numpy())) <= 1e-12 * np.max(np.abs(expected))
+
+
 def test_float32_snapshot_and_unsupported_activation():
     net = ContinuumNetwork(weight_mesh(), bias_mesh())
     x = np.ones((2, 8), dtype=np.float32)

@@ -20,14 +20,18 @@ both Lagrange families: 1..4) — with at most 400 dofs, and random coefficient 
    by the mixed mass matrix and by an independent dense Gauss quadrature on the supermesh;
 6. mass matrices are symmetric positive definite, and uᵀ M u = ∫ u² by dense quadrature;
 7. nodal (Lagrange) fields evaluate to their coefficients at the nodes;
-8. ``Field.from_function`` (L2 and interpolation) reproduces polynomials of degree ≤ order.
+8. ``Field.from_function`` (L2 and interpolation) reproduces polynomials of degree ≤ order;
+9. a network on P0 fields whose depth cells are unions of steps (breakpoints computed as
+   ``j / S``, not as the integrator's ``linspace``, then random cells refined by a random k)
+   is, under every scheme and any number of sub-steps per step, the scheme applied layer by
+   layer to the autonomous residual blocks (a numpy reference), to 1e-12.
 
 Round-off is asserted at 1e-12 relative to the magnitude of the data involved; each test
 reports its worst error ratio with ``hypothesis.target`` (see ``--hypothesis-show-statistics``)
 and so also steers the search towards it.
 
-The number of examples is fixed (the per-test ``max_examples`` below add up to 9 × 200 =
-1800) and the run is deterministic: ``derandomize=True``, no example database, no deadline.
+The number of examples is fixed (the per-test ``max_examples`` below add up to 9 × 200 + 100
+= 1900) and the run is deterministic: ``derandomize=True``, no example database, no deadline.
 The settings are attached to each test here; no global hypothesis profile is loaded, so the
 rest of the suite is unaffected. The numba kernels run on one thread in this module (the
 meshes are small, and the thread pool's overhead dominated the run time on a loaded machine).
@@ -38,6 +42,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, assume, event, given, settings, strategies as st, target
 
 from fem_nn import (
@@ -46,13 +51,18 @@ from fem_nn import (
     Field,
     Mesh,
     Projector,
+    bias_mesh,
     mass_factors,
     mass_matrix,
     mixed_mass_matrix,
     reference_nodes,
     supermesh_axis,
     tabulate,
+    tableau,
+    weight_mesh,
 )
+from fem_nn.mesh import WIDTH_INTERVAL
+from fem_nn.network import ContinuumNetwork
 
 RTOL = 1e-12
 MAX_DOFS = 400
@@ -508,4 +518,56 @@ def test_from_function_reproduces_polynomials(mesh, seed, data):
         errors.check(field.evaluate(points), exact, scale, f"{method}: values")
         errors.check(field.l2_error(f), 0.0, scale * np.sqrt(box_volume(mesh)), f"{method}: L2 error")
         errors.check(field.integrate(), integral, scale * box_volume(mesh), f"{method}: integral")
+    errors.report()
+
+
+def residual_flow(x, layers, a, c, scheme, steps) -> np.ndarray:
+    """`steps` equal steps of `scheme` for h' = tanh(A_ℓ h + c_ℓ), step i in layer
+    ``layers[i]``: each layer's right-hand side is autonomous, so no stage time is needed."""
+    t, h, dt = tableau(scheme), x, 1.0 / steps
+    for layer in layers:
+        slopes = []
+        for i in range(t.stages):
+            stage = h + dt * sum(t.a[i, j] * slopes[j] for j in range(i))
+            slopes.append(np.tanh(stage @ a[layer].T + c[layer]))
+        h = h + dt * sum(t.b[i] * slopes[i] for i in range(t.stages))
+    return h
+
+
+@examples(100)
+@given(data=st.data(), seed=seeds)
+def test_depth_cells_are_decided_by_the_steps_they_hold(data, seed):
+    """Steps nested in P0 depth cells read exactly their cell: no ulp between a breakpoint
+    and a step end sends a stage to the neighbouring cell."""
+    errors = Errors()
+    width = data.draw(axes(WIDTH_INTERVAL, 4, 0, (Family.P0,)), "width")
+    grid = data.draw(st.integers(1, 16), "S")  # the coarse step grid j / S
+    inner = data.draw(st.sets(st.integers(1, grid - 1), max_size=grid - 1) if grid > 1 else st.just(set()), "inner")
+    ends = np.array(sorted({0, grid} | inner))
+    depth = Axis(ends / grid, "p0", 0)
+    if data.draw(st.booleans(), "refine"):
+        depth = depth.refined(cells=data.draw(cell_selections(depth.n_cells), "cells"), k=data.draw(st.integers(2, 5), "k"))
+    sub = data.draw(st.integers(1, 3), "sub-steps")
+    scheme = data.draw(st.sampled_from(["euler", "midpoint", "heun", "ralston", "rk4", "rk4_38"]), "scheme")
+    event(scheme)
+    rng = np.random.default_rng(seed)
+    n, layers = width.n_cells, len(ends) - 1
+    a, c = rng.standard_normal((layers, n, n)), rng.standard_normal((layers, n))
+    # every depth cell copies the layer (coarse cell) that holds its midpoint
+    midpoints = 0.5 * (depth.breakpoints[1:] + depth.breakpoints[:-1]) * grid
+    layer_of_cell = np.searchsorted(ends, midpoints) - 1
+    nodes, node_weights = width.quadrature_on_cells()  # the P0 cells' midpoints and widths
+    weights = {
+        "weight": (a / node_weights.ravel()[None, None, :]).transpose(1, 2, 0)[:, :, layer_of_cell],
+        "bias": c.T[:, layer_of_cell],
+    }
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), scheme=scheme, steps=grid * sub,
+                           weights=weights, dtype=torch.float64)
+    x = torch.as_tensor(rng.standard_normal((3, n)))
+    step_layers = np.searchsorted(ends, np.arange(grid * sub) // sub, side="right") - 1
+    # the read-in (N_x equal cells, not the width cells) is not the point here
+    expected = residual_flow(net.read_in(x).numpy(), step_layers, a, c, scheme, grid * sub)
+    with torch.no_grad():
+        actual = net(x).numpy()
+    errors.check(actual, expected, np.abs(expected).max(), "output")
     errors.report()

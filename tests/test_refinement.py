@@ -68,6 +68,26 @@ def test_nested_depth_refinement_computes_the_same_function(family, order, how):
     assert relative(fine(X), net(X)) < 1e-12
 
 
+def test_axis_names_and_aliases_are_accepted_everywhere():
+    """Issue 12.11: refinement took "depth"/"width", meshes only "delta"/"xi"/"eta". Both
+    now take both, with one error for an unknown name."""
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
+    w, b = net.weight_mesh, net.bias_mesh
+    assert w.refined("depth") == w.refined("delta") and b.refined("depth") == b.refined("delta")
+    assert w.refined("width") == w.refined(["xi", "eta"]) and b.elevated("width") == b.elevated("xi")
+    assert w.axis_index("depth") == 2 and b.axis_index("width") == 0
+    for mesh_name, alias in (("delta", "depth"), ("xi", "xi")):
+        a, c = refined_network(net, mesh_name), refined_network(net, alias)
+        assert a.weight_mesh == c.weight_mesh and a.bias_mesh == c.bias_mesh
+    assert error_indicators(net, "delta").tolist() == error_indicators(net, "depth").tolist()
+    messages = []
+    for call in (lambda: w.refined("time"), lambda: refined_network(net, "time")):
+        with pytest.raises(ValueError) as error:
+            call()
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] == "axis must be one of ('xi', 'eta', 'delta') or an alias 'width' (xi, eta), 'depth' (delta), got 'time'"
+
+
 def test_coarsen_after_refine_and_depth_elevation_are_exact():
     net = network("legendre", 1)
     fine = refined_network(net, "depth", k=3, steps="double")

@@ -17,8 +17,10 @@ def test_training_learns_digits_quickly():
     task = digits_task()
     network = digits_network(width_cells=16, width_order=3, depth_cells=1, steps=2)
     before = accuracy(network, task.x_test, task.y_test)
-    history = train_classifier(network, task, epochs=5, progress=False)
-    assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    # 10 epochs: the default 7 Gauss points per cubic cell and sampled manifestations learn
+    # slower at first than the old 4 points in one manifestation (5 epochs: 58 % against 84 %)
+    history = train_classifier(network, task, epochs=10, progress=False)
+    assert [h["epoch"] for h in history] == list(range(1, 11))
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["test_accuracy"] > max(0.7, before + 0.3)
 

@@ -88,13 +88,27 @@ def test_burgers_symmetries_shift_and_reflect_input_and_target_alike():
     assert 16 < int(reflected.sum()) < 48 and len(shifts) == 8
 
 
+def test_the_default_trains_in_drawn_steps_and_schemes_and_none_turns_it_off(task):
+    seen = []
+    trainer = Trainer(small(task), task, progress=False)
+    real = trainer._manifested
+    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real())) or trainer.network
+    trainer.fit(4)
+    combinations = {(s, t) for s in (2, 4) for t in ("rk4", "rk4_38", "midpoint")}
+    assert len(seen) == 12 and len(set(seen)) >= 4 and set(seen) <= combinations
+    generator = torch.Generator().manual_seed(0)
+    assert {trainer.manifestations.draw(generator) for _ in range(60)} == {(m, t, 0) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint")}
+    off = Trainer(small(task), task, progress=False, manifestations=None)
+    assert off.manifestations is None and off._manifested() is off.network
+
+
 def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
     # one choice, two times the steps: the same training as a network built with those steps
     sampled = Trainer(small(task), task, progress=False, manifestations={"steps": [2]})
     sampled.fit(1)
     assert sampled.network.steps == 2  # restored after each batch
     torch.manual_seed(0)
-    direct = Trainer(task_network(task, width_cells=4, width_order=1, depth_cells=2, steps=4), task, progress=False)
+    direct = Trainer(task_network(task, width_cells=4, width_order=1, depth_cells=2, steps=4), task, progress=False, manifestations=None)
     direct.fit(1)
     assert sampled.history[-1]["loss"] == direct.history[-1]["loss"]
     # scheme and quadrature draws: each batch sees its manifestation
@@ -118,7 +132,7 @@ def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
     trainer._manifested = manifested
     trainer.fit(3)
     assert net.forward == original and net.steps == 2 and net.tableau.name == "rk4"
-    assert {s for s, _, _ in seen} == {2, 4} and {t for _, t, _ in seen} == {"rk4", "midpoint"} and {n for *_, n in seen} == {8, 12}
+    assert {s for s, _, _ in seen} == {2, 4} and {t for _, t, _ in seen} == {"rk4", "midpoint"} and {n for *_, n in seen} == {12, 16}
     # the extra-quadrature copy shares the live parameters
     shadow = trainer._quadrature_shadows[1]
     assert all(p is q for p, q in zip(shadow.parameters(), net.parameters()))
