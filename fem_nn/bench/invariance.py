@@ -58,9 +58,9 @@ RECIPES = {
 
 # The training before issue 16 (point-sampled read-in, noise initialization, as many Gauss
 # points per width cell as the order needs, no sampling of manifestations, no smoothness
-# penalty); each mechanism switched on alone; all those kept ("combined": projection read-in,
-# 2p + 1 Gauss points per width cell, steps × 1 or 2 and rk4 / rk4_38 / midpoint drawn per
-# batch); "default": the library's defaults, no option given.
+# penalty); each mechanism switched on alone; "default": the library's defaults, no option
+# given (those kept: projection read-in, 2p + 1 Gauss points per width cell, steps × 1 or 2 of
+# rk4 / rk4_38 / midpoint drawn per batch).
 OLD = {"network": {"read_in_form": "sample", "init": "noise", "over_integration": False},
        "trainer": {"smoothness": 0.0, "manifestations": None}}
 SAMPLING = {"steps": [1, 2], "schemes": ["rk4", "rk4_38", "midpoint"]}
@@ -80,7 +80,6 @@ MECHANISMS = {
     # the penalty of the noise initialization on digits is ~9e5: × 1e-5, a few times the loss
     "smoothness penalty": _with(smoothness=1e-5),
     "smooth init": _with(init="smooth"),
-    "combined": _with(read_in_form="projection", over_integration=True, manifestations=SAMPLING),
     "default": {"network": {}, "trainer": {}},
 }
 
@@ -89,8 +88,9 @@ def trained(recipe: Recipe, mechanism: dict, epochs: int, task: Task | None = No
     """(task, network trained by `recipe` with the `mechanism`'s options, seconds)."""
     task = recipe.task() if task is None else task
     network_options = {**recipe.network, **mechanism["network"]}
-    if network_options.pop("over_integration", False):  # 2p + 1 Gauss points per width cell
-        network_options["quadrature_points"] = 2 * network_options["width_order"] + 1
+    if "over_integration" in network_options:  # 2p + 1 Gauss points per width cell, or p + 1
+        over = network_options.pop("over_integration")
+        network_options["quadrature_points"] = (2 if over else 1) * network_options["width_order"] + 1
     torch.manual_seed(0)
     network = task_network(task, **network_options)
     trainer = Trainer(network, task, progress=False, **{**recipe.training, **mechanism["trainer"]})
