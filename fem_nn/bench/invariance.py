@@ -137,6 +137,7 @@ def run(args) -> dict:
             report = invariance(network, task)
             row = report.figures()
             table.append((mechanism, name, row, seconds))
+            print(f"{name}, {mechanism}: {row} ({seconds:.0f} s)", flush=True)  # each row as soon as measured
             if name == tasks[0]:
                 slices[mechanism] = network
             if mechanism == "default":  # the per-task tables and figures
