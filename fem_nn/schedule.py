@@ -16,6 +16,7 @@ list of phases, run in order on one live network:
         { phase = "refine", axis = "width" },
         { phase = "train", epochs = 20 },
         { phase = "project_down", depth_cells = [4, 2], steps = [4, 2], schemes = ["rk4", "midpoint"] },
+        { phase = "project_down", width_cells = [8, 4], width_orders = [1, 0] },
     ]
 
 :meth:`Schedule.check` replays every mesh operation on the meshes alone, so that a bad
@@ -53,7 +54,7 @@ PHASE_OPTIONS: dict[str, dict] = {
     "remanifest": {"scheme": None, "steps": None},
     "adapt": {"fraction": 0.25, "steps": "keep", "hp": False},
     "mgopt": {"cycles": None, "levels": 2, "learning_rate": None, "pre_smoothing": 1, "post_smoothing": 1, "coarse_steps": 4},
-    "project_down": {"depth_cells": None, "steps": None, "schemes": ["rk4"]},
+    "project_down": {"depth_cells": None, "steps": None, "schemes": ["rk4"], "width_cells": [], "width_orders": []},
 }
 NETWORK_OPTIONS = {
     "width_cells": 8, "width_family": "legendre", "width_order": 1,
@@ -153,6 +154,9 @@ class Phase:
         kind = entry["phase"]
         if not isinstance(kind, str) or kind not in PHASE_OPTIONS:
             raise ValueError(f"{where}: unknown phase {kind!r}; expected one of {sorted(PHASE_OPTIONS)}")
+        width_down = kind == "project_down" and bool(entry.get("width_cells") or entry.get("width_orders"))
+        if width_down and "depth_cells" not in entry:
+            entry = {**entry, "depth_cells": []}  # a project-down in width alone
         options = _options({k: v for k, v in entry.items() if k != "phase"}, PHASE_OPTIONS[kind], where)
         if "axis" in options:
             try:
@@ -187,13 +191,16 @@ class Phase:
             for scheme in schemes:
                 _scheme(scheme, f"{where}: schemes")
         if kind == "project_down":
-            for key in ("depth_cells", "steps"):
-                value = options[key]
-                if value is not None and (
+            for key in ("depth_cells", "steps", "width_cells", "width_orders"):
+                value, least = options[key], 0 if key == "width_orders" else 1
+                # no width lists: no width project-down; no depth cells: a width project-down alone
+                empty = value == [] and (key.startswith("width") or width_down)
+                if value is not None and not empty and (
                     not isinstance(value, list) or not value
-                    or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+                    or not all(isinstance(v, int) and not isinstance(v, bool) and v >= least for v in value)
                 ):
-                    raise ValueError(f"{where}: {key} must be a non-empty list of positive integers, got {value!r}")
+                    kind_of = "non-negative" if least == 0 else "positive"
+                    raise ValueError(f"{where}: {key} must be a non-empty list of {kind_of} integers, got {value!r}")
         return cls(kind, options)
 
     def to_dict(self) -> dict:
@@ -306,10 +313,15 @@ class Schedule:
 
 
 def mesh_operation(phase: Phase, weights: Mesh, biases: Mesh) -> tuple[Mesh, Mesh]:
-    """The weight and bias meshes after `phase` (unchanged for phases that keep them)."""
+    """The weight and bias meshes after `phase` (unchanged for phases that keep them; a
+    project-down in width is checked against the width family's orders)."""
+    o = phase.options
+    if phase.kind == "project_down":
+        width = weights.axes[0]
+        for order in o["width_orders"]:
+            uniform_axis(WIDTH_INTERVAL, 1, width.family, order)  # an order the family lacks fails here
     if phase.kind not in ("refine", "coarsen", "elevate", "lower"):
         return weights, biases
-    o = phase.options
     weight_axes, bias_axes = network_axes(o["axis"])
     if phase.kind == "refine":
         def apply(mesh, axes):

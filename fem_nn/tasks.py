@@ -3,6 +3,10 @@ download), the network that fits it, and a plain torch training loop.
 
 - ``digits``: scikit-learn's 8×8 handwritten digits (1797 images), each read in as a signal of
   64 samples on [-1, 1]; 10 P0 read-out cells give the class logits.
+- ``waveforms``: six kinds of waveform of scipy.signal (sine, square, sawtooth, triangle,
+  chirp, Gaussian pulse) at random frequency, phase, amplitude and offset, with smooth random
+  noise, read as P0 cell averages of `samples` cells: a signal classification with a
+  resolution (the same functions averaged on any number of cells).
 - ``burgers``: the solution operator u(·, 0) ↦ u(·, T) of viscous Burgers' equation, periodic
   on [-1, 1], from pairs computed by a pseudo-spectral solver; inputs and outputs are P0 cell
   averages, the loss the integral L2 loss.
@@ -24,12 +28,13 @@ from .network import ContinuumNetwork
 
 __all__ = [
     "Task", "digits_task", "burgers_task", "task_network", "digits_network", "train_classifier", "accuracy",
-    "relative_error", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
+    "relative_error", "waveforms_task", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
     "burgers_symmetries", "TRANSFORMS",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads
 BURGERS_VISCOSITY, BURGERS_TIME = 0.02, 0.5
+WAVEFORM_GRID = 1024  # sample points per signal averaged into cells, a multiple of every cell count read
 
 
 @dataclass
@@ -201,6 +206,47 @@ def digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     )
     as_x, as_y = (lambda a: torch.tensor(a, dtype=torch.float32)), (lambda a: torch.tensor(a, dtype=torch.long))
     return Task("digits", "classification", as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), 10, 2.0)
+
+
+def waveforms(n: int, seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` random waveforms of the six kinds of :func:`waveforms_task` as cell averages on
+    `samples` cells (from :data:`WAVEFORM_GRID` cell-midpoint samples), and their kinds."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    t = (np.arange(WAVEFORM_GRID) + 0.5) / WAVEFORM_GRID  # the window [0, 1) is ξ ∈ [-1, 1)
+    kinds = rng.integers(0, 6, n)
+    frequency, phase = rng.uniform(1.0, 3.0, (n, 1)), rng.uniform(0.0, 2 * np.pi, (n, 1))
+    argument = 2 * np.pi * frequency * t + phase
+    shapes = [
+        np.sin(argument), signal.square(argument), signal.sawtooth(argument), signal.sawtooth(argument, width=0.5),
+        np.stack([signal.chirp(t, f, 1.0, 3 * f, phi=np.degrees(p)) for f, p in zip(frequency[:, 0], phase[:, 0])]),
+        np.stack([signal.gausspulse(t - c, fc=4 * f, bw=0.5) for f, c in zip(frequency[:, 0], rng.uniform(0.3, 0.7, n))]),
+    ]
+    clean = np.choose(kinds[:, None], shapes)
+    modes = np.arange(1, 17)  # smooth noise: random Fourier modes with decaying amplitudes
+    a, b = (rng.standard_normal((n, len(modes))) * 0.1 / modes for _ in range(2))
+    noise = a @ np.cos(2 * np.pi * np.outer(modes, t)) + b @ np.sin(2 * np.pi * np.outer(modes, t))
+    u = rng.uniform(0.5, 1.5, (n, 1)) * clean + rng.uniform(-0.5, 0.5, (n, 1)) + noise
+    return u.reshape(n, samples, -1).mean(axis=2), kinds
+
+
+def waveforms_task(n_train: int = 2000, n_test: int = 1000, samples: int = 32) -> Task:
+    """Classify waveforms of scipy.signal by kind (sine, square, sawtooth, triangle, chirp,
+    Gaussian pulse), read as `samples` P0 cell averages (a divisor of ``WAVEFORM_GRID``).
+    The test signals depend on `n_test` alone, the same functions at every `samples`.
+
+    Examples
+    --------
+    >>> task = waveforms_task(n_train=8, n_test=4, samples=16)
+    >>> tuple(task.x_train.shape), tuple(task.x_test.shape), task.output_cells
+    ((8, 16), (4, 16), 6)
+    """
+    if not isinstance(samples, int) or samples < 1 or WAVEFORM_GRID % samples:
+        raise ValueError(f"samples must be a positive divisor of {WAVEFORM_GRID}, got {samples!r}")
+    (x_train, y_train), (x_test, y_test) = waveforms(n_train, 0, samples), waveforms(n_test, 1, samples)
+    as_x, as_y = (lambda a: torch.tensor(a, dtype=torch.float32)), (lambda a: torch.tensor(a, dtype=torch.long))
+    return Task("waveforms", "classification", as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), 6, 2.0)
 
 
 def burgers_initial_conditions(n: int, seed: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from ._threads import steady_threads
 from ._timing import best_times
 from .checkpoint import load_checkpoint
 from .io import atomic_write_text
-from .mesh import DEPTH_INTERVAL, uniform_axis
+from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, uniform_axis
 from .mgopt import MGOpt
 from .network import ContinuumNetwork
 from .refinement import (
@@ -34,7 +34,7 @@ from .schedule import Phase, Schedule
 from .tasks import TRANSFORMS, Task, burgers_task, digits_task, task_network
 from .trainer import Trainer, make_optimizer
 
-__all__ = ["run_schedule", "resume_schedule", "project_down", "projected_depth", "load_task"]
+__all__ = ["run_schedule", "resume_schedule", "project_down", "projected_depth", "projected_width", "load_task"]
 
 
 def load_task(name: str) -> Task:
@@ -52,11 +52,34 @@ def projected_depth(network: ContinuumNetwork, depth_cells: int, steps: int, sch
     return projected_network(network, uniform_depth(network.weight_mesh), uniform_depth(network.bias_mesh), steps, scheme)
 
 
-def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, schemes=("rk4",)) -> list[dict]:
+def projected_width(network: ContinuumNetwork, width_cells: int, width_order: int | None = None) -> ContinuumNetwork:
+    """`network` with its fields L2-projected onto `width_cells` uniform width cells of
+    `width_order` (default: its own; same family), on both width axes of W and on b; depth,
+    scheme and steps kept. A width quadrature count chosen apart from the order (over-
+    integration) is kept, the default count (order + 1) follows the new order.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh())
+    >>> projected_width(net, 4, 2).weight_mesh.shape, projected_width(net, 2).bias_mesh.shape
+    ((9, 9, 4), (3, 4))
+    """
+    old = network.weight_mesh.axes[0]
+    order = old.max_order if width_order is None else width_order
+    points = None if old.quadrature_points == old.max_order + 1 else old.quadrature_points
+    width = Axis(uniform_axis(WIDTH_INTERVAL, width_cells, old.family, order).breakpoints, old.family, order, old.quadrature, points)
+    weights = network.weight_mesh.with_axis(0, width).with_axis(1, width)
+    return projected_network(network, weights, network.bias_mesh.with_axis(0, width))
+
+
+def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, schemes=("rk4",), width_cells=None,
+                 width_orders=None) -> list[dict]:
     """Test metric and inference time of `network` projected onto each number of depth cells
-    and manifested with each scheme × steps; the first row is the network itself. The time is
-    that of each manifestation's :meth:`~fem_nn.ContinuumNetwork.frozen` module on the test
-    set (what inference deploys: stage matrices precomputed), best of 20 rounds in which the
+    and manifested with each scheme × steps, and projected in width onto each number of
+    width cells × width order; the first row is the network itself. The time is that of
+    each manifestation's :meth:`~fem_nn.ContinuumNetwork.frozen` module on the test set
+    (what inference deploys: stage matrices precomputed), best of 20 rounds in which the
     manifestations take turns.
 
     Parameters
@@ -65,16 +88,21 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
     task : Task
         Supplies the test data and metric.
     depth_cells : sequence of int
-        The numbers of equal depth cells to project onto.
+        The numbers of equal depth cells to project onto (may be empty with width options).
     steps : sequence of int or None
         The step counts each projection is manifested with; None: as many steps as cells.
     schemes : sequence of str, default ("rk4",)
+    width_cells, width_orders : sequence of int, optional
+        The numbers of equal width cells and the width orders to project onto (each pair but
+        the network's own; default: the network's), the depth, scheme and steps kept
+        (:func:`projected_width`).
 
     Returns
     -------
     list of dict
-        One row per manifestation: scheme, steps, depth_cells, the task's metric, the
-        best-of-repeats inference time in seconds and the speedup over the first row.
+        One row per manifestation: scheme, steps, depth_cells, width_cells, width_order, the
+        task's metric, the best-of-repeats inference time in seconds and the speedup over
+        the first row.
 
     Examples
     --------
@@ -84,19 +112,30 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
     >>> rows = project_down(net, task, depth_cells=[2, 1], steps=None, schemes=["rk4", "midpoint"])
     >>> [(row["scheme"], row["steps"], row["depth_cells"]) for row in rows]
     [('rk4', 4, 4), ('rk4', 2, 2), ('midpoint', 2, 2), ('rk4', 1, 1), ('midpoint', 1, 1)]
+    >>> rows = project_down(net, task, [], None, width_cells=[2], width_orders=[0, 1])
+    >>> [(row["width_cells"], row["width_order"]) for row in rows]
+    [(4, 1), (2, 0), (2, 1)]
     """
-    manifestations = [(network.tableau.name, network.steps, network.weight_mesh.axes[2].n_cells, network)]
+    width, depth = network.weight_mesh.axes[0], network.weight_mesh.axes[2].n_cells
+    own = (width.n_cells, width.max_order)
+    manifestations = [(network.tableau.name, network.steps, depth, *own, network)]
     for cells in depth_cells:
         for scheme in schemes:
             for n in steps or [cells]:
-                manifestations.append((scheme, n, cells, projected_depth(network, cells, n, scheme)))
+                manifestations.append((scheme, n, cells, *own, projected_depth(network, cells, n, scheme)))
+    if width_cells is not None or width_orders is not None:
+        for cells in width_cells or [width.n_cells]:
+            for order in width_orders or [width.max_order]:
+                if (cells, order) != own:
+                    manifestations.append((network.tableau.name, network.steps, depth, cells, order,
+                                           projected_width(network, cells, order)))
     x = task.x_test
     frozen = [net.frozen(x.shape[1]) for *_, net in manifestations]
     with torch.no_grad():
         seconds = best_times({i: (lambda m=m: m(x)) for i, m in enumerate(frozen)}, repeat=20, device=x.device)
-    rows = [{"scheme": scheme, "steps": n, "depth_cells": cells, task.metric_name: task.metric(net), "seconds": seconds[i],
-             "speedup": seconds[0] / seconds[i]} for i, (scheme, n, cells, net) in enumerate(manifestations)]
-    return rows
+    keys = ("scheme", "steps", "depth_cells", "width_cells", "width_order")
+    return [{**dict(zip(keys, m[:5])), task.metric_name: task.metric(m[5]), "seconds": seconds[i], "speedup": seconds[0] / seconds[i]}
+            for i, m in enumerate(manifestations)]
 
 
 def _mgopt(trainer: Trainer, options: dict) -> None:
@@ -292,7 +331,8 @@ def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots:
                 trainer.fit(remaining, lr_schedule=o["lr_schedule"] or schedule.training["lr_schedule"],
                             lr_span=(phase_start, o["epochs"]))
         elif phase.kind == "project_down":
-            rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"])
+            rows = project_down(trainer.network, task, o["depth_cells"], o["steps"], o["schemes"],
+                                o["width_cells"] or None, o["width_orders"] or None)
             reports.append(rows)
             if distributed.rank_and_size()[0] == 0:
                 print(format_project_down(rows, task.metric_name))
@@ -319,9 +359,9 @@ def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots:
 
 def format_project_down(rows: list[dict], metric: str) -> str:
     """The project-down table."""
-    lines = [f"{'scheme':>8} {'steps':>5} {'depth cells':>11} {metric:>20} {'inference [ms]':>14} {'speedup':>7}"]
+    lines = [f"{'scheme':>8} {'steps':>5} {'depth cells':>11} {'width cells':>11} {'order':>5} {metric:>20} {'inference [ms]':>14} {'speedup':>7}"]
     for r in rows:
-        lines.append(f"{r['scheme']:>8} {r['steps']:>5} {r['depth_cells']:>11} {r[metric]:>20.4f} "
+        lines.append(f"{r['scheme']:>8} {r['steps']:>5} {r['depth_cells']:>11} {r['width_cells']:>11} {r['width_order']:>5} {r[metric]:>20.4f} "
                      f"{1e3 * r['seconds']:>14.2f} {r['speedup']:>7.2f}")
     return "\n".join(lines)
 

@@ -66,8 +66,9 @@ def test_bench_training_prints_its_figures(capsys):
     torch.manual_seed(0)
     assert main(["bench", "training", "--epochs", "3", "--mgopt-evaluations", "6", "--skip-burgers", "--plot", "", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(figures) == {"progressive_time_ratio", "project_down_speedup", "project_down_acc_drop",
-                            "mgopt_loss_ratio", "adaptive_param_ratio"}
+    assert set(figures) == {"progressive_time_ratio", "progressive_time_ratio_width", "progressive_time_ratio_width_depth",
+                            "project_down_speedup", "project_down_acc_drop", "project_down_width_speedup",
+                            "project_down_width_acc_drop", "mgopt_loss_ratio", "adaptive_param_ratio"}
     assert figures["project_down_speedup"] > 1.0 and figures["mgopt_loss_ratio"] > 0
 
 

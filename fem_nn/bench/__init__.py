@@ -5,6 +5,6 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import network, projection, training
+from . import invariance, network, projection, training
 
-BENCHMARKS = {"projection": projection, "network": network, "training": training}
+BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance}

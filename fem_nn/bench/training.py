@@ -1,5 +1,6 @@
 """Training across discretizations on digits (and the Burgers operator): progressive
-training against training the fine network from scratch, project-down for inference,
+training (in depth, width, or both) against training the fine network from scratch,
+project-down (in depth and in width) for inference,
 MG/OPT against plain gradient descent, adaptive against uniform depth refinement.
 
 All comparisons run in this process, one after the other, on the same data and seeds.
@@ -26,6 +27,10 @@ FINE = {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}
 # 64 nodes × 8 cells 0.52 and this network 0.31, medians of 3; this network at 0.3: 0.23 and
 # 0.17 in two runs of 3).
 FINE_BURGERS = {"width_cells": 32, "width_order": 1, "depth_cells": 16, "steps": 16}
+# progressive in width: the coarsest network has 2**WIDTH_LEVELS times fewer width cells
+WIDTH_LEVELS = 2
+# the progressive variants measured on digits (Burgers: depth only): the refined axes
+DIGITS_VARIANTS = {"depth": ("depth",), "width": ("width",), "width_depth": ("width", "depth")}
 
 
 def add_arguments(parser) -> None:
@@ -41,28 +46,35 @@ def _better(task: Task, value: float, target: float) -> bool:
 
 
 def timed_run(trainer: Trainer, epochs: int, refinements: dict | None = None, stop_at: float | None = None) -> list:
-    """(wall seconds so far, test metric) after each epoch; `refinements` maps an epoch
+    """(CPU seconds of this process so far, test metric) after each epoch — CPU time, so
+    that other work on a shared machine does not enter the ratios; `refinements` maps an epoch
     count to a function network -> network applied (with the optimizer carried) after it;
     stops early once the metric reaches `stop_at`."""
     points, elapsed = [], 0.0
     for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
+        start = time.process_time()
         record = trainer.run_epoch()
         if refinements and epoch in refinements:
             new = refinements[epoch](trainer.network)
             trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
-        elapsed += time.perf_counter() - start
+        elapsed += time.process_time() - start
         points.append((elapsed, record[trainer.task.metric_name]))
         if stop_at is not None and _better(trainer.task, points[-1][1], stop_at):
             break
     return points
 
 
-def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repeats: int = 3) -> dict:
-    """Fine from scratch for `epochs` epochs against nested iteration in depth: one depth cell
-    and one step, both doubled after 1/2, 3/4, 7/8 … of the epochs until they are the fine
-    network's (a power of two), run until it reaches the fine network's final test metric
-    (at most twice the epochs): the median over `repeats` of the ratio of the wall times.
+def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repeats: int = 3,
+                variants: dict | None = None) -> dict:
+    """Fine from scratch for `epochs` epochs against nested iteration: the coarse network
+    refined after 1/2, 3/4, 7/8 … of the epochs until it is the fine network, run until it
+    reaches the fine network's final test metric (at most twice the epochs): the median over
+    `repeats` of the ratio of the CPU times, per variant.
+
+    `variants` maps a name to the axes refined (default ``{"depth": ("depth",)}``): in depth,
+    one depth cell and one step, both doubled at each refinement until they are the fine
+    network's (a power of two); in width, :data:`WIDTH_LEVELS` fewer bisections of the width
+    cells, one per refinement. An axis with fewer levels is refined in the first stages.
 
     Half the epochs on the coarsest level because a coarse network learns about as much per
     epoch as the fine one here, at a fraction of the cost (digits, measured: refining after
@@ -71,31 +83,53 @@ def progressive(task: Task, epochs: int, fine: dict, learning_rate: float, repea
     of runs takes seconds, and one pair alone moved by ±0.05 under load.
     """
     repeats = _checks.integer(repeats, "repeats", 1)
-    levels = fine["depth_cells"].bit_length() - 1
-    if fine["depth_cells"] != 2**levels or fine["steps"] != fine["depth_cells"]:
+    variants = {"depth": ("depth",)} if variants is None else variants
+    depth_levels = fine["depth_cells"].bit_length() - 1
+    if fine["depth_cells"] != 2**depth_levels or fine["steps"] != fine["depth_cells"]:
         raise ValueError(f"fine needs a power of two of depth cells, one step each, got {fine}")
+    if fine["width_cells"] % 2**WIDTH_LEVELS:
+        raise ValueError(f"fine needs a multiple of {2**WIDTH_LEVELS} width cells, got {fine}")
 
-    def refine(net):
-        return refined_network(net, "depth", steps="double")
+    def plan(axes):
+        """The coarse network's options and the refinements by epoch."""
+        levels = {"depth": depth_levels if "depth" in axes else 0, "width": WIDTH_LEVELS if "width" in axes else 0}
 
-    stages = {max(int(epochs * (1 - 0.5**j)), j): refine for j in range(1, levels + 1)}
-    coarse = {**fine, "depth_cells": 1, "steps": 1}
-    runs = []
+        def refine(j):
+            def refined(net):
+                for axis in ("depth", "width"):
+                    if j <= levels[axis]:
+                        net = refined_network(net, axis, steps="double" if axis == "depth" else "keep")
+                return net
+            return refined
+
+        coarse = {**fine, "width_cells": fine["width_cells"] // 2 ** levels["width"]}
+        if levels["depth"]:
+            coarse.update(depth_cells=1, steps=1)
+        return coarse, {max(int(epochs * (1 - 0.5**j)), j): refine(j) for j in range(1, max(levels.values()) + 1)}
+
+    runs = {name: [] for name in variants}
     for _ in range(repeats):
         torch.manual_seed(0)
         scratch = Trainer(task_network(task, **fine), task, "adamw", learning_rate, progress=False)
         reference = timed_run(scratch, epochs)
         target, fine_time = reference[-1][1], reference[-1][0]
-        torch.manual_seed(0)
-        trainer = Trainer(task_network(task, **coarse), task, "adamw", learning_rate, progress=False)
-        curve = timed_run(trainer, 2 * epochs, stages, stop_at=target)
-        reached = next((t for t, value in curve if _better(task, value, target)), None)
-        runs.append({"target": target, "fine_seconds": fine_time, "progressive_seconds": reached,
-                     "progressive_final": curve[-1][1], "ratio": None if reached is None else reached / fine_time,
-                     "trained": scratch.network})
-    if any(run["ratio"] is None for run in runs):
-        return next(run for run in runs if run["ratio"] is None)
-    return {**sorted(runs, key=lambda run: run["ratio"])[len(runs) // 2], "ratios": [run["ratio"] for run in runs]}
+        for name, axes in variants.items():
+            coarse, stages = plan(axes)
+            torch.manual_seed(0)
+            trainer = Trainer(task_network(task, **coarse), task, "adamw", learning_rate, progress=False)
+            curve = timed_run(trainer, 2 * epochs, stages, stop_at=target)
+            reached = next((t for t, value in curve if _better(task, value, target)), None)
+            runs[name].append({"target": target, "fine_seconds": fine_time, "progressive_seconds": reached,
+                               "progressive_final": curve[-1][1], "ratio": None if reached is None else reached / fine_time,
+                               "trained": scratch.network})
+    results = {}
+    for name, variant in runs.items():
+        if any(run["ratio"] is None for run in variant):
+            results[name] = next(run for run in variant if run["ratio"] is None)
+        else:
+            median = sorted(variant, key=lambda run: run["ratio"])[len(variant) // 2]
+            results[name] = {**median, "ratios": [run["ratio"] for run in variant]}
+    return results
 
 
 RATES = (0.2, 0.5, 1.0)
@@ -175,25 +209,33 @@ def run(args) -> dict:
     for name, task, rate in tasks:
         fine = FINE if name == "digits" else FINE_BURGERS
         epochs = args.epochs if name == "digits" else 5 * args.epochs  # a Burgers epoch is 8 batches
-        r = progressive(task, epochs, fine, rate, args.repeats)
-        ratio = "not reached" if r["ratio"] is None else f"{r['ratio']:.2f}, median of {', '.join(f'{q:.2f}' for q in r['ratios'])}"
-        print(f"\n{name}: fine from scratch {r['fine_seconds']:.1f} s to {task.metric_name} {r['target']:.4f}; "
-              f"progressive reaches it in {r['progressive_seconds'] or float('nan'):.1f} s (ratio {ratio}), "
-              f"final {r['progressive_final']:.4f}")
-        figures[f"progressive_time_ratio{'' if name == 'digits' else '_burgers'}"] = r["ratio"]
+        variants = DIGITS_VARIANTS if name == "digits" else None
+        results = progressive(task, epochs, fine, rate, args.repeats, variants)
+        for variant, r in results.items():
+            ratio = "not reached" if r["ratio"] is None else f"{r['ratio']:.2f}, median of {', '.join(f'{q:.2f}' for q in r['ratios'])}"
+            print(f"\n{name}, progressive in {variant.replace('_', ' + ')}: fine from scratch {r['fine_seconds']:.1f} s to "
+                  f"{task.metric_name} {r['target']:.4f}; progressive reaches it in {r['progressive_seconds'] or float('nan'):.1f} s "
+                  f"(ratio {ratio}), final {r['progressive_final']:.4f}")
+            key = {"depth": "", "width": "_width", "width_depth": "_width_depth"}[variant]
+            figures[f"progressive_time_ratio{key}{'' if name == 'digits' else '_burgers'}"] = r["ratio"]
         if name == "digits":
-            rows = project_down(r["trained"], task, depth_cells=[2, 1], steps=[4, 2, 1], schemes=["rk4", "midpoint", "euler"])
+            rows = project_down(results["depth"]["trained"], task, depth_cells=[2, 1], steps=[4, 2, 1],
+                                schemes=["rk4", "midpoint", "euler"], width_cells=[16, 8], width_orders=[3, 1])
             print(f"\nproject-down of the RK4-trained digits network ({FINE})")
             print(format_project_down(rows, task.metric_name))
             half = next(row for row in rows[1:] if row["scheme"] == "rk4" and row["steps"] == 2 and row["depth_cells"] == 2)
             figures["project_down_speedup"] = half["speedup"]
             figures["project_down_acc_drop"] = 100.0 * (rows[0][task.metric_name] - half[task.metric_name])
+            narrow = next(row for row in rows[1:] if row["width_cells"] == 8 and row["width_order"] == 3)
+            figures["project_down_width_speedup"] = narrow["speedup"]
+            figures["project_down_width_acc_drop"] = 100.0 * (rows[0][task.metric_name] - narrow[task.metric_name])
             figures["mgopt_loss_ratio"] = mgopt_against_plain(task, args.mgopt_evaluations, args.plot)
             adaptive = adaptive_against_uniform(task, args.epochs // 2)
             print(f"\nadaptive vs uniform depth refinement: {adaptive}")
             a, u = adaptive["adaptive"], adaptive["uniform"]
             figures["adaptive_param_ratio"] = a["parameters"] / u["parameters"] if a["metric"] >= u["metric"] - 0.005 else None
-    targets = {"progressive_time_ratio": "<= 0.5", "project_down_speedup": ">= 2", "project_down_acc_drop": "<= 0.5",
+    targets = {"progressive_time_ratio": "<= 0.5", "progressive_time_ratio_width": "<= 0.5",
+               "progressive_time_ratio_width_depth": "<= 0.5", "project_down_speedup": ">= 2", "project_down_acc_drop": "<= 0.5",
                "mgopt_loss_ratio": "< 1", "adaptive_param_ratio": "< 1"}
     print(f"\n{'figure':<32} {'value':>10}   target")
     for key, value in figures.items():
