@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--mgopt-evaluations", type=int, default=60, help="fine gradient evaluations (default 60)")
     parser.add_argument("--repeats", type=int, default=3, help="progressive runs, median ratio reported (default 3)")
     parser.add_argument("--skip-burgers", action="store_true", help="digits only")
-    parser.add_argument("--plot", default="mgopt.png", help="MG/OPT loss curve PNG ('' for none)")
+    parser.add_argument("--plot", default="", help="MG/OPT loss curve PNG, written only when given (default: none)")
 
 
 def _better(task: Task, value: float, target: float) -> bool:
