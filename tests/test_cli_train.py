@@ -33,7 +33,7 @@ def test_train_writes_metrics_checkpoint_history_and_curve(tmp_path, capsys):
     assert events == ["refine depth", "mgopt × 2", "adapt"]
     network, optimizer, metadata = load_checkpoint(out / "checkpoint.safetensors")
     assert network.weight_mesh.axes[2].n_cells == 3 and network.steps == 2  # 1 → 2 cells, then one of 2 bisected
-    assert metadata["extra"]["schedule"]["phases"][0] == {"phase": "train", "epochs": 2, "learning_rate": None}
+    assert metadata["extra"]["schedule"]["phases"][0] == {"phase": "train", "epochs": 2, "learning_rate": None, "lr_schedule": None}
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert final["parameters"] == sum(p.numel() for p in network.parameters()) and final["epochs"] == 3
