@@ -124,6 +124,13 @@ class Initialization(enum.Enum):
       6 orthonormal Legendre polynomials in each width variable and 2 in depth, L2-projected
       onto the mesh, with std(a) chosen so that the integral operator's norm is ~1 whatever
       the mesh: the same function on every mesh that resolves it; zero biases.
+
+    Examples
+    --------
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), init="smooth")
+    >>> net.init, bool(net.weight.abs().max() > 0), float(net.bias.abs().max())
+    (<Initialization.SMOOTH: 'smooth'>, True, 0.0)
     """
 
     NOISE = "noise"

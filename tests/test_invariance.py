@@ -124,7 +124,7 @@ def test_resolution_is_skipped_for_a_task_without_a_source():
 
 
 def test_drop_units():
-    classification = Task("c", "classification", torch.zeros(1, 2), torch.zeros(1), torch.zeros(1, 2), torch.zeros(1), 2)
+    classification = Task("c", "classification", torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), torch.zeros(1, 2), torch.zeros(1, dtype=torch.long), 2)
     regression = regression_task(torch.zeros(1, 2), torch.zeros(1, 2))
     assert drop(classification, 0.97, 0.965) == pytest.approx(0.5)  # half an accuracy point
     assert drop(classification, 0.90, 0.95) == 0.0
