@@ -256,12 +256,19 @@ class Trainer:
             optimizer = make_optimizer(network, optimizer, learning_rate, weight_decay)
         self.epoch, self.history, self._scheduler = 0, [], None
         self.checkpoint_metadata = None
-        self.replace(network, optimizer)
+        self._use(network, optimizer)
 
-    def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
+    def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer, event: str | None = None) -> None:
         """Train `network` with `optimizer` from now on (after a refinement: see
         :func:`fem_nn.refinement.transfer_optimizer`); re-wrapped for DDP on every rank.
-        A network without a sample count records the task's."""
+        A network without a sample count records the task's. The history records the change
+        as an event (labelled `event`, default "network replaced") with the new parameter
+        count, so that training curves mark refinements made by hand too."""
+        self._use(network, optimizer)
+        label = "network replaced" if event is None else str(event)
+        self.history.append({"epoch": self.epoch, "event": label, "parameters": sum(p.numel() for p in network.parameters())})
+
+    def _use(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
         n_samples = self.task.x_train.shape[1]
         if network.n_samples is None:
             network.n_samples = n_samples

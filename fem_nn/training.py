@@ -341,9 +341,8 @@ def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots:
             trainer.history.append({"epoch": trainer.epoch, "event": f"mgopt × {o['cycles']}", task.metric_name: task.metric(trainer.network)})
         else:
             new = _new_network(trainer.network, phase)
-            trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new))
-            trainer.history.append({"epoch": trainer.epoch, "event": f"{phase.kind} {o.get('axis', '')}".strip(),
-                                    "parameters": sum(p.numel() for p in new.parameters())})
+            trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new),
+                            event=f"{phase.kind} {o.get('axis', '')}".strip())
         phase_start = trainer.epoch
         trainer.checkpoint_metadata = record(i + 1, phase_start)
         if writer:  # the phase is done: a resume starts at the next one

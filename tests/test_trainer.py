@@ -74,6 +74,21 @@ def test_a_learning_rate_schedule_resumed_part_way_repeats_the_whole_one(task, t
         resumed.fit(1, lr_schedule="cosine", lr_span=(0, 4))  # epoch 4 lies outside the span
 
 
+def test_a_refinement_by_hand_is_an_event_of_the_history(task):
+    """Issue 12.11: a network replaced by hand (a refinement outside a schedule) is recorded
+    as an event with its parameter count, as a schedule's refinements are."""
+    from fem_nn.refinement import refined_network, transfer_optimizer
+
+    trainer = Trainer(small(task), task, seed=5, progress=False)
+    trainer.fit(1)
+    fine = refined_network(trainer.network, "depth")
+    trainer.replace(fine, transfer_optimizer(trainer.optimizer, trainer.network, fine))
+    trainer.fit(1)
+    events = [r for r in trainer.history if "event" in r]
+    assert events == [{"epoch": 1, "event": "network replaced", "parameters": sum(p.numel() for p in fine.parameters())}]
+    assert [r["epoch"] for r in trainer.history if "event" not in r] == [1, 2]
+
+
 def test_a_non_finite_step_is_rolled_back_and_recorded(task, monkeypatch):
     trainer = Trainer(small(task), task, batch_size=128, progress=False)
     trainer.fit(1)
