@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
+
 from .tableaus import ButcherTableau
-from .tensor import axpy
+
+
+def axpy(h, alpha: float, k, *, inplace: bool = False):
+    """``h + alpha·k`` for numpy arrays or torch tensors, one fused operation for tensors.
+
+    With `inplace` a tensor `h` is updated in place (no allocation), for a fresh intermediate
+    its caller owns; autograd allows it, as the sum's backward needs neither operand.
+    """
+    if isinstance(h, torch.Tensor):
+        return h.add_(k, alpha=alpha) if inplace else torch.add(h, k, alpha=alpha)
+    return h + alpha * k
 
 
 def _stages(f: Callable, t: float, h, dt: float, scheme: ButcherTableau, interval, first=None) -> list:

@@ -21,7 +21,7 @@ import torch
 from . import _checks
 from ._rk import _accumulate, _combination, _quadrature, _slopes, _stages, _weighted_sum
 from .tableaus import ButcherTableau, Scheme, tableau
-from .tensor import axpy
+from ._rk import axpy
 
 __all__ = ["Adaptive", "SolveInfo", "NORMS"]
 

@@ -32,7 +32,7 @@ from .adaptive import Adaptive
 from .integrators import ButcherTableau, Scheme, _step, integrate, integrate_adaptive, tableau
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
-from .tensor import axpy
+from ._rk import axpy
 
 __all__ = ["ContinuumNetwork", "Initialization", "KernelForm", "ReadInForm", "RightHandSide"]
 

@@ -7,23 +7,11 @@ its own axis of the tensor (sum factorization), so applying it costs O(N · nnz-
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy import linalg, sparse
 
 from .kernels import banded_cholesky_solve, csr_mode_product
 
-__all__ = ["apply_along", "apply_kronecker", "axpy", "BandedCholesky"]
-
-
-def axpy(h, alpha: float, k, *, inplace: bool = False):
-    """``h + alpha·k`` for numpy arrays or torch tensors, one fused operation for tensors.
-
-    With `inplace` a tensor `h` is updated in place (no allocation), for a fresh intermediate
-    its caller owns; autograd allows it, as the sum's backward needs neither operand.
-    """
-    if isinstance(h, torch.Tensor):
-        return h.add_(k, alpha=alpha) if inplace else torch.add(h, k, alpha=alpha)
-    return h + alpha * k
+__all__ = ["apply_along", "apply_kronecker", "BandedCholesky"]
 
 
 def _as_three(u: np.ndarray, axis: int) -> np.ndarray:
