@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from fem_nn.tasks import accuracy, digits_network, digits_task, train_classifier
+from fem_nn.tasks import accuracy, digits_network, digits_task
+from fem_nn.trainer import train_classifier
 from fem_nn.plotting import pyplot, save_figure
 
 SCHEMES = ("euler", "midpoint", "heun", "rk4", "rk4_38")

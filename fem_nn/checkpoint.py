@@ -23,18 +23,20 @@ from safetensors.torch import load_file, save
 
 from .io import atomic_write_bytes
 from .network import ContinuumNetwork
+from .optimizers import optimizer_class
 
-__all__ = ["save_checkpoint", "load_checkpoint", "OPTIMIZERS"]
+__all__ = ["save_checkpoint", "load_checkpoint"]
 
 FORMAT, VERSION = "fem_nn_checkpoint", 1
-OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
 
 
 def _optimizer_data(optimizer: torch.optim.Optimizer, network: torch.nn.Module) -> tuple[dict, dict]:
     """The optimizer's JSON description and its state tensors, keyed by parameter name."""
     kind = type(optimizer).__name__
-    if kind not in OPTIMIZERS:
-        raise TypeError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {kind}")
+    try:
+        optimizer_class(kind)
+    except ValueError as error:
+        raise TypeError(str(error)) from None
     names = {id(p): n for n, p in network.named_parameters()}
     tensors, scalars = {}, {}
     for p, state in optimizer.state.items():
@@ -149,10 +151,9 @@ def _verify(checksums, tensors: dict, path: Path) -> None:
 
 def _restore_optimizer(data, tensors: dict, network: ContinuumNetwork, path: Path) -> torch.optim.Optimizer:
     try:
-        if not isinstance(data, dict) or data.get("class") not in OPTIMIZERS:
-            got = data.get("class") if isinstance(data, dict) else data
-            raise ValueError(f"expected an object with 'class' one of {sorted(OPTIMIZERS)}, got {got!r}")
-        kind = OPTIMIZERS[data["class"]]
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object with a 'class', got {data!r}")
+        kind = optimizer_class(data.get("class"))
         groups = data["param_groups"]
         parameters = dict(network.named_parameters())
         for key, value in tensors.items():

@@ -28,12 +28,6 @@ from . import __version__
 EXIT_OK, EXIT_BAD_INPUT, EXIT_MISSING_EXTRA, EXIT_INTERRUPTED = 0, 2, 3, 130
 DEFAULT_RUN_FOLDER = "fem-nn-train"
 PARAMETER_HELP = "with a checkpoint: the network's field to take (default weight; weight1 for a two-layer network)"
-MESH_OPERATIONS = {  # mesh subcommand: (Mesh method, its size argument, help)
-    "refine": ("refined", "k", "split the selected cells of the selected axes into K equal cells (h-refinement)"),
-    "coarsen": ("coarsened", "k", "merge every K consecutive cells of the selected axes"),
-    "elevate": ("elevated", "by", "raise the order of the selected cells by BY (p-refinement)"),
-    "lower": ("lowered", "by", "lower the order of the selected cells by BY"),
-}
 
 
 class CommandError(ValueError):
@@ -166,7 +160,7 @@ def _train(args: argparse.Namespace) -> int:
     elif args.schedule is None:
         raise CommandError("SCHEDULE: give a schedule file or a bundled schedule's name (or --resume DIR)")
     schedule = None if args.schedule is None else load_schedule(args.schedule)  # validated before any training
-    if args.task is not None:
+    if args.task is not None:  # a key of fem_nn.tasks.TASKS (checked by _task)
         schedule = dataclasses.replace(schedule, task=args.task)
     initialize()
     with steady_threads(command_line_threads()):
@@ -238,34 +232,6 @@ def _mesh_output(text: str, force: bool) -> Path:
     return out
 
 
-def mesh_summary(mesh) -> str:
-    """A table of `mesh`'s axes: interval, cells, family, orders, quadrature and dofs.
-
-    Examples
-    --------
-    >>> from fem_nn import bias_mesh
-    >>> print(mesh_summary(bias_mesh()))
-    axis   interval   cells  family    orders  quadrature         dofs
-    xi     [-1, 1]        8  lagrange  1       gauss_legendre × 2    9
-    delta  [0, 1]         4  p0        0       gauss_legendre × 1    4
-    shape (9, 4), 36 dofs
-    """
-    rows = [("axis", "interval", "cells", "family", "orders", "quadrature", "dofs")]
-    for name, axis in zip(mesh.names, mesh.axes):
-        orders = axis.to_dict()["order"]
-        a, b = axis.interval
-        rows.append((
-            name, f"[{a:g}, {b:g}]", str(axis.n_cells), axis.family.value,
-            str(orders) if isinstance(orders, int) else ",".join(map(str, orders)),
-            f"{axis.quadrature.value} × {axis.quadrature_points}", str(axis.n_dofs),
-        ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = {2, 6}  # counts align right
-    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-             for row in rows]
-    return "\n".join([*lines, f"shape {mesh.shape}, {mesh.n_dofs} dofs"])
-
-
 def _mesh_inspect(args: argparse.Namespace) -> int:
     from .io import mesh_to_dict
 
@@ -273,22 +239,22 @@ def _mesh_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**mesh_to_dict(mesh), "shape": list(mesh.shape), "n_dofs": mesh.n_dofs}))
     else:
-        print(mesh_summary(mesh))
+        print(mesh.summary())
     return EXIT_OK
 
 
 def _mesh_change(args: argparse.Namespace) -> int:
+    from .mesh import MESH_OPERATIONS
+
     mesh, description = _described_mesh(args.mesh)
     out = _mesh_output(args.out, args.force)
-    method, size, _ = MESH_OPERATIONS[args.operation]
-    options = {size: getattr(args, size)}
-    if args.operation != "coarsen":
-        options["cells"] = args.cells
+    operation = MESH_OPERATIONS[args.operation]
+    size, cells = getattr(args, operation.size), getattr(args, "cells", None)
     _check_mesh(_changed_axes(mesh, args), out)
-    changed = getattr(mesh, method)(args.axis, **options)
+    changed = operation.apply(mesh, args.axis, size, cells)
     axes = "all axes" if args.axis is None else "axes " + ", ".join(map(str, args.axis))
-    cells = "" if options.get("cells") is None else ", cells " + " ".join(map(str, options["cells"]))
-    note = f"{args.operation} --{size} {options[size]} ({axes}{cells})"
+    selected = "" if cells is None else ", cells " + " ".join(map(str, cells))
+    note = f"{args.operation} --{operation.size} {size} ({axes}{selected})"
     _write_mesh(changed, out, note if description is None else f"{description} Then: {note}.")
     print(f"shape {mesh.shape} → {changed.shape}")
     return EXIT_OK
@@ -408,6 +374,7 @@ def _natural(text: str) -> int:
 
 def _add_mesh_commands(commands) -> None:
     from .elements import Family
+    from .mesh import MESH_OPERATIONS
 
     families = [f.value for f in Family]
     mesh = commands.add_parser("mesh", help="create, inspect, refine, coarsen, elevate, lower or convert mesh files")
@@ -432,19 +399,19 @@ def _add_mesh_commands(commands) -> None:
     inspect.add_argument("--json", action="store_true", help="print the mesh as one JSON object")
     inspect.set_defaults(handler=_mesh_inspect)
 
-    for operation, (_, size, text) in MESH_OPERATIONS.items():
-        change = actions.add_parser(operation, help=text)
+    for name, operation in MESH_OPERATIONS.items():
+        change = actions.add_parser(name, help=operation.help)
         change.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
         change.add_argument("out", metavar="OUT", help="the file to write: .json, .vtu or .xdmf")
         change.add_argument("--axis", action="append", metavar="AXIS", type=_axis,
                             help="an axis to change, by name (xi, eta, delta) or index (0, 1, 2); repeat for more "
                                  "(default all)")
-        change.add_argument(f"--{size}", type=_positive, default=2 if size == "k" else 1,
-                            help=f"(default {2 if size == 'k' else 1})")
-        if operation != "coarsen":
+        change.add_argument(f"--{operation.size}", type=_positive, default=operation.default,
+                            help=f"(default {operation.default})")
+        if operation.cells:
             change.add_argument("--cells", type=int, nargs="+", metavar="I", help="the cells to change (default all)")
         change.add_argument("--force", action="store_true", help="replace OUT if it exists")
-        change.set_defaults(handler=_mesh_change, operation=operation)
+        change.set_defaults(handler=_mesh_change, operation=name)
 
     convert = actions.add_parser("convert", help="rewrite a mesh file as JSON or as ParaView cells (.vtu, .xdmf)")
     convert.add_argument("mesh", metavar="MESH", help="a mesh file or a bundled mesh's name")
@@ -482,9 +449,18 @@ def _add_field_commands(commands) -> None:
     plot.set_defaults(handler=_plot)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .bench import BENCHMARKS
+def _task(text: str) -> str:
+    """A task's name: a key of :data:`fem_nn.tasks.TASKS` (imported only when --task is given)."""
+    from .tasks import TASKS
 
+    if text not in TASKS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(TASKS)}, got {text!r}")
+    return text
+
+
+def build_parser(benchmarks: bool = True) -> argparse.ArgumentParser:
+    """The ``fem-nn`` parser; without `benchmarks`, ``bench`` takes no NAME (its modules are
+    not imported: :func:`main` builds them only for ``fem-nn bench``)."""
     parser = argparse.ArgumentParser(
         prog="fem-nn", description=_plain(__doc__.split("\n\n")[0]),
         epilog="Exit codes: 0 success; 2 bad arguments or input files, nothing written; "
@@ -505,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("schedule", metavar="SCHEDULE", nargs="?",
                        help="schedule file (.toml or .json), or a bundled schedule's name: progressive, burgers, mgopt")
-    train.add_argument("--task", choices=["digits", "burgers"], help="override the schedule's task")
+    train.add_argument("--task", type=_task, help="override the schedule's task (a bundled task: digits, burgers, waveforms)")
     train.add_argument("--out", metavar="DIR", help=f"the run folder, new or empty (default ./{DEFAULT_RUN_FOLDER})")
     train.add_argument("--force", action="store_true", help="replace the run in --out (its files are removed first)")
     train.add_argument("--resume", metavar="DIR",
@@ -514,16 +490,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="run a benchmark")
+    if benchmarks:
+        _add_benchmarks(bench)
+    _add_mesh_commands(commands)
+    _add_field_commands(commands)
+    return parser
+
+
+def _add_benchmarks(bench) -> None:
+    from .bench import BENCHMARKS
+
     benches = bench.add_subparsers(dest="name", required=True, metavar="NAME")
     for name, module in BENCHMARKS.items():
         sub = benches.add_parser(name, help=_plain(module.__doc__.split("\n\n")[0]))
         sub.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
         sub.set_defaults(handler=_bench)
-
-    _add_mesh_commands(commands)
-    _add_field_commands(commands)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -535,7 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     {"fem_nn_mesh": 1, ...}
     True
     """
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # the benchmarks (and what they import) only for fem-nn bench: --help stays light
+    args = build_parser(benchmarks=next((w for w in words if not w.startswith("-")), None) == "bench").parse_args(argv)
     try:
         return args.handler(args)
     except (ValueError, TypeError, OSError) as error:

@@ -40,7 +40,8 @@ def run_demo(levels: int = 2, epochs: int = 100, progress: bool = True) -> None:
 def network_demo(epochs: int = 100, progress: bool = True) -> None:
     """Train a continuum network on digits (rk4, 4 steps) and print its test accuracy
     re-manifested with other schemes × steps: the learned fields are a dynamical system."""
-    from .tasks import accuracy, digits_network, digits_task, train_classifier
+    from .tasks import accuracy, digits_network, digits_task
+    from .trainer import train_classifier
 
     task = digits_task()
     network = digits_network()

@@ -6,6 +6,7 @@ same methods on a :class:`Mesh` act on one axis or all of them and return a new 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -24,6 +25,8 @@ __all__ = [
     "axis_names",
     "WIDTH_INTERVAL",
     "DEPTH_INTERVAL",
+    "MeshOperation",
+    "MESH_OPERATIONS",
 ]
 
 WIDTH_INTERVAL = (-1.0, 1.0)
@@ -648,6 +651,32 @@ class Mesh:
     def to_dict(self) -> dict:
         return {"axes": [dict(name=n, **a.to_dict()) for n, a in zip(self.names, self.axes)]}
 
+    def summary(self) -> str:
+        """A table of the axes: interval, cells, family, orders, quadrature and dofs.
+
+        Examples
+        --------
+        >>> print(bias_mesh().summary())
+        axis   interval   cells  family    orders  quadrature         dofs
+        xi     [-1, 1]        8  lagrange  1       gauss_legendre × 2    9
+        delta  [0, 1]         4  p0        0       gauss_legendre × 1    4
+        shape (9, 4), 36 dofs
+        """
+        rows = [("axis", "interval", "cells", "family", "orders", "quadrature", "dofs")]
+        for name, axis in zip(self.names, self.axes):
+            orders = axis.to_dict()["order"]
+            a, b = axis.interval
+            rows.append((
+                name, f"[{a:g}, {b:g}]", str(axis.n_cells), axis.family.value,
+                str(orders) if isinstance(orders, int) else ",".join(map(str, orders)),
+                f"{axis.quadrature.value} × {axis.quadrature_points}", str(axis.n_dofs),
+            ))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        right = {2, 6}  # counts align right
+        lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+                 for row in rows]
+        return "\n".join([*lines, f"shape {self.shape}, {self.n_dofs} dofs"])
+
 
 def signal_mesh(width: Axis | None = None) -> Mesh:
     """A 1D mesh for signals h(ξ) on [-1, 1] (default: 8 continuous P1 cells).
@@ -690,3 +719,35 @@ def weight_mesh(width: Axis | None = None, depth: Axis | None = None) -> Mesh:
     width = width or uniform_axis(WIDTH_INTERVAL, 8, Family.LAGRANGE, 1)
     depth = depth or uniform_axis(DEPTH_INTERVAL, 4, Family.P0, 0)
     return Mesh((width, width, depth))
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshOperation:
+    """A change of a mesh's axes by one :class:`Mesh` method, as the command line and the
+    schedules name it: the method, its size argument with its default, whether it takes a
+    selection of cells, and a line of help."""
+
+    method: str
+    size: str
+    default: int
+    cells: bool
+    help: str
+
+    def apply(self, mesh: Mesh, axis, size: int, cells=None) -> Mesh:
+        """`mesh` with the axes `axis` changed (``mesh.<method>(axis, <size>=size, cells=cells)``).
+
+        Examples
+        --------
+        >>> MESH_OPERATIONS["refine"].apply(weight_mesh(), "delta", 2, cells=[0]).shape
+        (9, 9, 5)
+        """
+        return getattr(mesh, self.method)(axis, **{self.size: size}, **({"cells": cells} if self.cells else {}))
+
+
+# the mesh operations by name (fem-nn mesh SUBCOMMAND, a schedule's phase kind)
+MESH_OPERATIONS: dict[str, MeshOperation] = {
+    "refine": MeshOperation("refined", "k", 2, True, "split the selected cells of the selected axes into K equal cells (h-refinement)"),
+    "coarsen": MeshOperation("coarsened", "k", 2, False, "merge every K consecutive cells of the selected axes"),
+    "elevate": MeshOperation("elevated", "by", 1, True, "raise the order of the selected cells by BY (p-refinement)"),
+    "lower": MeshOperation("lowered", "by", 1, True, "lower the order of the selected cells by BY"),
+}

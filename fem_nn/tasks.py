@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,8 @@ from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform
 from .network import ContinuumNetwork
 
 __all__ = [
-    "Task", "digits_task", "burgers_task", "task_network", "digits_network", "train_classifier", "accuracy",
-    "relative_error", "waveforms_task", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
+    "Task", "digits_task", "burgers_task", "task_network", "digits_network", "accuracy",
+    "relative_error", "waveforms_task", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
     "burgers_symmetries", "TRANSFORMS",
 ]
 
@@ -399,30 +400,46 @@ def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
     return float((torch.linalg.vector_norm(prediction - target, dim=1) / torch.linalg.vector_norm(target, dim=1)).mean())
 
 
-def train_classifier(
-    network: ContinuumNetwork,
-    task: Task,
-    epochs: int = 100,
-    learning_rate: float = 0.02,
-    batch_size: int = 64,
-    weight_decay: float = 0.01,
-    seed: int = 0,
-    progress: bool = True,
-) -> list[dict]:
-    """Train with AdamW and a one-cycle learning rate on the task's loss (cross-entropy of the
-    read-out cells for classification): a :class:`~fem_nn.Trainer` run, in its default
-    sampled manifestations; returns one ``{"epoch", "loss", <metric>, "parameters"}`` record
-    per epoch.
+# the bundled tasks by name: what a schedule's ``task``, ``fem-nn train --task`` and
+# ``fem-nn bench invariance --tasks`` accept (register_task adds one)
+TASKS: dict[str, Callable[[], Task]] = {"digits": digits_task, "burgers": burgers_task, "waveforms": waveforms_task}
+
+
+def register_task(name: str, factory: Callable[[], Task]) -> None:
+    """Make `factory` (no arguments, returns a :class:`Task`) the task called `name`
+    everywhere a task is named (schedules, the command line, the benchmarks).
 
     Examples
     --------
-    >>> task = digits_task()
-    >>> history = train_classifier(task_network(task, width_cells=4), task, epochs=3, progress=False)
-    >>> [record["epoch"] for record in history], history[-1]["test_accuracy"] > history[0]["test_accuracy"]
-    ([1, 2, 3], True)
+    >>> register_task("digits", digits_task)
+    Traceback (most recent call last):
+    ...
+    ValueError: task 'digits' is registered already
     """
-    from .trainer import Trainer  # trainer imports this module
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if not callable(factory):
+        raise TypeError(f"factory must be callable () -> Task, got {factory!r}")
+    if name in TASKS:
+        raise ValueError(f"task {name!r} is registered already")
+    TASKS[name] = factory
 
-    trainer = Trainer(network, task, "adamw", learning_rate, weight_decay, batch_size, seed, progress=progress)
-    return trainer.fit(epochs, one_cycle=True)
 
+def load_task(name: str) -> Task:
+    """The task called `name` (a key of :data:`TASKS`), else ValueError listing them.
+
+    Examples
+    --------
+    >>> load_task("digits").output_cells
+    10
+    >>> load_task("cifar")
+    Traceback (most recent call last):
+    ...
+    ValueError: task must be one of ['digits', 'burgers', 'waveforms'], got 'cifar'
+    """
+    if not isinstance(name, str) or name not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}, got {name!r}")
+    task = TASKS[name]()
+    if not isinstance(task, Task):
+        raise TypeError(f"task {name!r}: its factory returned {type(task).__name__}, not a Task")
+    return task

@@ -22,13 +22,17 @@ import torch
 from tqdm.auto import tqdm
 
 from . import _checks, distributed
-from .checkpoint import OPTIMIZERS, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .integrators import tableau
 from .network import ContinuumNetwork
+from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
 from .tasks import Task
 
-__all__ = ["Trainer", "make_optimizer", "Manifestations", "DEFAULT_MANIFESTATIONS", "learning_rate_factor", "LR_SCHEDULES"]
+__all__ = [
+    "Trainer", "make_optimizer", "Manifestations", "DEFAULT_MANIFESTATIONS", "learning_rate_factor", "LR_SCHEDULES",
+    "train_classifier",
+]
 
 MAX_BAD_STEPS = 5
 
@@ -128,25 +132,6 @@ class Manifestations:
             return options[int(torch.randint(len(options), (1,), generator=generator))] if len(options) > 1 else options[0]
 
         return pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature)
-
-
-def make_optimizer(network: torch.nn.Module, name: str = "adamw", learning_rate: float = 0.02, weight_decay: float = 0.01):
-    """An SGD (momentum 0.9), Adam or AdamW optimizer over `network`'s parameters.
-
-    Examples
-    --------
-    >>> from fem_nn import bias_mesh, weight_mesh
-    >>> optimizer = make_optimizer(ContinuumNetwork(weight_mesh(), bias_mesh()), "sgd", 0.1)
-    >>> type(optimizer).__name__, optimizer.param_groups[0]["momentum"]
-    ('SGD', 0.9)
-    """
-    kinds = {name.lower(): kind for name, kind in OPTIMIZERS.items()}
-    if name not in kinds:
-        raise ValueError(f"optimizer must be one of {sorted(kinds)}, got {name!r}")
-    if not (isinstance(learning_rate, (int, float)) and math.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    extra = {"momentum": 0.9} if name == "sgd" else {}
-    return kinds[name](network.parameters(), lr=learning_rate, weight_decay=weight_decay, **extra)
 
 
 # measured (digits, 100 epochs; Burgers, 300): rk4 × 4 steps trained alone loses 12x its
@@ -449,3 +434,30 @@ class Trainer:
         trainer.generator.set_state(torch.tensor(state["generator"], dtype=torch.uint8))
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
         return trainer
+
+
+def train_classifier(
+    network: ContinuumNetwork,
+    task: Task,
+    epochs: int = 100,
+    learning_rate: float = 0.02,
+    batch_size: int = 64,
+    weight_decay: float = 0.01,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[dict]:
+    """Train with AdamW and a one-cycle learning rate on the task's loss (cross-entropy of the
+    read-out cells for classification): a :class:`~fem_nn.Trainer` run, in its default
+    sampled manifestations; returns one ``{"epoch", "loss", <metric>, "parameters"}`` record
+    per epoch.
+
+    Examples
+    --------
+    >>> from fem_nn.tasks import digits_task, task_network
+    >>> task = digits_task()
+    >>> history = train_classifier(task_network(task, width_cells=4), task, epochs=3, progress=False)
+    >>> [record["epoch"] for record in history], history[-1]["test_accuracy"] > history[0]["test_accuracy"]
+    ([1, 2, 3], True)
+    """
+    trainer = Trainer(network, task, "adamw", learning_rate, weight_decay, batch_size, seed, progress=progress)
+    return trainer.fit(epochs, one_cycle=True)

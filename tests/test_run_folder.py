@@ -41,7 +41,7 @@ DRIVER = r"""
 import json, os, signal, sys
 from pathlib import Path
 import torch
-from fem_nn import cli, trainer, training
+from fem_nn import cli, phases, trainer
 
 torch.optim.AdamW([torch.zeros(1, requires_grad=True)])  # what a first optimizer imports, imported once
 
@@ -62,12 +62,11 @@ def patch(spec):
             return step(self, indices)
         trainer.Trainer._step = patched
     elif spec["at"] == "refined":  # the refinement made, its checkpoint not yet written
-        new_network = training._new_network
-        def patched(network, phase):
-            result = new_network(network, phase)
+        run = phases.NetworkChange.run
+        def patched(self, state):
+            run(self, state)
             fire()
-            return result
-        training._new_network = patched
+        phases.NetworkChange.run = patched
     elif spec["at"] == "saved":  # after the checkpoint that starts phase n
         save = trainer.Trainer.save
         def patched(self, path, metadata=None):

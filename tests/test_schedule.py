@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from fem_nn.schedule import Phase, Schedule, load_schedule
+from fem_nn.phases import Refine
+from fem_nn.schedule import Schedule, load_schedule
 
 PROGRESSIVE = """
 task = "digits"
@@ -28,7 +29,7 @@ def test_toml_and_json_files_give_the_same_schedule_and_the_meshes_of_every_phas
     (tmp_path / "s.json").write_text(json.dumps(schedule.to_dict()))
     assert load_schedule(tmp_path / "s.json") == schedule
     assert schedule.seed == 3 and schedule.training["batch_size"] == 64
-    assert schedule.phases[1] == Phase("refine", {"axis": "depth", "k": 2, "cells": None, "steps": "double"})
+    assert schedule.phases[1] == Refine({"axis": "depth", "k": 2, "cells": None, "steps": "double"})
     shapes = [mesh.shape for mesh in schedule.check()]
     # legendre p=1 width: 2 dofs per cell; lagrange p=1 depth: cells + 1 dofs
     assert shapes == [(8, 8, 2), (8, 8, 3), (12, 12, 3), (24, 12, 3), (24, 12, 3), (24, 12, 3)]

@@ -1,8 +1,7 @@
 import torch
 
-from fem_nn.tasks import (
-    accuracy, burgers_initial_conditions, burgers_solution, digits_network, digits_task, train_classifier,
-)
+from fem_nn.tasks import accuracy, burgers_initial_conditions, burgers_solution, digits_network, digits_task
+from fem_nn.trainer import train_classifier
 
 
 def test_digits_task_split_is_fixed_and_complete():

@@ -17,7 +17,7 @@ from ..mgopt import MGOpt
 from ..refinement import adapted_network, refined_network, transfer_optimizer
 from ..tasks import Task, burgers_task, digits_task, task_network
 from ..trainer import Trainer
-from ..training import format_project_down, project_down
+from ..inference import format_project_down, project_down
 
 FINE = {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}
 # Burgers: 64 nodes and 16 depth cells, Adam at 0.3 (the rate of the bundled schedule). On
