@@ -70,6 +70,15 @@ class Phase:
     :attr:`required` options and the :attr:`integers` (integer options and their least
     values), and define :meth:`run`, and :meth:`checked` and :meth:`meshes` where they have
     more to check or change the meshes.
+
+    Examples
+    --------
+    >>> phase = Phase.from_dict({"phase": "refine", "axis": "width", "cells": [0]})
+    >>> type(phase).__name__, phase.options
+    ('Refine', {'axis': 'width', 'k': 2, 'cells': [0], 'steps': 'keep'})
+    >>> from fem_nn import bias_mesh, weight_mesh
+    >>> phase.meshes(weight_mesh(), bias_mesh())[0].shape  # P1 width: one more node
+    (10, 10, 4)
     """
 
     options: dict

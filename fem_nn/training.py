@@ -68,6 +68,7 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
     """
     if not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}")
+    schedule.check()  # before any work, also for a schedule built by hand or a phase since unregistered
     with _folder(out, "replace" if replace else "new") as folder, steady_threads():
         plots = _curve_possible(folder)
         torch.manual_seed(schedule.seed)

@@ -1,9 +1,11 @@
 """Invariance of trained networks: each task's test metric under the default invariance set
 (:mod:`fem_nn.invariance`), per training mechanism.
 
-Three tasks, each trained by its recipe (:data:`RECIPES`): digits (scikit-learn's images as
-64-sample signals), the Burgers solution operator (the recipe of
-``examples/burgers_operator.py``) and waveforms (scipy.signal's waveform kinds, 32 samples).
+Three tasks by default, each trained by its recipe (:data:`RECIPES`): digits (scikit-learn's
+images as 64-sample signals), the Burgers solution operator (the recipe of
+``examples/burgers_operator.py``) and waveforms (scipy.signal's waveform kinds, 32 samples);
+``--tasks`` takes any task of :data:`fem_nn.tasks.TASKS`, one without a recipe trained by
+the recipe of its kind (:func:`recipe`).
 The first table per task is the library's default training; the per-mechanism table trains
 the same recipe once per entry of :data:`MECHANISMS` (the training before issue 16, and
 that training with one mechanism switched on) and reports the metric and the three drops.
@@ -17,23 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
 
 import torch
 
 from ..invariance import invariance
-from ..tasks import Task, burgers_symmetries, burgers_task, digits_task, task_network, waveforms_task
+from ..tasks import TASKS, Task, burgers_symmetries, load_task, task_network
 from ..trainer import Trainer
 
-__all__ = ["Recipe", "RECIPES", "MECHANISMS", "trained", "add_arguments", "run"]
+__all__ = ["Recipe", "RECIPES", "MECHANISMS", "recipe", "trained", "add_arguments", "run"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """A task, the first manifestation (options of :func:`~fem_nn.tasks.task_network`) and
-    its training (options of :class:`~fem_nn.Trainer` and :meth:`~fem_nn.Trainer.fit`)."""
+    """A task's first manifestation (options of :func:`~fem_nn.tasks.task_network`) and its
+    training (options of :class:`~fem_nn.Trainer` and :meth:`~fem_nn.Trainer.fit`)."""
 
-    task: Callable[[], Task]
     network: dict
     training: dict
     epochs: int
@@ -44,17 +44,28 @@ CLASSIFIER = {"optimizer": "adamw", "learning_rate": 0.02, "weight_decay": 0.01,
 RECIPES = {
     # digits_network and the demo: 32 cubic Legendre cells (128 nodes), 4 P1 depth cells, rk4 × 4,
     # one-cycle AdamW
-    "digits": Recipe(digits_task, {"width_cells": 32, "width_order": 3, "depth_cells": 4, "steps": 4}, CLASSIFIER, 100),
+    "digits": Recipe({"width_cells": 32, "width_order": 3, "depth_cells": 4, "steps": 4}, CLASSIFIER, 100),
     # examples/burgers_operator.py: 16 cubic Legendre cells (64 dofs), 8 P1 depth cells, rk4 × 8,
     # Adam at 0.3 with a cosine rate, the equation's symmetries as augmentation (the example's
     # own mechanisms are rows of MECHANISMS; the example trains 1000 epochs)
     "burgers": Recipe(
-        burgers_task, {"width_cells": 16, "width_order": 3, "depth_cells": 8, "steps": 8},
+        {"width_cells": 16, "width_order": 3, "depth_cells": 8, "steps": 8},
         {"optimizer": "adam", "learning_rate": 0.3, "weight_decay": 0.0, "batch_size": 64, "transform": burgers_symmetries},
         300, "cosine",
     ),
-    "waveforms": Recipe(waveforms_task, {"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}, CLASSIFIER, 60),
+    "waveforms": Recipe({"width_cells": 16, "width_order": 3, "depth_cells": 4, "steps": 4}, CLASSIFIER, 60),
 }
+
+
+def recipe(name: str, task: Task) -> Recipe:
+    """The recipe of the task `name`, or for a task without one that of its kind: the
+    waveforms' (classification) or the Burgers' without its symmetries (regression)."""
+    if name in RECIPES:
+        return RECIPES[name]
+    if task.kind == "classification":
+        return RECIPES["waveforms"]
+    burgers = RECIPES["burgers"]
+    return dataclasses.replace(burgers, training={k: v for k, v in burgers.training.items() if k != "transform"})
 
 # The training before issue 16 (point-sampled read-in, noise initialization, as many Gauss
 # points per width cell as the order needs, no sampling of manifestations, no smoothness
@@ -84,9 +95,8 @@ MECHANISMS = {
 }
 
 
-def trained(recipe: Recipe, mechanism: dict, epochs: int, task: Task | None = None):
-    """(task, network trained by `recipe` with the `mechanism`'s options, seconds)."""
-    task = recipe.task() if task is None else task
+def trained(recipe: Recipe, mechanism: dict, epochs: int, task: Task):
+    """(task, network trained on `task` by `recipe` with the `mechanism`'s options, seconds)."""
     network_options = {**recipe.network, **mechanism["network"]}
     if "over_integration" in network_options:  # 2p + 1 Gauss points per width cell, or p + 1
         over = network_options.pop("over_integration")
@@ -100,7 +110,8 @@ def trained(recipe: Recipe, mechanism: dict, epochs: int, task: Task | None = No
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--tasks", default=",".join(RECIPES), help=f"comma-separated, of {', '.join(RECIPES)} (default all)")
+    parser.add_argument("--tasks", default=",".join(RECIPES),
+                        help=f"comma-separated, of {', '.join(TASKS)} (default {', '.join(RECIPES)})")
     parser.add_argument("--mechanisms", default=",".join(MECHANISMS),
                         help=f"comma-separated rows of the per-mechanism table, of {', '.join(MECHANISMS)} (default all; "
                         "the per-task tables and their figures need 'default')")
@@ -123,17 +134,17 @@ def _shown(value) -> str:
 
 
 def run(args) -> dict:
-    tasks = _names(args.tasks, RECIPES, "--tasks")
+    tasks = _names(args.tasks, TASKS, "--tasks")
     mechanisms = _names(args.mechanisms, MECHANISMS, "--mechanisms")
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
     figures, table, slices = {}, [], {}
     for name in tasks:
-        recipe = RECIPES[name]
-        epochs = args.epochs or (max(recipe.epochs // 5, 1) if args.quick else recipe.epochs)
-        task = recipe.task()
+        task = load_task(name)
+        chosen = recipe(name, task)
+        epochs = args.epochs or (max(chosen.epochs // 5, 1) if args.quick else chosen.epochs)
         for mechanism in mechanisms:
-            _, network, seconds = trained(recipe, MECHANISMS[mechanism], epochs, task)
+            _, network, seconds = trained(chosen, MECHANISMS[mechanism], epochs, task)
             report = invariance(network, task)
             row = report.figures()
             table.append((mechanism, name, row, seconds))
@@ -141,7 +152,7 @@ def run(args) -> dict:
             if name == tasks[0]:
                 slices[mechanism] = network
             if mechanism == "default":  # the per-task tables and figures
-                print(f"\n{name}: {recipe.network}, {epochs} epochs, default training ({seconds:.0f} s)")
+                print(f"\n{name}: {chosen.network}, {epochs} epochs, default training ({seconds:.0f} s)")
                 print(report.table())
                 figures[name] = row
     print("\nper mechanism (the training before issue 16 with one mechanism on; 'default': the library's)")
