@@ -28,9 +28,9 @@ from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform
 from .network import ContinuumNetwork
 
 __all__ = [
-    "Task", "digits_task", "burgers_task", "task_network", "digits_network", "accuracy",
-    "relative_error", "waveforms_task", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution", "cell_averages", "BURGERS_GRID",
-    "burgers_symmetries", "TRANSFORMS",
+    "Task", "digits_task", "burgers_task", "waveforms_task", "task_network", "digits_network", "accuracy",
+    "relative_error", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution",
+    "cell_averages", "BURGERS_GRID", "burgers_symmetries", "TRANSFORMS",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads
