@@ -55,6 +55,8 @@ def test_toml_and_json_files_give_the_same_schedule_and_the_meshes_of_every_phas
         ({"phases": [{"phase": "project_down", "depth_cells": [2, 0]}]}, "depth_cells must be"),
         ({"phases": [{"phase": "project_down", "depth_cells": 2}]}, "depth_cells must be"),
         ({"phases": [{"phase": "adapt", "fraction": 1.5}]}, "fraction must be in"),
+        # the depth hierarchy of MG/OPT: one depth cell cannot be halved
+        ({"phases": [{"phase": "mgopt", "cycles": 1, "levels": 2}]}, r"phases\[0\] \(mgopt\).*k must divide"),
         ({"network": {"width_cells": 0}}, "network"),
         ({"network": {"depth": 3}}, r"unknown keys \['depth'\]"),
         ({"training": {"optimizer": "lbfgs"}}, "training.optimizer"),
