@@ -7,7 +7,7 @@ import torch
 from scipy.linalg import expm
 
 from fem_nn import Axis, Field, Mesh, bias_mesh, uniform_axis, weight_mesh
-from fem_nn.network import ContinuumNetwork, KernelForm
+from fem_nn.continuum import ContinuumNetwork, KernelForm
 
 
 def residual_mlp(x, matrices, biases, activation):
@@ -87,7 +87,7 @@ def test_depth_refinement_by_any_k_at_one_step_per_cell_is_exact(scheme):
 def test_breakpoints_one_ulp_apart_give_the_same_network():
     """Issue 12.1: two depth axes whose breakpoint 0.6 differs by 1.1e-16 gave outputs 0.12
     apart at 15 euler steps."""
-    from fem_nn.network import depth_weights
+    from fem_nn.continuum import depth_weights
 
     exact = uniform_axis((0, 1), 5, "p0", 0)
     nudged = Axis(np.where(np.arange(6) == 3, 0.6, exact.breakpoints), "p0", 0)
@@ -136,8 +136,8 @@ def test_observed_order_against_the_matrix_exponential(scheme, order):
     for n in steps:
         net = constant_in_depth_network(scheme, int(n))
         # the Nyström system h' = K h + b is linear: exact by the augmented exponential
-        kernel = net._kernels(net.weight)[0].detach().numpy()
-        bias = net._biases(net.bias)[0].detach().numpy()
+        kernel = net.basis.kernels(net.weight)[0].detach().numpy()
+        bias = net.basis.biases(net.bias)[0].detach().numpy()
         q = len(bias)
         augmented = np.zeros((q + 1, q + 1))
         augmented[:q, :q], augmented[:q, q] = kernel, bias
@@ -337,7 +337,7 @@ def test_readout_recovers_states_of_the_space(family, quadrature):
     rng = np.random.default_rng(7)
     points = np.sort(rng.uniform(-1, 1, 40))
     output = Mesh([Axis(breakpoints, "legendre", width.max_order).refined()])
-    at_points, onto_mesh = readout_net(width, points)._readout.numpy(), readout_net(width, output)._readout.numpy()
+    at_points, onto_mesh = readout_net(width, points).readout.numpy(), readout_net(width, output).readout.numpy()
     assert np.abs(at_points @ np.full(at_points.shape[1], 1.7) - 1.7).max() <= 1e-12
     constant = Field(output, onto_mesh @ np.full(onto_mesh.shape[1], 1.7))
     assert np.abs(constant.evaluate(points) - 1.7).max() <= 1e-12
@@ -358,7 +358,7 @@ def test_readout_of_a_smooth_state_converges_under_h_refinement(family, order, q
     for n in (4, 8, 16, 32):
         width = Axis(np.linspace(-1, 1, n + 1), family, order, quadrature, 2 if family == "p0" and quadrature == "gauss_lobatto" else None)
         net = readout_net(width, points)
-        errors.append(np.abs(net._readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
+        errors.append(np.abs(net.readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
     rate = -np.polyfit(np.log([4, 8, 16, 32]), np.log(errors), 1)[0]
     assert order + 0.8 <= rate <= order + 1.5, errors  # p3 on 4 Lobatto points superconverges a little
 
@@ -451,7 +451,7 @@ def test_repr_shows_meshes_scheme_steps_and_parameter_count_and_help_shows_fem_n
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
 def test_stage_values_combine_the_depth_dofs(family, order):
     # P1 between its nodes is one interpolation (a partition of unity), the others a sum
-    from fem_nn.network import DepthLookup, StageValues, depth_weights
+    from fem_nn.continuum import DepthLookup, StageValues, depth_weights
 
     depth = uniform_axis((0, 1), 2, family, order)
     table = torch.randn(depth.n_dofs, 3, 4, dtype=torch.float64)

@@ -255,6 +255,12 @@ class ContinuumNetwork(torch.nn.Module):
     def memory_flat(self, value: bool) -> None:
         self.manifestation = dataclasses.replace(self.manifestation, memory_flat=_checks.flag(value, "memory_flat"))
 
+    def _apply(self, fn, recurse=True):
+        # .to(), .double() and the like convert the coefficients and buffers: the settings follow
+        module = super()._apply(fn, recurse)
+        self.manifestation = dataclasses.replace(self.manifestation, dtype=self.basis.node_weights.dtype)
+        return module
+
     # --- construction helpers ------------------------------------------------------------
     @staticmethod
     def _check_meshes(weight_mesh: Mesh, bias_mesh: Mesh) -> None:

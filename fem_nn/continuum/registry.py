@@ -24,7 +24,7 @@ class Registry:
     >>> right_hand_sides("fourier")
     Traceback (most recent call last):
     ...
-    ValueError: rhs must be one of ['integral', 'relaxation', 'two_layer'], got 'fourier'
+    ValueError: rhs must be one of ['integral', 'relaxation', 'two_layer'...], got 'fourier'
     """
 
     def __init__(self, kind: type, argument: str):
