@@ -553,3 +553,37 @@ def test_frozen_manifestation_computes_the_network(scheme, rhs, depth):
     else:
         with pytest.raises(ValueError, match="export_resnet needs scheme 'euler'"):
             net.export_resnet(9)
+
+
+def test_replaced_rebuilds_without_the_file_format(monkeypatch):
+    from fem_nn import refined_network
+    from fem_nn.training import projected_depth
+
+    width, depth = uniform_axis((-1, 1), 3, "legendre", 1), uniform_axis((0, 1), 2, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs="relaxation", rate=0.5,
+                           read_in_form="projection", n_samples=12, dtype=torch.float64)
+    monkeypatch.setattr(ContinuumNetwork, "config", lambda self: pytest.fail("a rebuild went through config()"))
+    x = torch.rand(3, 12, dtype=torch.float64)
+    deeper = refined_network(net, "depth")  # nested: the same function, every setting kept
+    assert torch.allclose(deeper(x), net(x), rtol=0, atol=1e-13) and deeper.n_samples == 12 and deeper.rate == 0.5
+    assert projected_depth(net, 4, 4, "rk4").weight.shape == (6, 6, 4)
+    other = net.remanifested(scheme="midpoint", steps=3, quadrature_points=3)
+    assert torch.equal(other.weight, net.weight) and other.weight is not net.weight and len(other.nodes) == 9
+    given = net.replaced(weights={"weight": np.zeros(net.weight.shape), "bias": np.ones(net.bias.shape)})
+    assert float(given.weight.detach().abs().max()) == 0.0 and given.dtype == torch.float64
+    shadow = net.replaced(steps=4, share=True)
+    assert all(p is q for p, q in zip(shadow.parameters(), net.parameters(), strict=True)) and net.steps == 2
+    with pytest.raises(ValueError, match="share needs"):
+        net.replaced(weight_mesh=net.weight_mesh.refined("delta"), bias_mesh=net.bias_mesh.refined("delta"), share=True)
+
+
+def test_a_resampling_read_in_follows_a_changed_sample_count():
+    # the read-in memo was keyed without the trained count: after n_samples changed, signals
+    # of another count were still resampled onto the old count
+    width, depth = uniform_axis((-1, 1), 4, "lagrange", 1), uniform_axis((0, 1), 1, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), n_samples=24, dtype=torch.float64)
+    x = torch.rand(2, 16, dtype=torch.float64)
+    net.read_in(x, resample=True)
+    net.n_samples = 32
+    fresh = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), n_samples=32, dtype=torch.float64)
+    assert torch.equal(net.read_in(x, resample=True), fresh.read_in(x, resample=True))
