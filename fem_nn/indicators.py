@@ -5,7 +5,6 @@ cell ends, the share of the highest mode (smoothness), the loss gradient's L2 fi
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy import sparse
 
 from .assembly import mass_factors
@@ -94,6 +93,7 @@ def error_indicators(network: ContinuumNetwork, axis: str = "depth", kind: str =
 
     Examples
     --------
+    >>> import torch
     >>> from fem_nn import bias_mesh, weight_mesh
     >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), dtype=torch.float64)
     >>> with torch.no_grad():
@@ -149,6 +149,7 @@ def depth_indicators(network: ContinuumNetwork) -> np.ndarray:
 
     Examples
     --------
+    >>> import torch
     >>> from fem_nn import bias_mesh, weight_mesh
     >>> depth_indicators(ContinuumNetwork(weight_mesh(), bias_mesh())).shape
     (4,)
@@ -161,6 +162,7 @@ def depth_smoothness(network: ContinuumNetwork) -> np.ndarray:
 
     Examples
     --------
+    >>> import torch
     >>> from fem_nn import bias_mesh, weight_mesh
     >>> depth_smoothness(ContinuumNetwork(weight_mesh(), bias_mesh())).tolist()  # P0 in depth
     [1.0, 1.0, 1.0, 1.0]
