@@ -27,7 +27,7 @@ class Initialization(enum.Enum):
     --------
     >>> from fem_nn import ContinuumNetwork, bias_mesh, weight_mesh
     >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), init="smooth")
-    >>> net.init, bool(net.weight.abs().max() > 0), float(net.bias.abs().max())
+    >>> net.init, bool(net.weight.abs().max() > 0), float(net.bias.detach().abs().max())
     (<Initialization.SMOOTH: 'smooth'>, True, 0.0)
     """
 
