@@ -15,16 +15,17 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .integrators import ButcherTableau, Scheme, integrate, integrate_adaptive, tableau
 from .io import bundled_mesh, bundled_meshes, load_mesh, mesh_from_dict, mesh_to_dict, save_mesh
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, signal_mesh, uniform_axis, weight_mesh
-from .mgopt import MeshTransfer, MGOpt
-from .network import ContinuumNetwork, Initialization, KernelForm, ReadInForm, RightHandSide
+from .mgopt import MGOpt
+from .continuum import ContinuumNetwork, Initialization, KernelForm, ReadInForm, RightHandSide
 from .numba_backend import NumbaNetwork
 from .plotting import fitted_rate, plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices
 from .projection import AxisTransfer, Projector, project, supermesh_axis
 from .quadrature import QuadratureFamily, QuadratureRule, gauss_legendre, gauss_lobatto, quadrature_rule
+from .indicators import depth_indicators, depth_smoothness, error_indicators
 from .refinement import (
-    adapted_network, coarsened_network, depth_indicators, depth_smoothness, elevated_network, error_indicators,
-    lowered_network, projected_network, refined_network, transfer_optimizer,
+    adapted_network, coarsened_network, elevated_network, lowered_network, projected_network, refined_network,
 )
+from .transfer import MeshTransfer, transfer_optimizer
 from .schedule import Phase, Schedule, load_schedule
 from .tasks import Task, burgers_task, digits_task, task_network
 from .regularization import SmoothnessPenalty

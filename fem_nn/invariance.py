@@ -29,7 +29,7 @@ import torch
 from . import _checks
 from .integrators import tableau
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
-from .network import ContinuumNetwork
+from .continuum import ContinuumNetwork
 from .refinement import elevated_network, network_axes, refined_network
 from .tasks import Task, burgers_task, waveforms_task
 

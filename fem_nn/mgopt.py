@@ -26,42 +26,10 @@ import numpy as np
 import torch
 
 from . import _checks
-from .mesh import Mesh
-from .network import ContinuumNetwork
-from .projection import Projector
+from .continuum import ContinuumNetwork
+from .transfer import MeshTransfer
 
-__all__ = ["MeshTransfer", "MGOpt"]
-
-
-class MeshTransfer:
-    """The L2 projection between two meshes on torch tensors, as one dense matrix per axis,
-    with its transpose: the network's axes are small, so dense mode products on the
-    parameters' device beat sparse solves on the CPU.
-
-    Examples
-    --------
-    >>> from fem_nn import weight_mesh
-    >>> coarse = weight_mesh()
-    >>> prolong = MeshTransfer(coarse.refined("delta"), coarse)
-    >>> u = torch.rand(coarse.shape, dtype=torch.float64)
-    >>> back = MeshTransfer(coarse, coarse.refined("delta"))(prolong(u))
-    >>> bool(torch.allclose(back, u, atol=1e-14))
-    True
-    """
-
-    def __init__(self, target: Mesh, source: Mesh, dtype: torch.dtype = torch.float64, device=None):
-        projector = Projector(target, source)
-        self.matrices = [
-            torch.as_tensor(transfer.apply(np.eye(n), 0), dtype=dtype, device=device)
-            for transfer, n in zip(projector.transfers, source.shape)
-        ]
-
-    def __call__(self, u: torch.Tensor, transpose: bool = False) -> torch.Tensor:
-        """The projection of `u` (shape: the source mesh's), or with `transpose` the
-        transposed map applied to `u` (shape: the target mesh's)."""
-        for axis, matrix in enumerate(self.matrices):
-            u = torch.tensordot(matrix.T if transpose else matrix, u, dims=([1], [axis])).movedim(0, axis)
-        return u
+__all__ = ["MGOpt"]
 
 
 class MGOpt:

@@ -14,7 +14,7 @@ from scipy import sparse, special
 
 from .kernels import network as kernels
 from .activations import ACTIVATIONS, ScaledActivation
-from .network import ContinuumNetwork, DepthLookup, RightHandSide
+from .continuum import ContinuumNetwork, DepthLookup
 
 __all__ = ["NumbaNetwork"]
 
@@ -128,7 +128,7 @@ class NumbaNetwork:
         self._rate = network.rate
         self.tableau, self.steps = network.tableau, network.steps
         self.nodes = network.nodes
-        self._read_in_operator, self._cells = network._read_in_operator, {}
+        self._read_in_operator, self._cells = network.read_in_operator, {}
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
         def array(tensor):
@@ -142,27 +142,26 @@ class NumbaNetwork:
             (start + c * (end - start), (start, end)) for start, end in intervals for c in self.tableau.c.tolist()
         ]
 
-        xi, xi_dofs = array(network._xi_values), array(network._xi_dofs)
-        eta = array(network._eta_values * network.node_weights[:, None])
-        eta_dofs = array(network._eta_dofs)
-        bias_values, bias_dofs = array(network._bias_values), array(network._bias_dofs)
-        self._readout = None if network.output_mesh is None else array(network._readout)
-        self.factored = network.factored
+        basis = network.basis
+        (xi, xi_dofs), (eta, eta_dofs), (bias_values, bias_dofs) = (
+            [array(t) for t in basis.gather_form(name)] for name in ("xi", "eta", "bias")
+        )
+        self._readout = None if network.readout is None else array(network.readout)
+        self.factored = basis.factored
         if self.factored:  # the width bases as CSR (indptr, indices, data): Φ_ηᵀ diag(w) and Φ_ξ
-            self._bases = [_csr_arrays(m, self.dtype) for m in (network._eta_matrix_t, network._xi_matrix)]
+            self._bases = [_csr_arrays(m, self.dtype) for m in (basis.matrix("eta", transpose=True), basis.matrix("xi"))]
             self._zero_bias = np.zeros(network.weight_mesh.shape[1], dtype=self.dtype)
             self._width_dofs = network.weight_mesh.shape[1::-1]  # along η first, then ξ
-        names = ("1", "2") if self.rhs is RightHandSide.TWO_LAYER else ("",)
         depth_weight, depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
         self._fields = []  # kernel and bias of each layer
-        for n in names:
-            coefficients = array(getattr(network, "weight" + n))
+        for weight, bias in self.rhs.layers:
+            coefficients = array(getattr(network, weight))
             if self.factored:
                 table = np.ascontiguousarray(coefficients.transpose(2, 0, 1))
             else:
                 table = kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, coefficients)
             self._fields.append(_StageField(table, depth_weight, stage_times))
-            table = kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, "bias" + n)))
+            table = kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, bias)))
             self._fields.append(_StageField(table, depth_bias, stage_times))
         self._stages, self._n_inputs = self._plan_stages([end - start for start, end in intervals])
 
@@ -204,28 +203,19 @@ class NumbaNetwork:
             z *= self._scale
         return z
 
-    def _integral(self, kernel: np.ndarray, h: np.ndarray, bias: np.ndarray, out: np.ndarray, work) -> np.ndarray:
-        """``bias + ∫ W h`` at the nodes into `out`, for state columns `h` and a stage's kernel
-        (or coefficient) matrix; `work` holds the factored form's two intermediates."""
+    def _integral(self, work):
+        """``integral(kernel, h, bias, out)``: ``bias + ∫ W h`` at the nodes into `out`, for
+        state columns `h` and a stage's kernel (or coefficient) matrix; `work` holds the
+        factored form's two intermediates."""
         if not self.factored:
-            return kernels.add_column(np.matmul(kernel, h, out=out), bias)
+            return lambda kernel, h, bias, out: kernels.add_column(np.matmul(kernel, h, out=out), bias)
         (eta, xi), (along_eta, along_xi) = self._bases, work
-        kernels.sparse_product(*eta, h, self._zero_bias, along_eta)
-        return kernels.sparse_product(*xi, np.matmul(kernel, along_eta, out=along_xi), bias, out)
 
-    def _slope(self, h: np.ndarray, values, out: np.ndarray, hidden: np.ndarray | None, work) -> np.ndarray:
-        """The right-hand side at stage state `h` into `out`, for the stage's kernel
-        matrices and biases `values`; `hidden` holds the two-layer one's hidden layer."""
-        if self.rhs is RightHandSide.TWO_LAYER:
-            kernel1, bias1, kernel2, bias2 = values
-            self._activate(self._integral(kernel1, h, bias1, hidden, work))
-            return self._integral(kernel2, hidden, bias2, out, work)
-        kernel, bias = values
-        self._activate(self._integral(kernel, h, bias, out, work))
-        if self.rhs is RightHandSide.RELAXATION:
-            out -= h
-            out *= self._rate
-        return out
+        def integral(kernel, h, bias, out):
+            kernels.sparse_product(*eta, h, self._zero_bias, along_eta)
+            return kernels.sparse_product(*xi, np.matmul(kernel, along_eta, out=along_xi), bias, out)
+
+        return integral
 
     def _read_in(self, x: np.ndarray) -> np.ndarray:
         """The state columns at the width nodes, read as the torch network reads them: the
@@ -246,13 +236,15 @@ class NumbaNetwork:
         h = self._read_in(x)
         inputs = np.empty((self._n_inputs,) + h.shape, dtype=self.dtype)
         h_next, slope = np.empty(h.shape, dtype=self.dtype), np.empty(h.shape, dtype=self.dtype)
-        hidden = None if self.rhs is not RightHandSide.TWO_LAYER else np.empty(h.shape, dtype=self.dtype)
+        hidden = [np.empty(h.shape, dtype=self.dtype) for _ in range(self.rhs.hidden)]
         work = None
         if self.factored:
             work = [np.empty((n, h.shape[1]), dtype=self.dtype) for n in self._width_dofs]
+        integral, slope_of = self._integral(work), self.rhs.numpy_slope
         fields = [field.values() for field in self._fields]
         for (input_buffer, targets, weights, first, last), *values in zip(self._stages, *fields):
-            self._slope(h if input_buffer is None else inputs[input_buffer], values, slope, hidden, work)
+            layers = list(zip(values[::2], values[1::2]))
+            slope_of(h if input_buffer is None else inputs[input_buffer], layers, integral, self._activate, self._rate, slope, hidden)
             kernels.stage_update(slope, h, inputs, h_next, targets, weights, first)
             if last:
                 h, h_next = h_next, h

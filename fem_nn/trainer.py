@@ -264,29 +264,20 @@ class Trainer:
         self._quadrature_shadows = {}
 
     def _manifested(self):
-        """The module to train this batch in, with the network's steps and scheme set as
-        drawn (restored by :meth:`_restore`), or the network's own."""
+        """The module to train this batch in: the network's own, or a manifestation of it
+        with the steps, scheme and quadrature drawn, sharing its parameters (made once per
+        draw, :meth:`~fem_nn.ContinuumNetwork.replaced`; the network itself is left as is)."""
         if self.manifestations is None:
             return self.model
-        multiple, scheme, extra = self.manifestations.draw(self.generator)
-        model = self.model
-        if extra:
-            model = self._quadrature_shadows.get(extra)
-            if model is None:
-                points = self.network.weight_mesh.axes[1].quadrature_points + extra
-                model = self.network.remanifested(quadrature_points=points)
-                for name in list(model._parameters):  # the live parameters, not copies
-                    model._parameters[name] = self.network._parameters[name]
-                self._quadrature_shadows[extra] = model
-        net = model.module if hasattr(model, "module") else model
-        self._saved = [(net, net.steps, net.tableau)]
-        net.steps, net.tableau = self.network.steps * multiple, self.network.tableau if scheme is None else tableau(scheme)
+        draw = multiple, scheme, extra = self.manifestations.draw(self.generator)
+        if multiple == 1 and scheme is None and not extra:
+            return self.model
+        model = self._quadrature_shadows.get(draw)
+        if model is None:
+            points = self.network.weight_mesh.axes[1].quadrature_points + extra if extra else None
+            shadow = self.network.replaced(steps=self.network.steps * multiple, scheme=scheme, quadrature_points=points, share=True)
+            model = self._quadrature_shadows[draw] = distributed.wrap(shadow)
         return model
-
-    def _restore(self) -> None:
-        if self.manifestations is not None:
-            for net, steps, scheme in self._saved:
-                net.steps, net.tableau = steps, scheme
 
     # --- training ------------------------------------------------------------------------
     def _step(self, indices: torch.Tensor) -> float | None:
@@ -296,10 +287,7 @@ class Trainer:
         x, y = self.task.x_train[share], self.task.y_train[share]
         if self.transform is not None:
             x, y = self.transform(x, y, self.generator)
-        try:
-            loss = self.task.loss(self._manifested(), x, y)
-        finally:
-            self._restore()
+        loss = self.task.loss(self._manifested(), x, y)
         if self.penalty is not None:
             loss = loss + self.penalty(self.network)
         loss = loss * scale

@@ -4,7 +4,7 @@ import torch
 
 from fem_nn import Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn.convergence import convergence_test
-from fem_nn.network import ContinuumNetwork
+from fem_nn.continuum import ContinuumNetwork
 
 READOUT = Mesh([uniform_axis((-1, 1), 4, "legendre", 1)])
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fem_nn import ContinuumNetwork, Field, Mesh, bias_mesh, uniform_axis, weight_mesh
-from fem_nn.network import _smooth_field
+from fem_nn.continuum.initialization import _smooth_field
 from fem_nn.refinement import elevated_network, refined_network
 from fem_nn.regularization import SmoothnessPenalty, seminorm_matrix
 from fem_nn.tasks import Task, digits_task, task_network
@@ -54,7 +54,7 @@ def test_projection_read_in_makes_the_first_integral_invariant_under_width_chang
         values = []
         for n in (net, other):
             # K(δ=0) h0 at the nodes: a degree-p polynomial per cell in ξ, compared at fixed points
-            kernel = n._kernels(n.weight.detach())[0]
+            kernel = n.basis.kernels(n.weight.detach())[0]
             integral = kernel @ n.read_in(x).T
             nodes = n.nodes
             width = n.weight_mesh.axes[0]
@@ -118,7 +118,7 @@ def test_new_options_survive_config_and_old_configs_keep_the_old_behaviour():
     for key in ("read_in_form", "n_samples", "init"):
         del config[key]
     old = ContinuumNetwork.from_config(config, net.state_dict())
-    assert (old.read_in_form.value, old.n_samples, old.init.value) == ("sample", None, "noise")
+    assert (old.read_in_form.name, old.n_samples, old.init.value) == ("sample", None, "noise")
     x7 = torch.rand(2, 7, dtype=torch.float64)  # any count, read by point sampling
     assert torch.equal(old.read_in(x7), x7[:, np.floor((old.nodes + 1) * 3.5).astype(int)])
     with pytest.raises(ValueError, match="read_in_form must be one of"):
@@ -136,7 +136,7 @@ def test_smooth_initialization_is_one_function_with_a_resolution_independent_nor
     norms = []
     for cells in (16, 32, 64):  # meshes that resolve the modes: the operator, not the mesh, sets the norm
         net = network(cells=cells, order=1, init="smooth")
-        norms.append(float(torch.linalg.matrix_norm(net._kernels(net.weight.detach())[0], ord=2)))
+        norms.append(float(torch.linalg.matrix_norm(net.basis.kernels(net.weight.detach())[0], ord=2)))
     assert max(norms) < 1.01 * min(norms)  # measured 0.9088, 0.9101, 0.9105
 
 

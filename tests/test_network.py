@@ -7,7 +7,7 @@ import torch
 from scipy.linalg import expm
 
 from fem_nn import Axis, Field, Mesh, bias_mesh, uniform_axis, weight_mesh
-from fem_nn.network import ContinuumNetwork, KernelForm
+from fem_nn.continuum import ContinuumNetwork, KernelForm
 
 
 def residual_mlp(x, matrices, biases, activation):
@@ -87,7 +87,7 @@ def test_depth_refinement_by_any_k_at_one_step_per_cell_is_exact(scheme):
 def test_breakpoints_one_ulp_apart_give_the_same_network():
     """Issue 12.1: two depth axes whose breakpoint 0.6 differs by 1.1e-16 gave outputs 0.12
     apart at 15 euler steps."""
-    from fem_nn.network import depth_weights
+    from fem_nn.continuum import depth_weights
 
     exact = uniform_axis((0, 1), 5, "p0", 0)
     nudged = Axis(np.where(np.arange(6) == 3, 0.6, exact.breakpoints), "p0", 0)
@@ -136,8 +136,8 @@ def test_observed_order_against_the_matrix_exponential(scheme, order):
     for n in steps:
         net = constant_in_depth_network(scheme, int(n))
         # the Nyström system h' = K h + b is linear: exact by the augmented exponential
-        kernel = net._kernels(net.weight)[0].detach().numpy()
-        bias = net._biases(net.bias)[0].detach().numpy()
+        kernel = net.basis.kernels(net.weight)[0].detach().numpy()
+        bias = net.basis.biases(net.bias)[0].detach().numpy()
         q = len(bias)
         augmented = np.zeros((q + 1, q + 1))
         augmented[:q, :q], augmented[:q, q] = kernel, bias
@@ -337,7 +337,7 @@ def test_readout_recovers_states_of_the_space(family, quadrature):
     rng = np.random.default_rng(7)
     points = np.sort(rng.uniform(-1, 1, 40))
     output = Mesh([Axis(breakpoints, "legendre", width.max_order).refined()])
-    at_points, onto_mesh = readout_net(width, points)._readout.numpy(), readout_net(width, output)._readout.numpy()
+    at_points, onto_mesh = readout_net(width, points).readout.numpy(), readout_net(width, output).readout.numpy()
     assert np.abs(at_points @ np.full(at_points.shape[1], 1.7) - 1.7).max() <= 1e-12
     constant = Field(output, onto_mesh @ np.full(onto_mesh.shape[1], 1.7))
     assert np.abs(constant.evaluate(points) - 1.7).max() <= 1e-12
@@ -358,7 +358,7 @@ def test_readout_of_a_smooth_state_converges_under_h_refinement(family, order, q
     for n in (4, 8, 16, 32):
         width = Axis(np.linspace(-1, 1, n + 1), family, order, quadrature, 2 if family == "p0" and quadrature == "gauss_lobatto" else None)
         net = readout_net(width, points)
-        errors.append(np.abs(net._readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
+        errors.append(np.abs(net.readout.numpy() @ np.sin(2 * net.nodes) - np.sin(2 * points)).max())
     rate = -np.polyfit(np.log([4, 8, 16, 32]), np.log(errors), 1)[0]
     assert order + 0.8 <= rate <= order + 1.5, errors  # p3 on 4 Lobatto points superconverges a little
 
@@ -451,7 +451,7 @@ def test_repr_shows_meshes_scheme_steps_and_parameter_count_and_help_shows_fem_n
 @pytest.mark.parametrize("family,order", [("lagrange", 1), ("lagrange", 2), ("legendre", 1)])
 def test_stage_values_combine_the_depth_dofs(family, order):
     # P1 between its nodes is one interpolation (a partition of unity), the others a sum
-    from fem_nn.network import DepthLookup, StageValues, depth_weights
+    from fem_nn.continuum import DepthLookup, StageValues, depth_weights
 
     depth = uniform_axis((0, 1), 2, family, order)
     table = torch.randn(depth.n_dofs, 3, 4, dtype=torch.float64)
@@ -553,3 +553,37 @@ def test_frozen_manifestation_computes_the_network(scheme, rhs, depth):
     else:
         with pytest.raises(ValueError, match="export_resnet needs scheme 'euler'"):
             net.export_resnet(9)
+
+
+def test_replaced_rebuilds_without_the_file_format(monkeypatch):
+    from fem_nn import refined_network
+    from fem_nn.training import projected_depth
+
+    width, depth = uniform_axis((-1, 1), 3, "legendre", 1), uniform_axis((0, 1), 2, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs="relaxation", rate=0.5,
+                           read_in_form="projection", n_samples=12, dtype=torch.float64)
+    monkeypatch.setattr(ContinuumNetwork, "config", lambda self: pytest.fail("a rebuild went through config()"))
+    x = torch.rand(3, 12, dtype=torch.float64)
+    deeper = refined_network(net, "depth")  # nested: the same function, every setting kept
+    assert torch.allclose(deeper(x), net(x), rtol=0, atol=1e-13) and deeper.n_samples == 12 and deeper.rate == 0.5
+    assert projected_depth(net, 4, 4, "rk4").weight.shape == (6, 6, 4)
+    other = net.remanifested(scheme="midpoint", steps=3, quadrature_points=3)
+    assert torch.equal(other.weight, net.weight) and other.weight is not net.weight and len(other.nodes) == 9
+    given = net.replaced(weights={"weight": np.zeros(net.weight.shape), "bias": np.ones(net.bias.shape)})
+    assert float(given.weight.detach().abs().max()) == 0.0 and given.dtype == torch.float64
+    shadow = net.replaced(steps=4, share=True)
+    assert all(p is q for p, q in zip(shadow.parameters(), net.parameters(), strict=True)) and net.steps == 2
+    with pytest.raises(ValueError, match="share needs"):
+        net.replaced(weight_mesh=net.weight_mesh.refined("delta"), bias_mesh=net.bias_mesh.refined("delta"), share=True)
+
+
+def test_a_resampling_read_in_follows_a_changed_sample_count():
+    # the read-in memo was keyed without the trained count: after n_samples changed, signals
+    # of another count were still resampled onto the old count
+    width, depth = uniform_axis((-1, 1), 4, "lagrange", 1), uniform_axis((0, 1), 1, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), n_samples=24, dtype=torch.float64)
+    x = torch.rand(2, 16, dtype=torch.float64)
+    net.read_in(x, resample=True)
+    net.n_samples = 32
+    fresh = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), n_samples=32, dtype=torch.float64)
+    assert torch.equal(net.read_in(x, resample=True), fresh.read_in(x, resample=True))

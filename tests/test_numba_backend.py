@@ -4,7 +4,7 @@ import torch
 
 from fem_nn import Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from fem_nn import RateActivation
-from fem_nn.network import ContinuumNetwork
+from fem_nn.continuum import ContinuumNetwork
 from fem_nn.numba_backend import NumbaNetwork
 
 WIDTHS = {

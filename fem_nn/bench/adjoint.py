@@ -24,7 +24,7 @@ from .._timing import best_times
 from ..adaptive import Adaptive
 from ..integrators import integrate_adaptive
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, bias_mesh, uniform_axis, weight_mesh
-from ..network import ContinuumNetwork
+from ..continuum import ContinuumNetwork
 
 BATCH, RTOL, ATOL, NODES = 256, 1e-5, 1e-7, 128
 MODES = ("backprop", "checkpoint", "discrete", "adjoint", "adaptive adjoint")

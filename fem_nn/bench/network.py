@@ -24,7 +24,7 @@ import torch
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, bias_mesh, uniform_axis, weight_mesh
 from .._timing import best_times
 from . import adjoint
-from ..network import ContinuumNetwork, StageValues
+from ..continuum import ContinuumNetwork
 
 BATCH = 256
 
@@ -50,8 +50,7 @@ def build(nodes: int, depth_family: str, steps: int, device: str, memory_flat: b
 def plain_stage_tensors(net: ContinuumNetwork):
     """The stage matrices and biases of every step, tabulated once (the plain baseline)."""
     with torch.no_grad():
-        kernel = StageValues(net._kernels(net.weight), net._depth_w)
-        bias = StageValues(net._biases(net.bias), net._depth_b)
+        ((kernel, bias),) = net.layer_fields(factored=False)
         dt, out = 1.0 / net.steps, []
         for k in range(net.steps):
             interval = (k * dt, (k + 1) * dt)

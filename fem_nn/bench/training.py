@@ -14,7 +14,8 @@ import torch
 
 from .. import _checks
 from ..mgopt import MGOpt
-from ..refinement import adapted_network, refined_network, transfer_optimizer
+from ..refinement import adapted_network, refined_network
+from ..transfer import transfer_optimizer
 from ..tasks import Task, burgers_task, digits_task, task_network
 from ..trainer import Trainer
 from ..inference import format_project_down, project_down
