@@ -195,7 +195,7 @@ def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
     ...     {"interval": [0, 1], "cells": 2, "family": "hermite", "order": 3}]})
     Traceback (most recent call last):
     ...
-    ValueError: mesh data: axes[0]: family must be one of 'p0', 'legendre', 'lagrange_dg', 'lagrange', got 'hermite'
+    ValueError: mesh data: axes[0]: family must be one of 'p0', 'legendre', 'lagrange_dg', 'lagrange'..., got 'hermite'
     """
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a JSON object at the top level")
