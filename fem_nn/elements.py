@@ -71,7 +71,8 @@ class Family(metaclass=_Registry):
     nodal : bool, default False
         The coefficients are values at the Gauss–Lobatto nodes (interpolation needs no solve).
     within : sequence of str, default ()
-        The families whose spaces contain this one's (see :func:`contains`).
+        The families whose spaces contain this one's (see :func:`contains`); ``legendre``
+        always does.
     includes : sequence of str, default ()
         The families whose spaces this one's contains.
 
@@ -143,7 +144,7 @@ def register_family(family: Family) -> Family:
     ...     from numpy.polynomial import chebyshev as C
     ...     eye = np.eye(order + 1)
     ...     return np.stack([C.chebval(x, C.chebder(eye, d) if d else eye).T for d in range(n_derivatives + 1)])
-    >>> chebyshev = register_family(Family("chebyshev", basis=chebyshev_basis, within=["legendre"], includes=["legendre"]))
+    >>> chebyshev = register_family(Family("chebyshev", basis=chebyshev_basis, includes=["legendre"]))
     >>> Family("chebyshev") is chebyshev, contains("chebyshev", "lagrange"), contains("lagrange", "chebyshev")
     (True, True, False)
     >>> tabulate("chebyshev", 2, [0.5])[0]  # T_0, T_1, T_2 = 2x² − 1
@@ -160,6 +161,8 @@ def register_family(family: Family) -> Family:
         if name not in _FAMILIES and name != family.value:
             raise ValueError(f"register_family: {family.value!r} names an unknown family {name!r}")
     _FAMILIES[family.value] = family
+    if "legendre" in _FAMILIES:  # polynomials of degree <= order per cell: broken Legendre holds them
+        _CONTAINED.add((family.value, "legendre"))
     _CONTAINED.update((family.value, name) for name in family.within)
     _CONTAINED.update((name, family.value) for name in family.includes)
     while True:  # the transitive closure: a ⊂ b ⊂ c gives a ⊂ c
@@ -311,8 +314,8 @@ _BUILT_IN = ("p0", "legendre", "lagrange_dg", "lagrange")
 Family.P0 = register_family(Family("p0", basis=legendre_tabulate, max_order=0))
 Family.LEGENDRE = register_family(Family("legendre", basis=legendre_tabulate, includes=["p0"]))
 Family.LAGRANGE_DG = register_family(
-    Family("lagrange_dg", basis=_lagrange_tabulate, min_order=1, nodal=True, within=["legendre"], includes=["p0", "legendre"])
+    Family("lagrange_dg", basis=_lagrange_tabulate, min_order=1, nodal=True, includes=["p0", "legendre"])
 )
 Family.LAGRANGE = register_family(
-    Family("lagrange", basis=_lagrange_tabulate, min_order=1, continuous=True, nodal=True, within=["legendre", "lagrange_dg"])
+    Family("lagrange", basis=_lagrange_tabulate, min_order=1, continuous=True, nodal=True, within=["lagrange_dg"])
 )

@@ -103,7 +103,8 @@ def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
     data = {FORMAT_KEY: FORMAT_VERSION}
     if description is not None:
         data["description"] = str(description)
-    return {**data, **mesh.to_dict()}
+    # an axis writes its own entry: only it knows whether its quadrature count was chosen
+    return {**data, "axes": [{"name": name, **axis.to_dict()} for name, axis in zip(mesh.names, mesh.axes)]}
 
 
 def save_mesh(path: str | os.PathLike, mesh: Mesh, description: str | None = None) -> None:
