@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import BOXES, random_mesh
+from strategies import BOXES, random_mesh
 
 from fem_nn import Axis, Family, Field, Mesh, bias_mesh, l2_distance, signal_mesh, uniform_axis, weight_mesh
 
