@@ -139,3 +139,18 @@ def test_fem_nn_has_no_import_circle():
     assert {"fem_nn.mesh", "fem_nn.elements"} <= graph["fem_nn.field"] | graph["fem_nn.mesh"]  # edges are read
     assert "fem_nn._checks" in graph["fem_nn.elements"]  # `from . import _checks` is an edge
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph))}"
+
+
+@pytest.mark.parametrize("missing, suffix", [("meshio", ".vtu"), ("h5py", ".xdmf")])
+def test_a_missing_paraview_extra_is_named_and_the_command_exits_3(tmp_path, monkeypatch, capsys, missing, suffix):
+    from fem_nn import Field, save_field, signal_mesh, write_paraview
+    from fem_nn.cli import EXIT_MISSING_EXTRA, main
+
+    field = Field.from_function(signal_mesh(), lambda x: x)
+    save_field(tmp_path / "f.safetensors", field)
+    monkeypatch.setitem(sys.modules, missing, None)  # `import missing` now raises ImportError
+    with pytest.raises(ImportError, match=rf"needs .*{missing}.*pip install 'fem_nn\[paraview\]'"):
+        write_paraview(tmp_path / f"f{suffix}", field)
+    assert main(["export", str(tmp_path / "f.safetensors"), str(tmp_path / f"g{suffix}")]) == EXIT_MISSING_EXTRA
+    assert "fem_nn[paraview]" in capsys.readouterr().err
+    assert not (tmp_path / f"f{suffix}").exists() and not (tmp_path / f"g{suffix}").exists()
