@@ -12,20 +12,12 @@ from scipy.sparse import linalg as sparse_linalg
 from . import _checks, limits
 from .assembly import integral_vector, mass_factors
 from .kernels import tensor_gather_evaluate
-from .mesh import Axis, Mesh
+from .mesh import Axis, Mesh, as_mesh
 from .projection import Projector, supermesh_axis
 from .quadrature import gauss_legendre, rule_on_cells
 from .tensor import BandedCholesky, apply_kronecker
 
 __all__ = ["Field", "l2_distance"]
-
-
-def _as_mesh(mesh) -> Mesh:
-    if isinstance(mesh, Axis):
-        return Mesh((mesh,))
-    if not isinstance(mesh, Mesh):
-        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
-    return mesh
 
 
 def _gauss_grid(mesh: Mesh, points_per_cell: int | None, extra: int):
@@ -82,7 +74,7 @@ class Field:
     """
 
     def __init__(self, mesh: Mesh | Axis, coefficients=None):
-        self.mesh = _as_mesh(mesh)
+        self.mesh = as_mesh(mesh)
         limits.check_bytes(limits.field_bytes(self.mesh), f"a field on the mesh {self.mesh.shape}")
         if coefficients is None:
             coefficients = np.zeros(self.mesh.shape)
@@ -113,7 +105,7 @@ class Field:
         quadrature_points : int, optional
             Gauss points per cell for the L2 projection; default max order + 3.
         """
-        mesh = _as_mesh(mesh)
+        mesh = as_mesh(mesh)
         if method == "interpolate":
             points = [axis.interpolation_points() for axis in mesh.axes]
             values = _call_on_grid(function, points)
@@ -193,8 +185,9 @@ class Field:
 
         Examples
         --------
-        >>> from fem_nn import bias_mesh
-        >>> f = Field.from_function(bias_mesh(), lambda xi, delta: xi * delta)
+        >>> from fem_nn import bias_mesh, uniform_axis
+        >>> mesh = bias_mesh(depth=uniform_axis((0.0, 1.0), 2, "lagrange", 1))  # holds ξδ exactly
+        >>> f = Field.from_function(mesh, lambda xi, delta: xi * delta)
         >>> line = f.restricted({"delta": 0.5})  # ξ ↦ ξ / 2 on the ξ axis
         >>> line.mesh.names, round(float(line.evaluate([0.5])[0]), 12)
         (('xi',), 0.25)
@@ -253,7 +246,7 @@ class Field:
     # --- projection ----------------------------------------------------------------------
     def project(self, mesh: Mesh | Axis) -> "Field":
         """The L2 projection onto `mesh` (same box; nested or not)."""
-        mesh = _as_mesh(mesh)
+        mesh = as_mesh(mesh)
         limits.check_bytes(limits.projection_bytes(self.mesh, mesh), f"the projection onto the mesh {mesh.shape}")
         return Field(mesh, Projector(mesh, self.mesh)(self.coefficients))
 

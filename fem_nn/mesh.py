@@ -675,6 +675,15 @@ class Mesh:
         return other.dim == self.dim and all(a.contains(b) for a, b in zip(self.axes, other.axes))
 
 
+def as_mesh(mesh) -> Mesh:
+    """`mesh`, or an Axis as the 1D Mesh of it; TypeError for anything else."""
+    if isinstance(mesh, Axis):
+        return Mesh((mesh,))
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
+    return mesh
+
+
 def signal_mesh(width: Axis | None = None) -> Mesh:
     """A 1D mesh for signals h(ξ) on [-1, 1] (default: 8 continuous P1 cells).
 
