@@ -113,6 +113,9 @@ def toy():
 def test_a_registered_family_is_known_by_name(toy):
     assert Family("toy_orthonormal") is toy and toy in list(Family)
     assert register_family(toy) is toy
+    # the same definition run again (a reloaded module) gives the registered one back
+    again = Family("toy_orthonormal", basis=orthonormal_legendre, within=["lagrange_dg"], includes=["legendre"])
+    assert register_family(again) is toy
     # the relation: the same space as Legendre (and discontinuous Lagrange at orders >= 1)
     assert contains("toy_orthonormal", "lagrange") and contains("toy_orthonormal", "p0")
     assert contains("legendre", "toy_orthonormal") and contains("lagrange_dg", "toy_orthonormal")
