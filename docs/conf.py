@@ -99,6 +99,7 @@ SECTIONS = [
     ("fem_nn.field", "Fields"),
     ("fem_nn.assembly", "Mass matrices"),
     ("fem_nn.projection", "L2 projection"),
+    ("fem_nn.tableaus", "Butcher tableaus"),
     ("fem_nn.integrators", "Runge–Kutta schemes"),
     ("fem_nn.activations", "Activations"),
     ("fem_nn.continuum.network", "Continuum networks"),
@@ -118,6 +119,7 @@ SECTIONS = [
     ("fem_nn.training", "Running schedules"),
     ("fem_nn.mgopt", "MG/OPT"),
     ("fem_nn.convergence", "Convergence tests"),
+    ("fem_nn.rates", "Observed rates"),
     ("fem_nn.plotting", "Plots"),
 ]
 
@@ -135,7 +137,7 @@ def public_names() -> dict[str, list[str]]:
     """fem_nn's public callables and classes, by the module that defines them (constants
     such as ``WIDTH_INTERVAL`` are listed on the page, modules are not names)."""
     by_module: dict[str, list[str]] = {}
-    for name in sorted(vars(fem_nn), key=str.lower):
+    for name in sorted(dir(fem_nn), key=str.lower):  # dir: the lazily imported names too
         value = getattr(fem_nn, name)
         if name.startswith("_") or isinstance(value, types.ModuleType) or not callable(value):
             continue
@@ -147,8 +149,9 @@ def public_names() -> dict[str, list[str]]:
 def constants() -> list[str]:
     return sorted(
         name
-        for name, value in vars(fem_nn).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType) and not callable(value)
+        for name in dir(fem_nn)
+        if not name.startswith("_")
+        and not isinstance(value := getattr(fem_nn, name), types.ModuleType) and not callable(value)
     )
 
 

@@ -58,3 +58,18 @@ def real_array(value, name: str, shape: tuple[int, ...] | None = None) -> np.nda
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return np.asarray(array, dtype=np.float64)
+
+
+def real_vector(value, name: str) -> np.ndarray:
+    """A 1D float array from a sequence of real numbers (integers allowed, not booleans)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {value!r}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of real numbers") from None
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    return array.astype(float)

@@ -12,7 +12,7 @@ from functools import reduce
 import numpy as np
 from scipy import sparse
 
-from .mesh import Axis, Mesh
+from .mesh import Axis, Mesh, as_mesh
 from .quadrature import gauss_legendre, points_for_degree, rule_on_cells
 
 __all__ = [
@@ -101,14 +101,6 @@ def mixed_mass_factors(target: Mesh, source: Mesh) -> list[sparse.csr_matrix]:
     return [_axis_mixed_mass(t, s) for t, s in zip(target.axes, source.axes)]
 
 
-def _as_mesh(mesh) -> Mesh:
-    if isinstance(mesh, Axis):
-        return Mesh((mesh,))
-    if not isinstance(mesh, Mesh):
-        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
-    return mesh
-
-
 def mass_matrix(mesh: Mesh | Axis) -> sparse.csr_matrix:
     """The mass matrix of `mesh` as a scipy.sparse CSR matrix (C-order dofs).
 
@@ -119,7 +111,7 @@ def mass_matrix(mesh: Mesh | Axis) -> sparse.csr_matrix:
     array([[2., 1.],
            [1., 2.]])
     """
-    return _kron(mass_factors(_as_mesh(mesh)))
+    return _kron(mass_factors(as_mesh(mesh)))
 
 
 def mixed_mass_matrix(target: Mesh | Axis, source: Mesh | Axis) -> sparse.csr_matrix:
@@ -135,7 +127,7 @@ def mixed_mass_matrix(target: Mesh | Axis, source: Mesh | Axis) -> sparse.csr_ma
     array([[3., 1.],
            [1., 3.]])
     """
-    return _kron(mixed_mass_factors(_as_mesh(target), _as_mesh(source)))
+    return _kron(mixed_mass_factors(as_mesh(target), as_mesh(source)))
 
 
 def integral_vector(axis: Axis) -> np.ndarray:

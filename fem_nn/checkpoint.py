@@ -22,7 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from .io import atomic_write_bytes
-from .network import ContinuumNetwork
+from .continuum import ContinuumNetwork
 from .optimizers import optimizer_class
 
 __all__ = ["save_checkpoint", "load_checkpoint"]

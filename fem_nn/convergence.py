@@ -12,8 +12,8 @@ import torch
 
 from .adaptive import Adaptive
 from .integrators import tableau
-from .network import ContinuumNetwork
-from .plotting import fitted_rate, plot_convergence
+from .continuum import ContinuumNetwork
+from .rates import fitted_rate
 
 __all__ = ["ConvergenceResult", "convergence_test"]
 
@@ -80,6 +80,8 @@ class ConvergenceResult:
         """Error against steps on log-log axes, with each scheme's fitted order (the same fit
         as :attr:`orders`) in the legend; saved to `path` if given
         (:func:`fem_nn.plotting.plot_convergence`)."""
+        from .plotting import plot_convergence  # matplotlib is an optional extra
+
         return plot_convergence(self.steps, self.errors, xlabel="steps", ylabel="relative error", path=path, **_FIT_RANGE)
 
 

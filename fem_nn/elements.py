@@ -1,26 +1,48 @@
 """One-dimensional shape-function families on the reference interval [-1, 1].
 
-Every family is tabulated through the Legendre polynomials: the modal family *is* the
-Legendre basis, and the nodal (Lagrange) families are the Legendre basis times the inverse
+Every built-in family is tabulated through the Legendre polynomials: the modal family *is*
+the Legendre basis, and the nodal (Lagrange) families are the Legendre basis times the inverse
 of its Vandermonde matrix at the Gauss–Lobatto nodes, which stays well conditioned to high
-order (unlike monomials on equispaced nodes).
+order (unlike monomials on equispaced nodes). Other families are added by
+:func:`register_family`, with the relation that says which family's space contains which.
 """
 
 from __future__ import annotations
 
-import enum
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from . import _checks
 from .quadrature import gauss_legendre, gauss_lobatto
 
-__all__ = ["Family", "tabulate", "legendre_tabulate", "reference_nodes"]
+__all__ = ["Family", "register_family", "contains", "containing_families", "tabulate", "legendre_tabulate", "reference_nodes"]
 
 
-class Family(enum.Enum):
-    """Shape-function families of an axis.
+class _Registry(type):
+    """Makes :class:`Family` read like an Enum of every registered family: ``Family(name)``
+    looks one up, ``Family.LEGENDRE`` names a built-in one, iteration gives them all."""
+
+    def __call__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs:
+            return as_family(args[0])
+        return super().__call__(*args, **kwargs)
+
+    def __iter__(cls):
+        return iter(tuple(_FAMILIES.values()))
+
+    def __len__(cls) -> int:
+        return len(_FAMILIES)
+
+
+class Family(metaclass=_Registry):
+    """A shape-function family of an axis: per cell, a basis of polynomials of degree <= the
+    cell's order.
+
+    ``Family(name)`` is the registered family of that name (ValueError listing the known
+    ones otherwise); ``Family(name, basis=...)`` defines a new one, which
+    :func:`register_family` makes known. The built-in ones:
 
     ``P0``
         piecewise constant (order 0 only): manifests a discrete network exactly.
@@ -31,6 +53,29 @@ class Family(enum.Enum):
     ``LAGRANGE``
         continuous (H1) Lagrange on Gauss–Lobatto nodes, order >= 1 (hat functions at 1).
 
+    Parameters
+    ----------
+    value : str
+        The name, as written in mesh files and configs.
+    basis : callable
+        ``basis(order, x, n_derivatives)`` -> array of shape ``(n_derivatives + 1, len(x),
+        order + 1)``: the reference basis and its first derivative (``n_derivatives`` 0 or 1)
+        at points `x` of [-1, 1]; polynomials of degree <= `order` (the mass matrices are
+        assembled exactly for those).
+    min_order : int, default 0
+    max_order : int, optional
+        Orders the family has; None for no maximum.
+    continuous : bool, default False
+        Neighbouring cells share their end-point dofs: the basis' first function must be the
+        only one non-zero at -1 and its last the only one at +1, both 1 there.
+    nodal : bool, default False
+        The coefficients are values at the Gauss–Lobatto nodes (interpolation needs no solve).
+    within : sequence of str, default ()
+        The families whose spaces contain this one's (see :func:`contains`); ``legendre``
+        always does.
+    includes : sequence of str, default ()
+        The families whose spaces this one's contains.
+
     Examples
     --------
     >>> Family("legendre")
@@ -39,28 +84,147 @@ class Family(enum.Enum):
     (True, False, 1)
     """
 
-    P0 = "p0"
-    LEGENDRE = "legendre"
-    LAGRANGE_DG = "lagrange_dg"
-    LAGRANGE = "lagrange"
+    def __init__(
+        self,
+        value: str,
+        *,
+        basis: Callable,
+        min_order: int = 0,
+        max_order: int | None = None,
+        continuous: bool = False,
+        nodal: bool = False,
+        within=(),
+        includes=(),
+    ):
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"family 'value' must be a non-empty string, got {value!r}")
+        if not callable(basis):
+            raise TypeError(f"family 'basis' must be callable as basis(order, x, n_derivatives), got {basis!r}")
+        self.value = value
+        self.basis = basis
+        self.min_order = _checks.integer(min_order, "min_order", 0)
+        self.max_order = None if max_order is None else _checks.integer(max_order, "max_order", self.min_order)
+        self.continuous = _checks.flag(continuous, "continuous")
+        self.nodal = _checks.flag(nodal, "nodal")
+        for key, names in (("within", within), ("includes", includes)):
+            if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+                raise TypeError(f"family {key!r} must be a sequence of family names, got {names!r}")
+        self.within, self.includes = tuple(within), tuple(includes)
 
-    @property
-    def continuous(self) -> bool:
-        """Whether neighbouring cells share their end-point degrees of freedom."""
-        return self is Family.LAGRANGE
+    def __setattr__(self, key, value):
+        if key in self.__dict__:
+            raise AttributeError(f"a Family is immutable: cannot set {key!r}")
+        super().__setattr__(key, value)
 
-    @property
-    def min_order(self) -> int:
-        return 1 if self in (Family.LAGRANGE, Family.LAGRANGE_DG) else 0
+    def __repr__(self) -> str:
+        return f"<Family.{self.value.upper()}: {self.value!r}>"
 
-    @property
-    def max_order(self) -> int | None:
-        return 0 if self is Family.P0 else None
+    def __reduce__(self):  # unpickled as the registered family of this name (identity kept)
+        return as_family, (self.value,)
 
-    @property
-    def nodal(self) -> bool:
-        """Whether the basis is Lagrange (coefficients are values at nodes)."""
-        return self in (Family.LAGRANGE, Family.LAGRANGE_DG)
+
+# every known family by name, built-ins first; and the (smaller, larger) pairs of contains()
+_FAMILIES: dict[str, Family] = {}
+_CONTAINED: set[tuple[str, str]] = set()
+
+
+def register_family(family: Family) -> Family:
+    """Make `family` known by its name: ``Axis(..., family=name)``, mesh files and configs
+    then take it, and its `within` / `includes` enter :func:`contains`.
+
+    Registering the same family again is allowed (the same object, or the same definition run
+    again: equal settings and a basis function of the same name and code); another family
+    under a taken name is refused.
+
+    Examples
+    --------
+    A second modal basis, the Chebyshev polynomials (the function imports what it uses: a
+    registered family outlives the module that defined it):
+
+    >>> def chebyshev_basis(order, x, n_derivatives):
+    ...     import numpy as np
+    ...     from numpy.polynomial import chebyshev as C
+    ...     eye = np.eye(order + 1)
+    ...     return np.stack([C.chebval(x, C.chebder(eye, d) if d else eye).T for d in range(n_derivatives + 1)])
+    >>> chebyshev = register_family(Family("chebyshev", basis=chebyshev_basis, includes=["legendre"]))
+    >>> Family("chebyshev") is chebyshev, contains("chebyshev", "lagrange"), contains("lagrange", "chebyshev")
+    (True, True, False)
+    >>> tabulate("chebyshev", 2, [0.5])[0]  # T_0, T_1, T_2 = 2x² − 1
+    array([[ 1. ,  0.5, -0.5]])
+    """
+    if not isinstance(family, Family):
+        raise TypeError(f"register_family needs a Family, got {type(family).__name__}")
+    known = _FAMILIES.get(family.value)
+    if known is not None:
+        if known is family or _same_definition(known, family):
+            return known
+        raise ValueError(f"register_family: the name {family.value!r} is taken by another family")
+    for name in family.within + family.includes:
+        if name not in _FAMILIES and name != family.value:
+            raise ValueError(f"register_family: {family.value!r} names an unknown family {name!r}")
+    _FAMILIES[family.value] = family
+    if "legendre" in _FAMILIES:  # polynomials of degree <= order per cell: broken Legendre holds them
+        _CONTAINED.add((family.value, "legendre"))
+    _CONTAINED.update((family.value, name) for name in family.within)
+    _CONTAINED.update((name, family.value) for name in family.includes)
+    while True:  # the transitive closure: a ⊂ b ⊂ c gives a ⊂ c
+        implied = {(a, d) for a, b in _CONTAINED for c, d in _CONTAINED if b == c and a != d} - _CONTAINED
+        if not implied:
+            return family
+        _CONTAINED.update(implied)
+
+
+def _same_definition(a: Family, b: Family) -> bool:
+    """Whether two families are one definition run twice (a module reloaded, a notebook cell
+    run again): the same settings and a basis function of the same name and code."""
+    settings = ("value", "min_order", "max_order", "continuous", "nodal", "within", "includes")
+    f, g = a.basis, b.basis
+    same_basis = f is g or (
+        getattr(f, "__module__", None) == getattr(g, "__module__", None)
+        and getattr(f, "__qualname__", None) == getattr(g, "__qualname__", None)
+        and getattr(getattr(f, "__code__", None), "co_code", None) is not None
+        and f.__code__.co_code == g.__code__.co_code
+        and f.__code__.co_consts == g.__code__.co_consts
+    )
+    return same_basis and all(getattr(a, key) == getattr(b, key) for key in settings)
+
+
+def as_family(family) -> Family:
+    """`family` as a :class:`Family`; ValueError listing the known names otherwise."""
+    if isinstance(family, Family):
+        return family
+    if isinstance(family, str) and family in _FAMILIES:
+        return _FAMILIES[family]
+    known = ", ".join(repr(name) for name in _BUILT_IN)
+    registered = [name for name in _FAMILIES if name not in _BUILT_IN]
+    also = f" or a registered one {registered}" if registered else ""
+    raise ValueError(f"family must be one of {known}{also}, got {family!r}")
+
+
+def contains(larger, smaller) -> bool:
+    """Whether the space of family `larger` contains that of `smaller` on the same cells, at
+    the orders of `smaller` (raised to `larger`'s minimum order): continuous Lagrange ⊂
+    discontinuous Lagrange = Legendre (at orders >= 1), and P0 ⊂ every discontinuous family.
+
+    Examples
+    --------
+    >>> contains("legendre", "lagrange"), contains("lagrange", "legendre"), contains("lagrange_dg", "p0")
+    (True, False, True)
+    """
+    larger, smaller = as_family(larger), as_family(smaller)
+    return larger is smaller or (smaller.value, larger.value) in _CONTAINED
+
+
+def containing_families(family) -> tuple[Family, ...]:
+    """The families whose spaces contain that of `family` (:func:`contains`), itself first.
+
+    Examples
+    --------
+    >>> [f.value for f in containing_families("lagrange")][:3]  # then the registered ones that do
+    ['lagrange', 'legendre', 'lagrange_dg']
+    """
+    family = as_family(family)
+    return (family,) + tuple(f for f in _FAMILIES.values() if f is not family and contains(f, family))
 
 
 def legendre_tabulate(order: int, x: np.ndarray, n_derivatives: int = 0) -> np.ndarray:
@@ -87,7 +251,7 @@ def legendre_tabulate(order: int, x: np.ndarray, n_derivatives: int = 0) -> np.n
     return out
 
 
-def reference_nodes(family: Family, order: int) -> np.ndarray:
+def reference_nodes(family: Family | str, order: int) -> np.ndarray:
     """Nodes on [-1, 1] at which interpolation into the family is unisolvent.
 
     Gauss–Lobatto nodes for the Lagrange families (the basis is nodal there); Gauss–Legendre
@@ -100,7 +264,7 @@ def reference_nodes(family: Family, order: int) -> np.ndarray:
     >>> reference_nodes(Family.LEGENDRE, 1)  # ±1/√3
     array([-0.57735027,  0.57735027])
     """
-    if family.nodal:
+    if as_family(family).nodal:
         return gauss_lobatto(order + 1).points
     return gauss_legendre(order + 1).points
 
@@ -113,15 +277,6 @@ def _lagrange_from_legendre(order: int) -> np.ndarray:
     matrix = np.linalg.inv(vandermonde)
     matrix.flags.writeable = False
     return matrix
-
-
-def as_family(family) -> Family:
-    """`family` as a :class:`Family`; ValueError listing the known names otherwise."""
-    try:
-        return Family(family)
-    except ValueError:
-        known = ", ".join(repr(f.value) for f in Family)
-        raise ValueError(f"family must be one of {known}, got {family!r}") from None
 
 
 def tabulate(family: Family | str, order: int, x, n_derivatives: int = 0) -> np.ndarray:
@@ -157,7 +312,27 @@ def tabulate(family: Family | str, order: int, x, n_derivatives: int = 0) -> np.
         raise ValueError(f"order must be {family.max_order} for family '{family.value}', got {order}")
     if n_derivatives not in (0, 1):
         raise ValueError(f"n_derivatives must be 0 or 1, got {n_derivatives!r}")
-    values = legendre_tabulate(order, x, n_derivatives)
-    if family.nodal:
-        values = values @ _lagrange_from_legendre(order)
+    x = np.asarray(x, dtype=float)
+    values = family.basis(order, x, n_derivatives)
+    if values.shape != (n_derivatives + 1, x.size, order + 1):
+        raise ValueError(
+            f"family '{family.value}': basis({order}, x, {n_derivatives}) returned shape {values.shape}, "
+            f"expected {(n_derivatives + 1, x.size, order + 1)}"
+        )
     return values
+
+
+def _lagrange_tabulate(order: int, x: np.ndarray, n_derivatives: int = 0) -> np.ndarray:
+    """The Lagrange basis on the Gauss–Lobatto nodes, through the Legendre one."""
+    return legendre_tabulate(order, x, n_derivatives) @ _lagrange_from_legendre(order)
+
+
+_BUILT_IN = ("p0", "legendre", "lagrange_dg", "lagrange")
+Family.P0 = register_family(Family("p0", basis=legendre_tabulate, max_order=0))
+Family.LEGENDRE = register_family(Family("legendre", basis=legendre_tabulate, includes=["p0"]))
+Family.LAGRANGE_DG = register_family(
+    Family("lagrange_dg", basis=_lagrange_tabulate, min_order=1, nodal=True, includes=["p0", "legendre"])
+)
+Family.LAGRANGE = register_family(
+    Family("lagrange", basis=_lagrange_tabulate, min_order=1, continuous=True, nodal=True, within=["lagrange_dg"])
+)

@@ -5,7 +5,9 @@
   key ``"fem_nn_field"``, JSON ``{"version": 1, "mesh": <mesh file content>}`` (the content of
   a JSON mesh file, see :mod:`fem_nn.io`). No pickle: loading reads numbers and JSON only.
 * :func:`write_paraview` samples a field on a sub-grid of every mesh cell and writes it
-  through meshio as VTU or XDMF, for viewing, not for reading back into a Field.
+  through meshio as VTU or XDMF, for viewing, not for reading back into a Field. meshio (and
+  h5py, for XDMF) are the optional extra ``paraview``: imported when a ParaView file is
+  written, an ImportError that says how to install them otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import meshio
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as safetensors_bytes
@@ -248,8 +249,7 @@ def write_paraview(
     # the values on the whole grid of sample points at once, by sum factorization
     values = apply_kronecker([matrix for _, matrix in samples], field.coefficients).ravel()
     points, connectivity, owner = _sub_grid(axes, [x for x, _ in samples], subdivisions)
-    _write(path, meshio.Mesh(points, [(CELL_TYPES[len(axes)], connectivity)], point_data={"value": values},
-                             cell_data={"cell": [owner]}))
+    _write(path, points, [(CELL_TYPES[len(axes)], connectivity)], point_data={"value": values}, cell_data={"cell": [owner]})
 
 
 def write_paraview_mesh(path: str | os.PathLike, mesh: Mesh) -> None:
@@ -285,7 +285,7 @@ def write_paraview_mesh(path: str | os.PathLike, mesh: Mesh) -> None:
     points, connectivity, owner = _sub_grid(axes, [_sample_axis(axis, 1)[0] for axis in axes], ones)
     cell = np.unravel_index(owner, tuple(axis.n_cells for axis in axes))
     orders = {f"order_{name}": [axis.orders[c]] for name, axis, c in zip(mesh.names, axes, cell)}
-    _write(path, meshio.Mesh(points, [(CELL_TYPES[mesh.dim], connectivity)], cell_data={"cell": [owner], **orders}))
+    _write(path, points, [(CELL_TYPES[mesh.dim], connectivity)], cell_data={"cell": [owner], **orders})
 
 
 def _sub_grid(axes, samples, subdivisions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,9 +315,28 @@ def _paraview_format(path) -> tuple[str, dict]:
     return PARAVIEW_FORMATS[suffix]
 
 
-def _write(path, sampled: meshio.Mesh) -> None:
-    """meshio's file for `sampled`, made in a scratch folder and then written atomically."""
+def _meshio(file_format: str):
+    """The meshio module, checked to write `file_format`; ImportError saying what to install."""
+    needed = ["meshio"] + (["h5py"] if file_format == "xdmf" else [])  # meshio's XDMF writer imports h5py
+    try:
+        import meshio
+
+        if file_format == "xdmf":
+            import h5py  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            f"writing a ParaView .{file_format} file needs {' and '.join(needed)} (missing: {error.name}): "
+            "pip install 'fem_nn[paraview]'"
+        ) from None
+    return meshio
+
+
+def _write(path, points: np.ndarray, cells: list, **data) -> None:
+    """meshio's file of the points, cells and `data` (point_data, cell_data), made in a
+    scratch folder and then written atomically at `path`."""
     file_format, options = _paraview_format(path)
+    meshio = _meshio(file_format)
+    sampled = meshio.Mesh(points, cells, **data)
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder) / f"out{Path(path).suffix}"
         meshio.write(scratch, sampled, file_format=file_format, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -11,20 +12,12 @@ from scipy.sparse import linalg as sparse_linalg
 from . import _checks, limits
 from .assembly import integral_vector, mass_factors
 from .kernels import tensor_gather_evaluate
-from .mesh import Axis, Mesh
+from .mesh import Axis, Mesh, as_mesh
 from .projection import Projector, supermesh_axis
 from .quadrature import gauss_legendre, rule_on_cells
 from .tensor import BandedCholesky, apply_kronecker
 
 __all__ = ["Field", "l2_distance"]
-
-
-def _as_mesh(mesh) -> Mesh:
-    if isinstance(mesh, Axis):
-        return Mesh((mesh,))
-    if not isinstance(mesh, Mesh):
-        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
-    return mesh
 
 
 def _gauss_grid(mesh: Mesh, points_per_cell: int | None, extra: int):
@@ -81,7 +74,7 @@ class Field:
     """
 
     def __init__(self, mesh: Mesh | Axis, coefficients=None):
-        self.mesh = _as_mesh(mesh)
+        self.mesh = as_mesh(mesh)
         limits.check_bytes(limits.field_bytes(self.mesh), f"a field on the mesh {self.mesh.shape}")
         if coefficients is None:
             coefficients = np.zeros(self.mesh.shape)
@@ -112,7 +105,7 @@ class Field:
         quadrature_points : int, optional
             Gauss points per cell for the L2 projection; default max order + 3.
         """
-        mesh = _as_mesh(mesh)
+        mesh = as_mesh(mesh)
         if method == "interpolate":
             points = [axis.interpolation_points() for axis in mesh.axes]
             values = _call_on_grid(function, points)
@@ -180,6 +173,49 @@ class Field:
         matrices = [axis.evaluation_matrix(np.ravel(x), 0, side) for axis, x in zip(self.mesh.axes, coordinates)]
         return apply_kronecker(matrices, self.coefficients)
 
+    def restricted(self, at) -> "Field":
+        """The restriction of this field to the coordinates `at` fixes: a field on the other
+        axes, exact (the fixed axes' basis functions are evaluated there, from the right at an
+        interior breakpoint).
+
+        Parameters
+        ----------
+        at : mapping of axis (name or index) to float
+            The fixed coordinates; at least one axis is left free.
+
+        Examples
+        --------
+        >>> from fem_nn import bias_mesh, uniform_axis
+        >>> mesh = bias_mesh(depth=uniform_axis((0.0, 1.0), 2, "lagrange", 1))  # holds ξδ exactly
+        >>> f = Field.from_function(mesh, lambda xi, delta: xi * delta)
+        >>> line = f.restricted({"delta": 0.5})  # ξ ↦ ξ / 2 on the ξ axis
+        >>> line.mesh.names, round(float(line.evaluate([0.5])[0]), 12)
+        (('xi',), 0.25)
+        """
+        if not isinstance(at, Mapping):
+            raise TypeError(f"at must be a mapping of axis (name or index) to coordinate, e.g. {{'delta': 0.5}}, got {at!r}")
+        mesh, fixed = self.mesh, {}
+        for key, value in at.items():
+            try:
+                k = mesh.axis_index(key)
+            except ValueError:
+                raise ValueError(f"at: {key!r} is not an axis of the field; axes are {mesh.names} (or their indices)") from None
+            if k in fixed:
+                raise ValueError(f"at fixes the axis {mesh.names[k]!r} twice")
+            value = _checks.real(value, f"at[{key!r}]")
+            a, b = mesh.axes[k].interval
+            if not a <= value <= b:
+                raise ValueError(f"at[{key!r}] = {value:g} lies outside the {mesh.names[k]} interval [{a:g}, {b:g}]")
+            fixed[k] = value
+        if len(fixed) >= mesh.dim:
+            raise ValueError(f"at fixes all {mesh.dim} axes of the field; leave one axis (a curve) or two (an image) free")
+        coefficients = self.coefficients
+        for k in sorted(fixed, reverse=True):
+            row = mesh.axes[k].evaluation_matrix([fixed[k]]).toarray()[0]
+            coefficients = np.tensordot(coefficients, row, axes=([k], [0]))
+        free = [k for k in range(mesh.dim) if k not in fixed]
+        return Field(Mesh([mesh.axes[k] for k in free], [mesh.names[k] for k in free]), np.ascontiguousarray(coefficients))
+
     # --- integrals -----------------------------------------------------------------------
     def integrate(self) -> float:
         """∫ f over the mesh's box, exact."""
@@ -210,7 +246,7 @@ class Field:
     # --- projection ----------------------------------------------------------------------
     def project(self, mesh: Mesh | Axis) -> "Field":
         """The L2 projection onto `mesh` (same box; nested or not)."""
-        mesh = _as_mesh(mesh)
+        mesh = as_mesh(mesh)
         limits.check_bytes(limits.projection_bytes(self.mesh, mesh), f"the projection onto the mesh {mesh.shape}")
         return Field(mesh, Projector(mesh, self.mesh)(self.coefficients))
 
@@ -243,9 +279,10 @@ class Field:
 def l2_distance(f: Field, g: Field) -> float:
     """‖f − g‖ in L2 for fields on any two meshes of one box, exact.
 
-    Both fields are projected (exactly) onto discontinuous Legendre spaces on the per-axis
-    supermesh that contain them, where the difference is taken: no cancellation between
-    ‖f‖² and ‖g‖².
+    Both fields are projected (exactly) onto a space that contains them, where the difference
+    is taken: no cancellation between ‖f‖² and ‖g‖². That is the mesh of one of them when it
+    contains the other's (:meth:`~fem_nn.Mesh.contains`), else discontinuous Legendre spaces on the
+    per-axis supermesh.
 
     Examples
     --------
@@ -260,5 +297,9 @@ def l2_distance(f: Field, g: Field) -> float:
     f.mesh.check_same_box(g.mesh, "g")
     if f.mesh == g.mesh:
         return (f - g).norm()
+    if f.mesh.contains(g.mesh):  # nested: g projects exactly onto f's mesh, no supermesh needed
+        return (f - g.project(f.mesh)).norm()
+    if g.mesh.contains(f.mesh):
+        return (f.project(g.mesh) - g).norm()
     common = Mesh([supermesh_axis(a, b) for a, b in zip(f.mesh.axes, g.mesh.axes)], f.mesh.names)
     return (f.project(common) - g.project(common)).norm()

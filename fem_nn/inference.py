@@ -8,7 +8,7 @@ import torch
 
 from ._timing import best_times
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, uniform_axis
-from .network import ContinuumNetwork
+from .continuum import ContinuumNetwork
 from .refinement import projected_network
 from .tasks import Task
 

@@ -29,8 +29,8 @@ import torch
 from . import _checks
 from .integrators import tableau
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
-from .continuum import ContinuumNetwork
-from .refinement import elevated_network, network_axes, refined_network
+from .continuum import ContinuumNetwork, network_axes
+from .refinement import elevated_network, refined_network
 from .tasks import Task, burgers_task, waveforms_task
 
 __all__ = [

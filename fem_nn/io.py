@@ -103,7 +103,8 @@ def mesh_to_dict(mesh: Mesh, description: str | None = None) -> dict:
     data = {FORMAT_KEY: FORMAT_VERSION}
     if description is not None:
         data["description"] = str(description)
-    return {**data, **mesh.to_dict()}
+    # an axis writes its own entry: only it knows whether its quadrature count was chosen
+    return {**data, "axes": [{"name": name, **axis.to_dict()} for name, axis in zip(mesh.names, mesh.axes)]}
 
 
 def save_mesh(path: str | os.PathLike, mesh: Mesh, description: str | None = None) -> None:
@@ -195,7 +196,7 @@ def mesh_from_dict(data, source: str = "mesh data") -> Mesh:
     ...     {"interval": [0, 1], "cells": 2, "family": "hermite", "order": 3}]})
     Traceback (most recent call last):
     ...
-    ValueError: mesh data: axes[0]: family must be one of 'p0', 'legendre', 'lagrange_dg', 'lagrange', got 'hermite'
+    ValueError: mesh data: axes[0]: family must be one of 'p0', 'legendre', 'lagrange_dg', 'lagrange'..., got 'hermite'
     """
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a JSON object at the top level")

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import _checks
-from .elements import Family, as_family, reference_nodes, tabulate
+from .elements import Family, as_family, contains, reference_nodes, tabulate
 from .quadrature import QuadratureFamily, QuadratureRule, quadrature_rule, rule_on_cells
 
 __all__ = [
@@ -236,6 +236,29 @@ class Axis:
             and np.array_equal(self.breakpoints, other.breakpoints)
             and np.array_equal(self.orders, other.orders)
         )
+
+    def contains(self, other: "Axis") -> bool:
+        """Whether this axis' space contains `other`'s (so projecting onto it is exact):
+        `other`'s breakpoints are among this axis', every cell's order is at least that of the
+        `other` cell holding it, and the family contains `other`'s
+        (:func:`~fem_nn.elements.contains`).
+
+        Examples
+        --------
+        >>> hats = uniform_axis((0.0, 1.0), 2, "lagrange", 1)
+        >>> hats.refined().elevated().contains(hats), hats.contains(hats.refined())
+        (True, False)
+        """
+        if not isinstance(other, Axis):
+            raise TypeError(f"other must be an Axis, got {type(other).__name__}")
+        a, b = self.breakpoints, other.breakpoints
+        tolerance = 8 * np.finfo(float).eps * max(abs(a[0]), abs(a[-1]), a[-1] - a[0])
+        j = np.clip(np.searchsorted(a, b), 1, len(a) - 1)
+        nearest = np.minimum(np.abs(b - a[j - 1]), np.abs(b - a[j]))  # of other's breakpoints, to ours
+        if np.any(nearest > tolerance) or not contains(self.family, other._basis_family()):
+            return False
+        mid = 0.5 * (a[1:] + a[:-1])
+        return bool(np.all(self.orders >= other.orders[other.locate(mid)[0]]))
 
     def __eq__(self, other) -> bool:
         return (
@@ -648,8 +671,20 @@ class Mesh:
         inner = ",\n     ".join(f"{n}: {a!r}" for n, a in zip(self.names, self.axes))
         return f"Mesh({inner})"
 
-    def to_dict(self) -> dict:
-        return {"axes": [dict(name=n, **a.to_dict()) for n, a in zip(self.names, self.axes)]}
+    def contains(self, other: "Mesh") -> bool:
+        """Whether this mesh's space contains `other`'s: axis by axis (:meth:`Axis.contains`)."""
+        if not isinstance(other, Mesh):
+            raise TypeError(f"other must be a Mesh, got {type(other).__name__}")
+        return other.dim == self.dim and all(a.contains(b) for a, b in zip(self.axes, other.axes))
+
+
+def as_mesh(mesh) -> Mesh:
+    """`mesh`, or an Axis as the 1D Mesh of it; TypeError for anything else."""
+    if isinstance(mesh, Axis):
+        return Mesh((mesh,))
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
+    return mesh
 
     def summary(self) -> str:
         """A table of the axes: interval, cells, family, orders, quadrature and dofs.

@@ -34,11 +34,9 @@ from . import _checks, _options, distributed
 from .inference import format_project_down, project_down
 from .mesh import MESH_OPERATIONS, WIDTH_INTERVAL, Mesh, uniform_axis
 from .mgopt import MGOpt
-from .network import ContinuumNetwork
-from .refinement import (
-    adapted_network, coarsened_network, elevated_network, lowered_network, network_axes, refined_network,
-    transfer_optimizer,
-)
+from .continuum import ContinuumNetwork, network_axes
+from .refinement import adapted_network, coarsened_network, elevated_network, lowered_network, refined_network
+from .transfer import transfer_optimizer
 from .trainer import Trainer
 
 __all__ = [

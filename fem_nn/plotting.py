@@ -20,11 +20,11 @@ from . import _checks
 from .field import Field
 from .io import atomic_write_bytes
 from .mesh import Axis, Mesh
+from .rates import log_log_fit
 
 __all__ = [
     "pyplot",
     "save_figure",
-    "fitted_rate",
     "plot_field",
     "plot_weight_slices",
     "plot_mesh",
@@ -63,21 +63,6 @@ def save_figure(figure, path) -> None:
 # --- argument checks -----------------------------------------------------------------------
 
 
-def _vector(value, name: str) -> np.ndarray:
-    """A 1D float array from a sequence of real numbers (integers allowed, not booleans)."""
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of real numbers, got {value!r}")
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of real numbers") from None
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{name} must be a sequence of real numbers, got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    return array.astype(float)
-
-
 def _field(value, name: str = "field") -> Field:
     if not isinstance(value, Field):
         raise TypeError(f"{name} must be a Field, got {type(value).__name__}")
@@ -98,108 +83,7 @@ def _finish(figure, path):
     return figure
 
 
-# --- rates ---------------------------------------------------------------------------------
-
-
-def _fit(x, errors, last, floor):
-    """Validated least-squares fit of log(error) = log(C) - rate·log(x): (rate, log C, the x
-    fitted); rate NaN when fewer than two points are usable."""
-    x, errors = _vector(x, "x"), _vector(errors, "errors")
-    if len(x) != len(errors):
-        raise ValueError(f"x and errors must have the same length, got {len(x)} and {len(errors)}")
-    if not np.all(np.isfinite(x)) or np.any(x <= 0):
-        raise ValueError("x must be positive and finite for a log-log fit")
-    if last is not None:
-        last = _checks.integer(last, "last", 2)
-    if floor is None:
-        if len(x) < 2:
-            raise ValueError(f"a rate needs at least 2 points, got {len(x)}")
-        if len(np.unique(x)) < 2:
-            raise ValueError("x must hold at least two distinct values")
-        if not np.all(np.isfinite(errors)) or np.any(errors <= 0):
-            raise ValueError(
-                "errors must be positive and finite for a log-log fit; pass floor= to leave out "
-                "errors at round-off (or not finite)"
-            )
-        usable = np.ones(len(x), dtype=bool)
-    else:
-        floor = _checks.real(floor, "floor")
-        if floor < 0:
-            raise ValueError(f"floor must be >= 0, got {floor}")
-        usable = np.isfinite(errors) & (errors > floor)
-    order = np.argsort(x, kind="stable")
-    s, e = x[order][usable[order]], errors[order][usable[order]]
-    if last is not None:
-        s, e = s[-last:], e[-last:]
-    if len(np.unique(s)) < 2:
-        return float("nan"), float("nan"), s
-    slope, intercept = np.polyfit(np.log(s), np.log(e), 1)
-    return float(-slope), float(intercept), s
-
-
-def fitted_rate(x, errors, *, last: int | None = None, floor: float | None = None) -> float:
-    """The observed rate of convergence: minus the least-squares slope of log(error) against
-    log(x).
-
-    Parameters
-    ----------
-    x : array_like of float, shape (n,)
-        Positive, at least two distinct: degrees of freedom, step counts, 1/h, ...
-    errors : array_like of float, shape (n,)
-        Positive errors.
-    last : int, optional
-        Fit only the `last` usable points of largest `x` (the asymptotic range).
-    floor : float, optional
-        Leave out of the fit, instead of refusing them, errors at or below `floor`
-        (round-off) or not finite; with it, too few points give NaN, not an error.
-
-    Returns
-    -------
-    float
-        ``r`` with ``error ≈ C · x**-r``; NaN when, with `floor`, fewer than two points of
-        distinct `x` are left to fit.
-
-    Examples
-    --------
-    >>> x = [4, 8, 16, 32]
-    >>> round(fitted_rate(x, [3.0 * n**-2.0 for n in x]), 12)
-    2.0
-    >>> round(fitted_rate(x, [1.0, 1e-2, 1e-4, 0.0], floor=1e-13), 12)  # the zero is left out
-    6.643856189775
-    """
-    return _fit(x, errors, last, floor)[0]
-
-
 # --- fields --------------------------------------------------------------------------------
-
-
-def _sliced(field: Field, at) -> Field:
-    """The restriction of `field` to the coordinates `at` fixes: a field on the other axes,
-    exact (the fixed axes' basis functions are evaluated there, from the right at an interior
-    breakpoint)."""
-    if not isinstance(at, Mapping):
-        raise TypeError(f"at must be a mapping of axis (name or index) to coordinate, e.g. {{'delta': 0.5}}, got {at!r}")
-    mesh, fixed = field.mesh, {}
-    for key, value in at.items():
-        try:
-            k = mesh.axis_index(key)
-        except ValueError:
-            raise ValueError(f"at: {key!r} is not an axis of the field; axes are {mesh.names} (or their indices)") from None
-        if k in fixed:
-            raise ValueError(f"at fixes the axis {mesh.names[k]!r} twice")
-        value = _checks.real(value, f"at[{key!r}]")
-        a, b = mesh.axes[k].interval
-        if not a <= value <= b:
-            raise ValueError(f"at[{key!r}] = {value:g} lies outside the {mesh.names[k]} interval [{a:g}, {b:g}]")
-        fixed[k] = value
-    if len(fixed) >= mesh.dim:
-        raise ValueError(f"at fixes all {mesh.dim} axes of the field; leave one axis (a curve) or two (an image) free")
-    coefficients = field.coefficients
-    for k in sorted(fixed, reverse=True):
-        row = mesh.axes[k].evaluation_matrix([fixed[k]]).toarray()[0]
-        coefficients = np.tensordot(coefficients, row, axes=([k], [0]))
-    free = [k for k in range(mesh.dim) if k not in fixed]
-    return Field(Mesh([mesh.axes[k] for k in free], [mesh.names[k] for k in free]), np.ascontiguousarray(coefficients))
 
 
 def _curve_data(field: Field, n: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +196,7 @@ def plot_field(field: Field, at=None, *, points_per_cell: int | None = None, ax=
 
         if not isinstance(ax, Axes):
             raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    sliced = field if at is None else _sliced(field, at)
+    sliced = field if at is None else field.restricted(at)
     if sliced.mesh.dim == 1 and n == 1:
         raise ValueError("points_per_cell must be >= 2 for a curve (both end points of each cell)")
     if title is None and at:
@@ -369,7 +253,7 @@ def plot_weight_slices(
     6
     >>> plt.close(figure)
     """
-    from .network import ContinuumNetwork
+    from .continuum import ContinuumNetwork
 
     depth, width_point = _checks.real(depth, "depth"), _checks.real(width_point, "width_point")
     n = _points_per_cell(points_per_cell, 1)
@@ -400,8 +284,8 @@ def plot_weight_slices(
     plt = pyplot(headless=path is not None)
     figure, axes = plt.subplots(len(rows), columns, figsize=(4.6 * columns, 3.8 * len(rows)), squeeze=False)
     for (w_name, w, b_name, b), row in zip(rows, axes):
-        _draw_field(row[0], _sliced(w, {2: depth}), n, f"{w_name}(ξ, η, δ = {depth:g})")
-        _draw_field(row[1], _sliced(w, {1: width_point}), n, f"{w_name}(ξ, η = {width_point:g}, δ)")
+        _draw_field(row[0], w.restricted({2: depth}), n, f"{w_name}(ξ, η, δ = {depth:g})")
+        _draw_field(row[1], w.restricted({1: width_point}), n, f"{w_name}(ξ, η = {width_point:g}, δ)")
         if b is not None:
             _draw_field(row[2], b, n, f"{b_name}(ξ, δ)")
         elif columns == 3:
@@ -540,7 +424,7 @@ def plot_convergence(
     for name, value in (("xlabel", xlabel), ("ylabel", ylabel)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    fits = {name: _fit(x, e, last, floor) for name, e in series.items()}  # validates everything
+    fits = {name: log_log_fit(x, e, last, floor) for name, e in series.items()}  # validates everything
     if ax is not None:
         from matplotlib.axes import Axes
 
@@ -549,10 +433,10 @@ def plot_convergence(
     else:
         plt = pyplot(headless=path is not None)
         _, ax = plt.subplots(figsize=(5, 4))
-    x = _vector(x, "x")
+    x = _checks.real_vector(x, "x")
     for name, e in series.items():
         rate, log_c, fitted = fits[name]
-        e = _vector(e, "errors")
+        e = _checks.real_vector(e, "errors")
         shown = np.where(np.isfinite(e) & (e > 0), e, np.nan)
         text = "n/a" if np.isnan(rate) else f"{rate:.2f}"
         (line,) = ax.loglog(x, shown, "o-", label=f"rate {text}" if name is None else f"{name}: rate {text}")

@@ -21,11 +21,9 @@ from . import _checks
 from .continuum import ContinuumNetwork, network_axes
 from .indicators import error_indicators
 from .mesh import Mesh
-from .transfer import transfer_optimizer  # re-exported: the workflow layer imports it from here
 
 __all__ = [
     "refined_network", "coarsened_network", "elevated_network", "lowered_network", "projected_network", "adapted_network",
-    "transfer_optimizer",
 ]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["ButcherTableau", "Scheme", "tableau"]
+__all__ = ["ButcherTableau", "Scheme", "register_tableau", "tableau", "tableau_names"]
 
 _TOLERANCE = 1e-12
 
@@ -215,7 +215,7 @@ class Scheme(enum.Enum):
     FEHLBERG45 = "fehlberg45"
 
 
-_TABLEAUS = {
+_BUILT_IN = {
     Scheme.EULER: ButcherTableau([[0.0]], [1.0], [0.0], "euler", 1),
     Scheme.MIDPOINT: ButcherTableau([[0, 0], [0.5, 0]], [0, 1], [0, 0.5], "midpoint", 2),
     Scheme.HEUN: ButcherTableau([[0, 0], [1, 0]], [0.5, 0.5], [0, 1], "heun", 2),
@@ -282,6 +282,76 @@ _TABLEAUS = {
 }
 
 
+# every named scheme, built-in or registered, by name: the one table tableau() looks in
+_TABLEAUS: dict[str, ButcherTableau] = {scheme.value: t for scheme, t in _BUILT_IN.items()}
+_BUILT_IN_NAMES = tuple(_TABLEAUS)
+
+
+def _same_coefficients(t: ButcherTableau, u: ButcherTableau) -> bool:
+    keys = ("a", "b", "c", "b_embedded", "interpolant")
+    arrays_equal = all(
+        (getattr(t, k) is None and getattr(u, k) is None)
+        or (getattr(t, k) is not None and getattr(u, k) is not None and np.array_equal(getattr(t, k), getattr(u, k)))
+        for k in keys
+    )
+    return arrays_equal and t.order == u.order and t.embedded_order == u.embedded_order
+
+
+def register_tableau(t: ButcherTableau) -> ButcherTableau:
+    """Make a scheme known by its name: :func:`tableau`, ``ContinuumNetwork(scheme=name)``,
+    :class:`~fem_nn.Manifestations` and checkpoints then take the name.
+
+    Registering the same coefficients under the same name again is allowed (a module may be
+    imported twice); other coefficients under a taken name are refused.
+
+    Parameters
+    ----------
+    t : ButcherTableau
+        With a `name` (a non-empty string).
+
+    Returns
+    -------
+    ButcherTableau
+        `t` itself, or the tableau already registered with the same coefficients.
+
+    Raises
+    ------
+    TypeError
+        `t` is not a ButcherTableau.
+    ValueError
+        `t` has no name, or its name is taken by other coefficients.
+
+    Examples
+    --------
+    >>> ssp3 = ButcherTableau([[0, 0, 0], [1, 0, 0], [1/4, 1/4, 0]], [1/6, 1/6, 2/3], [0, 1, 1/2],
+    ...                       name="ssprk3", order=3)
+    >>> register_tableau(ssp3) is tableau("ssprk3")
+    True
+    """
+    if not isinstance(t, ButcherTableau):
+        raise TypeError(f"register_tableau needs a ButcherTableau, got {type(t).__name__}")
+    if not t.name:
+        raise ValueError("register_tableau: the tableau needs a name (ButcherTableau(..., name='...'))")
+    known = _TABLEAUS.get(t.name)
+    if known is not None:
+        if known is t or _same_coefficients(known, t):
+            return known
+        raise ValueError(f"register_tableau: the name {t.name!r} is taken by a tableau with other coefficients")
+    _TABLEAUS[t.name] = t
+    return t
+
+
+def tableau_names() -> tuple[str, ...]:
+    """The names :func:`tableau` knows: the built-in schemes, then the registered ones.
+
+    Examples
+    --------
+    >>> tableau_names()[:3]
+    ('euler', 'midpoint', 'heun')
+    """
+    return tuple(_TABLEAUS)
+
+
 def tableau(scheme: Scheme | str | ButcherTableau) -> ButcherTableau:
     """The tableau of a scheme.
 
@@ -290,7 +360,8 @@ def tableau(scheme: Scheme | str | ButcherTableau) -> ButcherTableau:
     scheme : Scheme, str or ButcherTableau
         A built-in scheme or its name (``"euler"``, ``"midpoint"``, ``"heun"``,
         ``"ralston"``, ``"rk4"``, ``"rk4_38"``, and the pairs ``"bosh3"``, ``"dopri5"``,
-        ``"fehlberg45"``); a ButcherTableau is returned as is.
+        ``"fehlberg45"``), the name of a scheme added by :func:`register_tableau`; a
+        ButcherTableau is returned as is.
 
     Returns
     -------
@@ -314,9 +385,13 @@ def tableau(scheme: Scheme | str | ButcherTableau) -> ButcherTableau:
     """
     if isinstance(scheme, ButcherTableau):
         return scheme
-    if not isinstance(scheme, (Scheme, str)):
+    if isinstance(scheme, Scheme):
+        return _TABLEAUS[scheme.value]
+    if not isinstance(scheme, str):
         raise TypeError(f"scheme must be a Scheme, a scheme name or a ButcherTableau, got {scheme!r}")
     try:
-        return _TABLEAUS[Scheme(scheme)]
-    except ValueError:
-        raise ValueError(f"scheme must be one of {[s.value for s in Scheme]}, got {scheme!r}") from None
+        return _TABLEAUS[scheme]
+    except KeyError:
+        registered = [name for name in _TABLEAUS if name not in _BUILT_IN_NAMES]
+        also = f" or a registered one {registered}" if registered else ""
+        raise ValueError(f"scheme must be one of {list(_BUILT_IN_NAMES)}{also}, got {scheme!r}") from None

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .activations import ScaledActivation
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
-from .network import ContinuumNetwork
+from .continuum import ContinuumNetwork
 
 __all__ = [
     "Task", "digits_task", "burgers_task", "waveforms_task", "task_network", "digits_network", "accuracy",
@@ -346,7 +346,7 @@ def task_network(
 ) -> ContinuumNetwork:
     """A first manifestation for `task`, built to train as a continuum: uniform width and
     depth axes, P0 read-out cells, the input read by L2 projection onto the width space
-    (``read_in_form``, see :class:`~fem_nn.network.ReadInForm`), the width integrals by
+    (``read_in_form``, see :class:`~fem_nn.continuum.ReadInForm`), the width integrals by
     2p + 1 Gauss points per cell (`quadrature_points`; richer than the p + 1 dofs per cell, so
     that W's node values are not free parameters) and the task's sample count recorded.
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from . import _checks, distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .integrators import tableau
-from .network import ContinuumNetwork
+from .continuum import ContinuumNetwork
 from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
 from .tasks import Task

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import random_mesh
+from strategies import random_mesh
 from scipy import sparse
 from scipy.integrate import quad_vec
 

@@ -692,7 +692,7 @@ from fem_nn import (  # noqa: E402
     adapted_network, coarsened_network, depth_indicators, depth_smoothness, elevated_network, error_indicators,
     lowered_network, projected_network, refined_network, transfer_optimizer,
 )
-from fem_nn.refinement import network_axes  # noqa: E402
+from fem_nn.continuum import network_axes  # noqa: E402
 
 
 def rmsprop_after_a_step():

@@ -19,9 +19,10 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def public_names() -> list[str]:
-    """The callables and classes importable from fem_nn (not modules, not constants)."""
+    """The callables and classes importable from fem_nn (not modules, not constants), the
+    lazily imported ones included (``dir`` lists them)."""
     names = []
-    for name in sorted(vars(fem_nn)):
+    for name in dir(fem_nn):
         value = getattr(fem_nn, name)
         if name.startswith("_") or isinstance(value, types.ModuleType) or not callable(value):
             continue

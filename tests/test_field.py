@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import BOXES, random_mesh
+from strategies import BOXES, random_mesh
 
 from fem_nn import Axis, Family, Field, Mesh, bias_mesh, l2_distance, signal_mesh, uniform_axis, weight_mesh
 
@@ -93,3 +93,34 @@ def test_arithmetic_and_defaults():
     assert (one + one - 0.5 * one).integrate() == pytest.approx(3.0, rel=1e-14)
     assert (-one).integrate() == pytest.approx(-2.0, rel=1e-14)
     assert Field(signal_mesh(), np.ones(9, dtype=np.float32)).coefficients.dtype == np.float64
+
+
+@pytest.mark.parametrize("family", ["p0", "legendre", "lagrange_dg", "lagrange"])
+@pytest.mark.parametrize("at", [{"delta": 0.3}, {2: 0.5}, {"xi": -0.25, "delta": 0.7}, {1: 0.1}])
+def test_restriction_is_the_field_on_the_slice(rng, family, at):
+    mesh = random_mesh(rng, 3, Family(family))
+    field = Field(mesh, rng.standard_normal(mesh.shape))
+    line = field.restricted(at)
+    fixed = {mesh.axis_index(k): v for k, v in at.items()}
+    free = [k for k in range(3) if k not in fixed]
+    assert line.mesh.names == tuple(mesh.names[k] for k in free)
+    samples = rng.uniform(-1, 1, (50, len(free)))
+    samples[:, -1] = np.abs(samples[:, -1]) if free[-1] == 2 else samples[:, -1]  # δ in [0, 1]
+    points = np.empty((50, 3))
+    points[:, free] = samples
+    for k, v in fixed.items():
+        points[:, k] = v
+    expected = field.evaluate(points)
+    assert np.abs(line.evaluate(samples if len(free) > 1 else samples[:, 0]) - expected).max() <= 1e-13 * max(1.0, np.abs(expected).max())
+
+
+def test_restriction_checks_its_argument():
+    field = Field(bias_mesh())
+    with pytest.raises(TypeError, match="at must be a mapping"):
+        field.restricted(0.5)
+    with pytest.raises(ValueError, match="not an axis"):
+        field.restricted({"eta": 0.5})
+    with pytest.raises(ValueError, match="outside the delta interval"):
+        field.restricted({"delta": 1.5})
+    with pytest.raises(ValueError, match="fixes all 2 axes"):
+        field.restricted({"xi": 0.0, "delta": 0.5})

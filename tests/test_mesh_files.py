@@ -8,7 +8,7 @@ import stat
 
 import numpy as np
 import pytest
-from conftest import random_axis
+from strategies import random_axis
 
 from fem_nn import Axis, Family, Mesh, bundled_mesh, bundled_meshes, load_mesh, save_mesh, uniform_axis, weight_mesh
 from fem_nn import io as mesh_io

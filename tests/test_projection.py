@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from scipy.integrate import quad
-from conftest import BOXES, containing_axis, random_axis, random_mesh
+from strategies import BOXES, containing_axis, random_axis, random_mesh
 
 from fem_nn import Axis, Family, Field, Mesh, Projector, l2_distance, uniform_axis
 

@@ -62,14 +62,11 @@ from fem_nn import (
     weight_mesh,
 )
 from fem_nn.mesh import WIDTH_INTERVAL
-from fem_nn.network import ContinuumNetwork
+from fem_nn.continuum import ContinuumNetwork
+
+from strategies import MAX_DERIVED_DOFS, axes, cell_selections, enlarged, mesh_pairs, meshes
 
 RTOL = 1e-12
-MAX_DOFS = 400
-# per dimension: the most cells and the highest order of one axis (dofs stay ~<= 400)
-LIMITS = {1: (6, 4), 2: (4, 4), 3: (2, 3)}
-# the cap on meshes derived by refinement / elevation (the 3D ones grow fastest)
-MAX_DERIVED_DOFS = 6000
 
 BASE = settings(
     derandomize=True,
@@ -95,88 +92,6 @@ def one_numba_thread():
 
 
 # --- strategies ----------------------------------------------------------------------------
-
-
-@st.composite
-def intervals(draw):
-    """The standard width / depth intervals, or a random one."""
-    standard = st.sampled_from([(-1.0, 1.0), (0.0, 1.0)])
-    a = st.floats(-2.0, 2.0, allow_subnormal=False)
-    length = st.floats(0.25, 4.0)
-    return draw(st.one_of(standard, st.tuples(a, length).map(lambda t: (t[0], t[0] + t[1]))))
-
-
-@st.composite
-def axes(draw, interval, max_cells=6, max_order=4, families=tuple(Family)):
-    family = draw(st.sampled_from(families))
-    n = draw(st.integers(1, max_cells))
-    weights = np.array(draw(st.lists(st.floats(1.0, 4.0), min_size=n, max_size=n)))
-    a, b = interval
-    inner = a + (b - a) * np.cumsum(weights)[:-1] / weights.sum()
-    breakpoints = np.concatenate(([a], inner, [b]))
-    if family is Family.P0:
-        orders = 0
-    else:
-        orders = draw(st.lists(st.integers(family.min_order, max_order), min_size=n, max_size=n))
-    return Axis(breakpoints, family, orders)
-
-
-@st.composite
-def meshes(draw, dims=(1, 2, 3), families=tuple(Family), box=None):
-    """A random mesh; `box` fixes the intervals (and so the dimension)."""
-    if box is None:
-        dim = draw(st.sampled_from(dims))
-        box = [draw(intervals()) for _ in range(dim)]
-    cells, order = LIMITS[len(box)]
-    mesh = Mesh([draw(axes(interval, cells, order, families)) for interval in box])
-    assume(mesh.n_dofs <= MAX_DOFS)
-    return mesh
-
-
-WIDER = {
-    Family.P0: [Family.P0, Family.LEGENDRE],
-    Family.LEGENDRE: [Family.LEGENDRE],
-    Family.LAGRANGE_DG: [Family.LAGRANGE_DG, Family.LEGENDRE],
-    Family.LAGRANGE: [Family.LAGRANGE, Family.LAGRANGE_DG, Family.LEGENDRE],
-}
-
-
-@st.composite
-def cell_selections(draw, n_cells):
-    """None (all cells) or a boolean mask."""
-    return draw(st.one_of(st.none(), st.lists(st.booleans(), min_size=n_cells, max_size=n_cells).map(np.array)))
-
-
-@st.composite
-def enlarged(draw, mesh: Mesh) -> Mesh:
-    """A mesh whose space contains `mesh`'s: per axis, random cells refined by a random k,
-    random cells elevated, the family possibly widened (continuous ⊂ DG ⊂ Legendre)."""
-    for i in range(mesh.dim):
-        if draw(st.booleans()):
-            cells = draw(cell_selections(mesh.axes[i].n_cells))
-            mesh = mesh.refined(axis=i, cells=cells, k=draw(st.integers(2, 3)))
-        by = draw(st.integers(0, 2))
-        if by:
-            mesh = mesh.elevated(axis=mesh.names[i], by=by, cells=draw(cell_selections(mesh.axes[i].n_cells)))
-        axis = mesh.axes[i]
-        family = draw(st.sampled_from(WIDER[axis.family]))
-        if family is not axis.family:
-            mesh = mesh.with_axis(i, Axis(axis.breakpoints, family, axis.orders))
-    assume(mesh.n_dofs <= MAX_DERIVED_DOFS)
-    return mesh
-
-
-@st.composite
-def mesh_pairs(draw):
-    """(relation, source, target) on one box: target ⊇ source, target ⊆ source, or unrelated
-    breakpoints and families (projection through the supermesh)."""
-    relation = draw(st.sampled_from(["finer", "coarser", "unrelated"]))
-    first = draw(meshes())
-    if relation == "finer":
-        return relation, first, draw(enlarged(first))
-    if relation == "coarser":
-        return relation, draw(enlarged(first)), first
-    return relation, first, draw(meshes(box=first.box))
 
 
 seeds = st.integers(0, 2**32 - 1)

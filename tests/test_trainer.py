@@ -77,7 +77,8 @@ def test_a_learning_rate_schedule_resumed_part_way_repeats_the_whole_one(task, t
 def test_a_refinement_by_hand_is_an_event_of_the_history(task):
     """Issue 12.11: a network replaced by hand (a refinement outside a schedule) is recorded
     as an event with its parameter count, as a schedule's refinements are."""
-    from fem_nn.refinement import refined_network, transfer_optimizer
+    from fem_nn.refinement import refined_network
+    from fem_nn.transfer import transfer_optimizer
 
     trainer = Trainer(small(task), task, seed=5, progress=False)
     trainer.fit(1)
@@ -177,7 +178,8 @@ def test_a_save_killed_mid_write_leaves_the_previous_checkpoint(task, tmp_path):
 DDP_SCRIPT = """
 import sys, torch
 from fem_nn import distributed
-from fem_nn.refinement import refined_network, transfer_optimizer
+from fem_nn.refinement import refined_network
+from fem_nn.transfer import transfer_optimizer
 from fem_nn.tasks import Task, digits_task, task_network
 from fem_nn.trainer import Trainer
 distributed.initialize("gloo")
