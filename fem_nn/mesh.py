@@ -678,14 +678,6 @@ class Mesh:
         return other.dim == self.dim and all(a.contains(b) for a, b in zip(self.axes, other.axes))
 
 
-def as_mesh(mesh) -> Mesh:
-    """`mesh`, or an Axis as the 1D Mesh of it; TypeError for anything else."""
-    if isinstance(mesh, Axis):
-        return Mesh((mesh,))
-    if not isinstance(mesh, Mesh):
-        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
-    return mesh
-
     def summary(self) -> str:
         """A table of the axes: interval, cells, family, orders, quadrature and dofs.
 
@@ -711,6 +703,15 @@ def as_mesh(mesh) -> Mesh:
         lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
                  for row in rows]
         return "\n".join([*lines, f"shape {self.shape}, {self.n_dofs} dofs"])
+
+
+def as_mesh(mesh) -> Mesh:
+    """`mesh`, or an Axis as the 1D Mesh of it; TypeError for anything else."""
+    if isinstance(mesh, Axis):
+        return Mesh((mesh,))
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"mesh must be a Mesh or an Axis, got {type(mesh).__name__}")
+    return mesh
 
 
 def signal_mesh(width: Axis | None = None) -> Mesh:

@@ -37,6 +37,7 @@ from pathlib import Path
 from . import _checks, _options
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
 from .optimizers import OPTIMIZERS
+from .continuum import read_ins, right_hand_sides
 from .phases import Phase, phase_class
 from .tasks import TASKS, TRANSFORMS
 from .trainer import Manifestations
@@ -48,6 +49,8 @@ NETWORK_OPTIONS = {
     "depth_cells": 1, "depth_family": "lagrange", "depth_order": 1,
     "scheme": "rk4", "steps": None, "scale": 4.0,
     "read_in_form": "projection", "init": "noise", "quadrature_points": None,
+    # a name of fem_nn.continuum.right_hand_sides; None: the task kind's (see task_network)
+    "rhs": None,
 }
 TRAINING_OPTIONS = {
     "optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01,
@@ -122,6 +125,9 @@ class Schedule:
         _checks.integer(training["batch_size"], f"{source}: training.batch_size", 1)
         _training_extras(training, source)
         _options.scheme(network["scheme"], f"{source}: network.scheme")
+        for key, registry in (("rhs", right_hand_sides), ("read_in_form", read_ins)):
+            if network[key] is not None:
+                _options.named(network[key], dict.fromkeys(registry.names()), f"{source}: network.{key}")
         if network["steps"] is not None:
             _checks.integer(network["steps"], f"{source}: network.steps", 1)
         _options.number(network["scale"], f"{source}: network.scale")

@@ -343,6 +343,7 @@ def task_network(
     read_in_form: str = "projection",
     init: str = "noise",
     quadrature_points: int | None = None,
+    rhs: str | None = None,
 ) -> ContinuumNetwork:
     """A first manifestation for `task`, built to train as a continuum: uniform width and
     depth axes, P0 read-out cells, the input read by L2 projection onto the width space
@@ -350,9 +351,11 @@ def task_network(
     2p + 1 Gauss points per cell (`quadrature_points`; richer than the p + 1 dofs per cell, so
     that W's node values are not free parameters) and the task's sample count recorded.
 
-    Digits: γ = `scale`·tanh, the integral right-hand side. Burgers: Li & Shi's transport
-    velocity ∫ W2 σ(∫ W1 h + b1) + b2 with σ = gelu, started near the identity map (the data
-    is a transport problem; this right-hand side learns it far better than γ(∫ W h + b)).
+    Classification: γ = `scale`·tanh, by default the integral right-hand side. Regression:
+    σ = gelu, by default Li & Shi's transport velocity ∫ W2 σ(∫ W1 h + b1) + b2 (Burgers is a
+    transport problem; this right-hand side learns it far better than γ(∫ W h + b)), the
+    weights scaled by 0.05 so that the flow starts near the identity map. `rhs` names
+    another registered right-hand side.
 
     Examples
     --------
@@ -368,16 +371,16 @@ def task_network(
     output = Mesh([uniform_axis(WIDTH_INTERVAL, task.output_cells, "p0", 0)])
     options = dict(scheme=scheme, steps=steps, output_mesh=output, read_in_form=read_in_form, init=init,
                    n_samples=task.x_train.shape[1])
-    if task.kind == "classification":
-        return ContinuumNetwork(
-            weight_mesh(width, depth), bias_mesh(width, depth), activation=ScaledActivation("tanh", scale), **options,
-        )
-    network = ContinuumNetwork(
-        weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", activation="gelu", **options,
-    )
-    with torch.no_grad():
-        network.weight1.mul_(0.05)
-        network.weight2.mul_(0.05)
+    classification = task.kind == "classification"
+    if rhs is None:
+        rhs = "integral" if classification else "two_layer"
+    activation = ScaledActivation("tanh", scale) if classification else "gelu"
+    network = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs=rhs, activation=activation, **options)
+    if not classification:
+        with torch.no_grad():
+            for name, parameter in network.named_parameters():
+                if name.startswith("weight"):
+                    parameter.mul_(0.05)
     return network
 
 

@@ -261,7 +261,7 @@ class Trainer:
             raise ValueError(f"network reads {network.n_samples} samples per signal, but the task's inputs have {n_samples}")
         self.network, self.optimizer = network, optimizer
         self.model = distributed.wrap(network)
-        self._quadrature_shadows = {}
+        self._drawn_manifestations = {}
 
     def _manifested(self):
         """The module to train this batch in: the network's own, or a manifestation of it
@@ -272,11 +272,11 @@ class Trainer:
         draw = multiple, scheme, extra = self.manifestations.draw(self.generator)
         if multiple == 1 and scheme is None and not extra:
             return self.model
-        model = self._quadrature_shadows.get(draw)
+        model = self._drawn_manifestations.get(draw)
         if model is None:
             points = self.network.weight_mesh.axes[1].quadrature_points + extra if extra else None
             shadow = self.network.replaced(steps=self.network.steps * multiple, scheme=scheme, quadrature_points=points, share=True)
-            model = self._quadrature_shadows[draw] = distributed.wrap(shadow)
+            model = self._drawn_manifestations[draw] = distributed.wrap(shadow)
         return model
 
     # --- training ------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from fem_nn import ContinuumNetwork, Mesh, Projector, bias_mesh, uniform_axis, weight_mesh
-from fem_nn.mgopt import MeshTransfer, MGOpt
+from fem_nn.mgopt import MGOpt
+from fem_nn.transfer import MeshTransfer
 
 
 def network(depth_cells, steps, width_family="legendre", seed=0):

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from fem_nn import ContinuumNetwork, Field, Mesh, bias_mesh, mass_matrix, uniform_axis, weight_mesh
+from fem_nn.indicators import error_indicators
 from fem_nn.refinement import (
-    adapted_network, coarsened_network, elevated_network, error_indicators, lowered_network, projected_network,
-    refined_network, transfer_optimizer,
+    adapted_network, coarsened_network, elevated_network, lowered_network, projected_network, refined_network,
 )
+from fem_nn.transfer import transfer_optimizer
 
 X = torch.rand(16, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 Y = torch.sin(torch.linspace(-3, 3, 5, dtype=torch.float64)).expand(len(X), 5)

@@ -1,13 +1,17 @@
 """A toy right-hand side and a toy read-in, registered from here (no library file touched),
-run through torch, Numba, freeze and export, refinement and a checkpoint."""
+run through torch, Numba, freeze and export, refinement, a checkpoint and a schedule."""
 
 import numpy as np
 import pytest
 import torch
 
-from fem_nn import ContinuumNetwork, NumbaNetwork, bias_mesh, load_checkpoint, refined_network, save_checkpoint, uniform_axis, weight_mesh
+from fem_nn import (
+    ContinuumNetwork, NumbaNetwork, Schedule, Task, bias_mesh, load_checkpoint, refined_network, run_schedule, save_checkpoint,
+    uniform_axis, weight_mesh,
+)
 from fem_nn.activations import apply_in_place
 from fem_nn.continuum import ReadInForm, RightHandSide, read_ins, right_hand_sides
+from fem_nn.tasks import TASKS, register_task
 
 RTOL = 1e-12
 
@@ -139,3 +143,33 @@ def test_unknown_and_taken_names_fail_loudly():
     with pytest.raises(TypeError, match="must be a RightHandSide"):
         right_hand_sides.register(Linear())
     assert right_hand_sides.register(DAMPED) is DAMPED  # the same object again: a no-op
+
+
+@pytest.fixture
+def toy_task():
+    def make() -> Task:
+        x = torch.rand(48, N_SAMPLES, generator=torch.Generator().manual_seed(2))
+        y = 0.5 * x.roll(1, dims=1)
+        return Task("toy_shift", "regression", x[:32], y[:32], x[32:], y[32:], N_SAMPLES)
+
+    register_task("toy_shift", make)
+    yield
+    del TASKS["toy_shift"]
+
+
+def test_toy_forms_train_through_a_schedule(toy_task, tmp_path):
+    network = {"width_cells": 2, "depth_cells": 1, "steps": 2, "rhs": "toy_damped", "read_in_form": "toy_linear"}
+    phases = [{"phase": "train", "epochs": 2}, {"phase": "refine", "axis": "width"}, {"phase": "train", "epochs": 2}]
+    data = {"task": "toy_shift", "network": network, "phases": phases,
+            "training": {"batch_size": 16, "learning_rate": 0.01, "manifestations": {"steps": [1, 2]}}}
+    result = run_schedule(Schedule.from_dict(data), tmp_path / "run", progress=False)
+    net = result["network"]
+    assert net.rhs is DAMPED and net.read_in_form is LINEAR and net.weight_mesh.axes[0].n_cells == 4
+    losses = [row["loss"] for row in result["history"] if "loss" in row]
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    loaded, _, _ = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
+    with torch.no_grad():
+        assert torch.equal(loaded(inputs().float()), net(inputs().float()))
+    for key, name in (("rhs", "toy_gated"), ("read_in_form", "toy_cubic")):
+        with pytest.raises(ValueError, match=rf"network\.{key} must be one of \[.*'toy_.*\], got '{name}'"):
+            Schedule.from_dict({**data, "network": {**network, key: name}})

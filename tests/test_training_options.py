@@ -134,7 +134,7 @@ def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
     assert net.forward == original and net.steps == 2 and net.tableau.name == "rk4"
     assert {s for s, _, _ in seen} == {2, 4} and {t for _, t, _ in seen} == {"rk4", "midpoint"} and {n for *_, n in seen} == {12, 16}
     # every drawn manifestation (one per draw, kept) trains the live parameters themselves
-    shadows = list(trainer._quadrature_shadows.values())
+    shadows = list(trainer._drawn_manifestations.values())
     assert shadows and all(p is q for shadow in shadows for p, q in zip(shadow.parameters(), net.parameters(), strict=True))
     with pytest.raises(ValueError, match=r"steps\[0\] must be >= 1"):
         Manifestations(steps=[0])
