@@ -52,8 +52,10 @@ def _optimizer_data(optimizer: torch.optim.Optimizer, network: torch.nn.Module) 
 
 
 def _checksum(tensor: torch.Tensor) -> int:
-    """The CRC-32 of a CPU tensor's bytes (as safetensors stores them: contiguous)."""
-    return zlib.crc32(tensor.contiguous().view(torch.uint8).numpy()) if tensor.numel() else 0
+    """The CRC-32 of a CPU tensor's bytes (as safetensors stores them: contiguous). Flattened
+    first: torch calls a tensor contiguous whatever the stride of a size-1 last axis, which a
+    byte view refuses (a depth of one P0 cell)."""
+    return zlib.crc32(tensor.reshape(-1).view(torch.uint8).numpy()) if tensor.numel() else 0
 
 
 def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Optimizer | None = None, metadata=None) -> None:

@@ -1,7 +1,8 @@
 """The core's registrations, done from a test only (no library file touched): a Butcher tableau
 by name (register_tableau) and a shape family by name (register_family), each run through the
-library — integration, a network, its frozen form, config and checkpoint round trips, mass
-matrices and projection — and unknown names refused loudly."""
+library — integration, a network, its frozen form and Numba backend, refinement, config and
+checkpoint round trips, mass matrices and projection, a schedule — and unknown names refused
+loudly."""
 
 import numpy as np
 import pytest
@@ -9,12 +10,13 @@ import torch
 from numpy.polynomial import legendre as npleg
 
 from fem_nn import (
-    Axis, ButcherTableau, ContinuumNetwork, Family, Field, Manifestations, Mesh, bias_mesh, contains,
-    containing_families, integrate, mass_matrix, mesh_from_dict, mesh_to_dict, register_family,
-    register_tableau, tableau, tableau_names, uniform_axis, weight_mesh,
+    Axis, ButcherTableau, ContinuumNetwork, Family, Field, Manifestations, Mesh, NumbaNetwork, Schedule, Task, bias_mesh,
+    contains, containing_families, integrate, mass_matrix, mesh_from_dict, mesh_to_dict, refined_network, register_family,
+    register_tableau, run_schedule, tableau, tableau_names, uniform_axis, weight_mesh,
 )
 from fem_nn.checkpoint import load_checkpoint, save_checkpoint
 from fem_nn.mesh import DEPTH_INTERVAL, WIDTH_INTERVAL
+from fem_nn.tasks import TASKS, register_task
 
 # Kutta's third-order scheme: in no built-in table
 KUTTA3 = dict(a=[[0, 0, 0], [0.5, 0, 0], [-1, 2, 0]], b=[1 / 6, 2 / 3, 1 / 6], c=[0, 0.5, 1], order=3)
@@ -176,3 +178,39 @@ def test_unknown_or_conflicting_families_fail_loudly(toy):
     bad = Family("toy_bad_shape", basis=lambda order, x, n: np.zeros((1, len(x), order)))  # an Axis takes it unregistered
     with pytest.raises(ValueError, match="toy_bad_shape.*returned shape"):
         Axis([0.0, 1.0], bad, 1).tabulate([0.5])
+
+
+@pytest.fixture
+def toy_task():
+    def make() -> Task:
+        x = torch.rand(48, 12, generator=torch.Generator().manual_seed(4))
+        return Task("toy_flip", "regression", x[:32], x[:32].flip(1), x[32:], x[32:].flip(1), 12)
+
+    register_task("toy_flip", make)
+    yield
+    del TASKS["toy_flip"]
+
+
+def test_a_registered_tableau_and_family_run_through_numba_refinement_and_a_schedule(kutta3, toy, toy_task, tmp_path):
+    width, depth = uniform_axis(WIDTH_INTERVAL, 3, "toy_orthonormal", 2), uniform_axis(DEPTH_INTERVAL, 2, "p0", 0)
+    torch.manual_seed(0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), scheme="toy_kutta3", steps=2,
+                           dtype=torch.float64)
+    x = torch.rand(3, 12, dtype=torch.float64)
+    with torch.no_grad():
+        y = net(x)
+        assert np.abs(NumbaNetwork(net)(x.numpy()) - y.numpy()).max() <= 1e-12 * y.abs().max()
+        deeper = refined_network(net, "depth")  # nested P0 depth, steps kept: every stage reads the same field
+        assert deeper.tableau is kutta3 and deeper.weight_mesh.axes[0].family is toy
+        assert (deeper(x) - y).abs().max() <= 1e-12 * y.abs().max()
+    network = {"width_cells": 2, "width_family": "toy_orthonormal", "width_order": 1, "depth_cells": 1,
+               "depth_family": "p0", "depth_order": 0, "scheme": "toy_kutta3", "steps": 2}
+    phases = [{"phase": "train", "epochs": 2}, {"phase": "elevate", "axis": "width"}, {"phase": "train", "epochs": 1}]
+    schedule = Schedule.from_dict({"task": "toy_flip", "network": network, "phases": phases,
+                                   "training": {"batch_size": 16, "manifestations": {"steps": [1]}}})
+    assert [mesh.shape for mesh in schedule.check()] == [(4, 4, 1), (6, 6, 1), (6, 6, 1)]
+    result = run_schedule(schedule, tmp_path / "run", progress=False)
+    trained = result["network"]
+    assert trained.tableau is kutta3 and trained.weight_mesh.axes[0].family is toy and trained.weight_mesh.shape == (6, 6, 1)
+    losses = [row["loss"] for row in result["history"] if "loss" in row]
+    assert len(losses) == 3 and np.isfinite(losses).all() and losses[1] < losses[0]

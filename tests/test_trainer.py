@@ -250,3 +250,24 @@ def test_a_checkpoint_without_checksums_still_loads(task, tmp_path):
                                                     metadata={"fem_nn": json.dumps(header)}))
     copy, _, metadata = load_checkpoint(tmp_path / "old.safetensors")
     assert metadata == {"epoch": 1} and torch.equal(copy.weight, net.weight)
+
+
+def test_a_state_with_an_odd_stride_on_a_size_one_axis_is_saved(tmp_path):
+    """A depth of one P0 cell gives coefficient tensors (…, 1), and a transferred optimizer state
+    may carry any stride on that axis (torch calls it contiguous all the same): its checksum
+    took a byte view of it and failed."""
+    from fem_nn import bias_mesh, uniform_axis, weight_mesh
+    from fem_nn.continuum import ContinuumNetwork
+
+    width, depth = uniform_axis((-1, 1), 2, "legendre", 1), uniform_axis((0, 1), 1, "p0", 0)
+    net = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth))
+    adam = torch.optim.Adam(net.parameters(), lr=0.01)
+    net(torch.rand(3, 8)).square().sum().backward()
+    adam.step()
+    state = adam.state[net.weight]
+    odd = torch.empty_strided(state["exp_avg"].shape, (4, 1, 7)).copy_(state["exp_avg"])
+    assert odd.is_contiguous() and odd.stride(-1) != 1
+    state["exp_avg"] = odd
+    save_checkpoint(tmp_path / "odd.safetensors", net, adam)
+    _, loaded, _ = load_checkpoint(tmp_path / "odd.safetensors")
+    assert torch.equal(next(iter(loaded.state.values()))["exp_avg"], odd)
