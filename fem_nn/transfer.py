@@ -90,7 +90,7 @@ def projected_coefficients(value: torch.Tensor, source: Mesh, target: Mesh) -> t
 def _check_network(network, name: str) -> None:
     # any module with coefficient meshes by parameter name (a ContinuumNetwork)
     if not (isinstance(network, torch.nn.Module) and callable(getattr(network, "parameter_meshes", None))):
-        raise TypeError(f"{name} must be a ContinuumNetwork, got {type(network).__name__}")
+        raise TypeError(f"{name} must be a module with parameter_meshes() (a ContinuumNetwork), got {type(network).__name__}")
 
 
 def transfer_optimizer(optimizer: torch.optim.Optimizer, old, new) -> torch.optim.Optimizer:
@@ -115,15 +115,17 @@ def transfer_optimizer(optimizer: torch.optim.Optimizer, old, new) -> torch.opti
       refinement that computes the same function, the next Adam step raised the loss from
       0.164 to 0.173), and ``|Qᵀ| √v`` (safe, but too large for continuous families: on
       digits, loss 0.977 after 30 steps against 0.949 with the floor).
-    - step counters and other entries are copied.
+    - step counters and other entries are copied, and so is the whole state of a parameter
+      that has no mesh in ``parameter_meshes()`` (a stem or head layer beside the fields).
 
     Parameters
     ----------
     optimizer : torch.optim.Optimizer
         Over parameters of `old`: SGD, Adam, AdamW (NAdam, RAdam and Adagrad keep state of
         the same kinds and work too; an optimizer with other state is refused).
-    old, new : ContinuumNetwork
-        The network before and after a change of meshes (same parameter names).
+    old, new : torch.nn.Module with ``parameter_meshes()``
+        The network before and after a change of meshes (same parameter names): a
+        ContinuumNetwork, an :class:`~fem_nn.odeblock.OdeBlock` or a model of them.
 
     Returns
     -------
@@ -170,10 +172,11 @@ def transfer_optimizer(optimizer: torch.optim.Optimizer, old, new) -> torch.opti
     for p, state in optimizer.state.items():
         name = names[id(p)]
         target = new_parameters[name]
-        back = MeshTransfer(old_meshes[name], new_meshes[name], torch.float64, target.device)  # Q
+        # a parameter without a mesh (an ordinary layer beside the fields) keeps its state
+        back = MeshTransfer(old_meshes[name], new_meshes[name], torch.float64, target.device) if name in old_meshes else None
         moved = {}
         for key, value in state.items():
-            if not (isinstance(value, torch.Tensor) and value.shape == p.shape):
+            if back is None or not (isinstance(value, torch.Tensor) and value.shape == p.shape):
                 moved[key] = value.clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
                 continue
             u = value.detach().to(target.device, torch.float64)
