@@ -49,7 +49,8 @@ def supermesh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _axis_mixed_mass(target: Axis, source: Axis) -> sparse.csr_matrix:
     """∫ φ_target_i φ_source_j over the shared interval, exact on the supermesh."""
     cells = supermesh(target.breakpoints, source.breakpoints)
-    rule = gauss_legendre(points_for_degree(target.max_order + source.max_order))
+    degree = target.family.quadrature_degree(target.max_order) + source.family.quadrature_degree(source.max_order)
+    rule = gauss_legendre(points_for_degree(degree))
     x, w = rule_on_cells(rule, cells)
     # Gauss points are interior to a supermesh cell, hence to exactly one cell of each axis.
     vt, dt = target.tabulate(x.ravel())
