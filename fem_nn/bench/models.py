@@ -1,0 +1,166 @@
+"""Models against their peers, trained in one run at equal parameter count and equal time.
+
+- Burgers (the bundled operator task, 512 pairs at 64 cells): the channel operator network
+  (:class:`~fem_nn.operator_network.OperatorNetwork`, a spectral kernel) against a Fourier
+  neural operator (neuraloperator, the ``bench`` extra; its row is skipped without it) and a
+  plain MLP, every model by the same loop (:func:`~fem_nn.bench.peers.fit_for`: AdamW, a cosine
+  learning rate over the time budget, the relative L2 loss); errors at 32 / 64 / 128 / 256
+  cells without retraining (the MLP reads 64 only), and the operator network's invariance in
+  depth (other schemes and step counts of the same fields).
+- Digits as 8 × 8 images: the ContinuousNet classifier
+  (:class:`~fem_nn.models.ContinuousNetClassifier`) against a plain torch ResNet of the same
+  size, and the classifier's manifestation table (schemes × steps).
+- Forward times: the channel continuum against the same matrix RK loop in plain torch, and the
+  spectral manifestation against neuraloperator's FNO forward at equal modes and channels.
+
+Runtime, one thread, an idle machine: about ``4 × --seconds`` plus a minute.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._timing import best_times
+from ..models import ContinuousNetClassifier
+from ..operator_network import OperatorNetwork
+from ..tasks import burgers_initial_conditions, burgers_solution, burgers_task, cell_averages, load_task
+from .peers import PlainMLP, PlainResNet, fit_for, fourier_neural_operator, parameter_count
+
+__all__ = ["add_arguments", "run"]
+
+RESOLUTIONS = (32, 64, 128, 256)
+# the FNO of the issue's comparison, and an operator network of about its size
+FNO = {"modes": 16, "channels": 30}
+OPERATOR = {"channels": 20, "modes": 16, "depth": 2, "scheme": "midpoint", "steps": 4}
+# re-manifestations of the trained operator network's depth fields
+DEPTH_SET = (("midpoint", 8), ("rk4", 4), ("rk4", 8), ("rk4_38", 4))
+IMAGE = {"channels": (8, 16), "depth": 2, "scheme": "rk4", "steps": 2}
+IMAGE_SET = (("rk4", 2), ("rk4", 4), ("euler", 2), ("euler", 8), ("rk4_38", 2), ("midpoint", 4))
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--seconds", type=float, default=60.0, help="training time per model (default 60)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--skip-burgers", action="store_true", help="skip the operator comparison")
+    parser.add_argument("--skip-images", action="store_true", help="skip the image classifiers")
+    parser.add_argument("--skip-forward", action="store_true", help="skip the forward timings")
+
+
+def relative_l2(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The mean over the batch of ‖prediction − target‖ / ‖target‖ (the FNO's loss)."""
+    return ((prediction - target).norm(dim=-1) / target.norm(dim=-1)).mean()
+
+
+def _errors(model, tests: dict, resolutions=RESOLUTIONS) -> dict:
+    with torch.no_grad():
+        return {cells: float(relative_l2(model(x), y)) for cells, (x, y) in tests.items() if cells in resolutions}
+
+
+def _burgers(seconds: float) -> dict:
+    task = burgers_task(512, 128, 64)
+    u0 = burgers_initial_conditions(128, 1)
+    uT = burgers_solution(u0)
+    tests = {cells: (cell_averages(u0, cells), cell_averages(uT, cells)) for cells in RESOLUTIONS}
+    models = {"fem_nn operator": OperatorNetwork(**OPERATOR, seed=0)}
+    torch.manual_seed(0)
+    fno = fourier_neural_operator(**FNO)
+    if fno is None:
+        print("neuraloperator is not installed (pip install -e '.[bench]'): no FNO row")
+    else:
+        models["FNO (neuraloperator)"] = fno
+    size = parameter_count(fno if fno is not None else models["fem_nn operator"])
+    hidden = int(((128 + 2) ** 2 / 4 + size) ** 0.5 - (128 + 2) / 2)  # 64·h + h² + h·64 ≈ size
+    torch.manual_seed(0)
+    models["plain MLP"] = PlainMLP(64, hidden)
+    rows = {}
+    print(f"\nBurgers operator: 512 pairs at 64 cells, {seconds:g} s of training each, relative L2 test error")
+    print(f"{'model':<22} {'params':>7} {'epochs':>6} " + " ".join(f"{c:>7}" for c in RESOLUTIONS))
+    for name, model in models.items():
+        epochs = fit_for(model, task.x_train, task.y_train, relative_l2, seconds, learning_rate=3e-3)
+        errors = _errors(model, tests, (64,) if isinstance(model, PlainMLP) else RESOLUTIONS)
+        rows[name] = {"parameters": parameter_count(model), "epochs": epochs, "errors": errors, "model": model}
+        print(f"{name:<22} {parameter_count(model):>7} {epochs:>6} "
+              + " ".join(f"{errors[c]:>7.2%}" if c in errors else f"{'—':>7}" for c in RESOLUTIONS), flush=True)
+    ours = rows["fem_nn operator"]
+    trained = ours["errors"][64]
+    print("\nthe operator network's depth fields re-manifested (64 cells)")
+    depth = {}
+    for scheme, steps in DEPTH_SET:
+        depth[f"{scheme}x{steps}"] = _errors(ours["model"].replaced(scheme=scheme, steps=steps), tests, (64,))[64]
+        print(f"  {scheme:>8} × {steps:<3} {depth[f'{scheme}x{steps}']:.2%}")
+    figures = {
+        "burgers_error": trained,
+        "burgers_resolution_ratio": max(ours["errors"][c] for c in RESOLUTIONS if c != 64) / trained,
+        "burgers_max_drop_depth": max(0.0, max(depth.values()) / trained - 1.0),
+        "burgers_parameters": ours["parameters"],
+        "burgers_mlp_error": rows["plain MLP"]["errors"][64],
+    }
+    if fno is not None:
+        theirs = rows["FNO (neuraloperator)"]["errors"]
+        figures.update({
+            "burgers_fno_error": theirs[64], "burgers_fno_parameters": rows["FNO (neuraloperator)"]["parameters"],
+            "burgers_error_ratio_vs_fno": trained / theirs[64],
+            "burgers_fno_resolution_ratio": max(theirs[c] for c in RESOLUTIONS if c != 64) / theirs[64],
+        })
+    return figures
+
+
+def _accuracy(model, x, labels) -> float:
+    with torch.no_grad():
+        return float((model(x).argmax(1) == labels).double().mean())
+
+
+def _images(seconds: float) -> dict:
+    task = load_task("digits_images")
+    classifier = ContinuousNetClassifier(**IMAGE, seed=0)
+    torch.manual_seed(0)
+    # a ResNet block per depth dof of the classifier's stages: the same parameter count
+    resnet = PlainResNet(1, 10, IMAGE["channels"], blocks=classifier.blocks[0].depth.n_dofs)
+    loss = torch.nn.functional.cross_entropy
+    print(f"\ndigits as 8 × 8 images, {seconds:g} s of training each, test accuracy")
+    rows = {}
+    for name, model in (("ContinuousNet (fem_nn)", classifier), ("plain ResNet", resnet)):
+        epochs = fit_for(model, task.x_train, task.y_train, loss, seconds, learning_rate=1e-2)
+        rows[name] = _accuracy(model, task.x_test, task.y_test)
+        print(f"  {name:<24} {parameter_count(model):>7} parameters, {epochs:>4} epochs: {rows[name]:.4f}", flush=True)
+    trained = rows["ContinuousNet (fem_nn)"]
+    print(f"\nthe classifier's manifestations (trained: {IMAGE['scheme']} × {IMAGE['steps']})")
+    print(f"  {'scheme':>8} {'steps':>5} {'accuracy':>9} {'drop [points]':>14}")
+    drops = []
+    for scheme, steps in IMAGE_SET:
+        accuracy = _accuracy(classifier.replaced(scheme=scheme, steps=steps), task.x_test, task.y_test)
+        drops.append(max(0.0, 100.0 * (trained - accuracy)))
+        print(f"  {scheme:>8} {steps:>5} {accuracy:>9.4f} {drops[-1]:>14.2f}")
+    return {"digits_image_accuracy": trained, "digits_image_resnet_accuracy": rows["plain ResNet"],
+            "digits_image_vs_resnet": 100.0 * (trained - rows["plain ResNet"]),
+            "digits_image_parameters": parameter_count(classifier), "digits_image_max_drop_depth": max(drops)}
+
+
+def _spectral_forward() -> dict:
+    """The operator network's spectral manifestation (Euler × 4: four kernel applications, as
+    the FNO's four layers) against neuraloperator's FNO forward, equal modes and channels."""
+    fno = fourier_neural_operator(**FNO)
+    if fno is None:
+        return {}
+    ours = OperatorNetwork(channels=FNO["channels"], modes=FNO["modes"], depth=4, scheme="euler", steps=4, seed=0)
+    x = torch.randn(256, 256)
+    fno.eval()
+    with torch.no_grad():
+        times = best_times({"fem_nn": lambda: ours(x), "fno": lambda: fno(x)}, 5)
+    mine, theirs = times["fem_nn"], times["fno"]
+    print(f"\nspectral forward, {FNO['channels']} channels, {FNO['modes']} modes, 256 nodes, batch 256: "
+          f"fem_nn {mine * 1e3:.1f} ms, FNO {theirs * 1e3:.1f} ms")
+    return {"spectral_forward_vs_fno": mine / theirs}
+
+
+def run(args) -> dict:
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
+    figures = {}
+    if not args.skip_burgers:
+        figures.update(_burgers(args.seconds))
+    if not args.skip_images:
+        figures.update(_images(args.seconds))
+    if not args.skip_forward:
+        figures.update(_spectral_forward())
+    return figures

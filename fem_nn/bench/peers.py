@@ -1,0 +1,111 @@
+"""The peers of ``fem-nn bench models``, and the one training loop every model of the bench
+shares (so that equal time means equal treatment).
+
+- :func:`fourier_neural_operator`: neuraloperator's FNO (the ``bench`` extra; None without it);
+- :class:`PlainMLP`: a fully connected map of the sample vector (one resolution only);
+- :class:`PlainResNet`: a hand-written torch ResNet for images, stem → stages of residual
+  blocks joined by strided convolutions → pooling → linear head.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+from collections.abc import Callable
+
+import torch
+
+__all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "fit_for"]
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    """The number of trainable scalars of `module`."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def fourier_neural_operator(modes: int, channels: int) -> torch.nn.Module | None:
+    """neuraloperator's 1D ``FNO(n_modes=(modes,), hidden_channels=channels)`` on signals
+    ``(batch, samples)``, or None where neuraloperator is not installed
+    (``pip install -e ".[bench]"``)."""
+    if importlib.util.find_spec("neuralop") is None:
+        return None
+    from neuralop.models import FNO
+
+    class _Signals(torch.nn.Module):  # (batch, samples) in and out, as the other models
+        def __init__(self):
+            super().__init__()
+            self.fno = FNO(n_modes=(modes,), hidden_channels=channels, in_channels=1, out_channels=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fno(x[:, None])[:, 0]
+
+    return _Signals()
+
+
+class PlainMLP(torch.nn.Module):
+    """``samples → hidden → hidden → samples`` with GELU: the peer that is tied to one
+    sample count."""
+
+    def __init__(self, samples: int, hidden: int):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(samples, hidden), torch.nn.GELU(), torch.nn.Linear(hidden, hidden), torch.nn.GELU(),
+            torch.nn.Linear(hidden, samples),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class _Block(torch.nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False), torch.nn.BatchNorm2d(channels), torch.nn.ReLU(),
+            torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False), torch.nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.body(h)
+
+
+class PlainResNet(torch.nn.Module):
+    """A small image ResNet: a 3×3 stem to ``channels[0]``, `blocks` residual blocks per stage,
+    a strided 3×3 convolution between stages, global average pooling and a linear head."""
+
+    def __init__(self, in_channels: int, classes: int, channels=(8, 16), blocks: int = 2):
+        super().__init__()
+        layers = [torch.nn.Conv2d(in_channels, channels[0], 3, padding=1, bias=False), torch.nn.BatchNorm2d(channels[0]),
+                  torch.nn.ReLU()]
+        for stage, width in enumerate(channels):
+            if stage:
+                layers += [torch.nn.Conv2d(channels[stage - 1], width, 3, stride=2, padding=1, bias=False),
+                           torch.nn.BatchNorm2d(width), torch.nn.ReLU()]
+            layers += [_Block(width) for _ in range(blocks)]
+        self.features = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(channels[-1], classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Callable, seconds: float,
+            learning_rate: float, batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0) -> int:
+    """Train `model` on ``(x, y)`` with AdamW for `seconds` of wall time, the learning rate on
+    a cosine over that time (each batch reads the clock); returns the epochs run."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    model.train()
+    start, epochs = time.perf_counter(), 0
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for index in torch.randperm(len(x), generator=generator).split(batch_size):
+            elapsed = min(time.perf_counter() - start, seconds)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * elapsed / seconds))
+            optimizer.zero_grad()
+            loss(model(x[index]), y[index]).backward()
+            optimizer.step()
+        epochs += 1
+    model.eval()
+    return epochs
