@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from fem_nn import (
-    ContinuumNetwork, Mesh, NumbaNetwork, Schedule, bias_mesh, digits_task, elevated_network, load_checkpoint,
+    ContinuumNetwork, Mesh, NumbaNetwork, Schedule, Task, bias_mesh, elevated_network, load_checkpoint,
     refined_network, run_schedule, save_checkpoint, task_network, uniform_axis, weight_mesh,
 )
 from fem_nn.mgopt import MGOpt
+from fem_nn.tasks import TASKS, register_task
 from fem_nn.transfer import MeshTransfer, transfer_optimizer
 
 C, N_SAMPLES = 3, 11  # no node on a sample boundary: the "sample" read-in is unambiguous
@@ -184,15 +185,29 @@ def test_optimizer_state_moves_per_channel_and_mgopt_restricts_every_channel():
     assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))
 
 
-def test_a_schedule_with_channels_trains_and_checks_its_parameter_count(tmp_path):
-    data = {"task": "digits", "network": {"width_cells": 2, "depth_cells": 1, "steps": 1, "channels": 2},
-            "training": {"batch_size": 64, "manifestations": {"steps": [1]}},
+@pytest.fixture
+def toy_task():
+    def make() -> Task:
+        x = torch.rand(48, N_SAMPLES, generator=torch.Generator().manual_seed(2))
+        y = 0.5 * x.roll(1, dims=1)
+        return Task("toy_channels", "regression", x[:32], y[:32], x[32:], y[32:], N_SAMPLES)
+
+    register_task("toy_channels", make)
+    yield make()
+    del TASKS["toy_channels"]
+
+
+def test_a_schedule_with_channels_trains_and_checks_its_parameter_count(toy_task, tmp_path):
+    data = {"task": "toy_channels", "network": {"width_cells": 2, "depth_cells": 1, "steps": 1, "channels": 2},
+            "training": {"batch_size": 16, "learning_rate": 0.01, "manifestations": {"steps": [1]}},
             "phases": [{"phase": "train", "epochs": 1}, {"phase": "refine", "axis": "depth"}, {"phase": "train", "epochs": 1}]}
     result = run_schedule(Schedule.from_dict(data), tmp_path / "run", progress=False)
     net = result["network"]
-    assert net.channels == 2 and net.weight.shape == (4, 4, 3, 2, 2) and net.weight_mesh.axes[2].n_cells == 2
+    assert net.channels == 2 and net.weight1.shape == (4, 4, 3, 2, 2) and net.weight_mesh.axes[2].n_cells == 2
+    losses = [row["loss"] for row in result["history"] if "loss" in row]
+    assert len(losses) == 2 and losses[-1] < losses[0]
     loaded, _, _ = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
-    x = digits_task().x_test[:4]
+    x = toy_task.x_test[:4]
     with torch.no_grad():
         assert torch.equal(loaded(x), net(x))
     with pytest.raises(ValueError, match="network.channels must be >= 1, got 0"):
@@ -200,7 +215,7 @@ def test_a_schedule_with_channels_trains_and_checks_its_parameter_count(tmp_path
     with pytest.raises(ValueError, match=r"phases\[1\] \(refine\) would make 468 parameters per field pair"):
         # after the refinement: 4·4·3 weight dofs of 3² channel pairs, 4·3 bias dofs of 3 channels
         Schedule.from_dict({**data, "max_parameters": 400, "network": {**data["network"], "channels": 3}})
-    assert task_network(digits_task(), width_cells=2, channels=4).projection.shape == (1, 1, 4)
+    assert task_network(toy_task, width_cells=2, channels=4).projection.shape == (1, 1, 4)
 
 
 def test_bad_channels_are_refused_before_any_work():
