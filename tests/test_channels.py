@@ -9,6 +9,7 @@ from fem_nn import (
     ContinuumNetwork, Mesh, NumbaNetwork, Schedule, Task, bias_mesh, elevated_network, load_checkpoint,
     refined_network, run_schedule, save_checkpoint, task_network, uniform_axis, weight_mesh,
 )
+from fem_nn.indicators import error_indicators
 from fem_nn.mgopt import MGOpt
 from fem_nn.tasks import TASKS, register_task
 from fem_nn.transfer import MeshTransfer, transfer_optimizer
@@ -114,6 +115,11 @@ def test_one_channel_is_the_scalar_network_and_decoupled_channels_are_copies_of_
         copies = ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), rhs="two_layer", dtype=torch.float64,
                                   channels=C, weights=weights, kernel_form=kernel_form)
         assert relative(copies(x), scalar(x)) < 1e-13
+    # the indicators add the channel entries' energies: C copies of the weight and of the bias
+    for axis in ("depth", "xi"):
+        assert np.allclose(error_indicators(copies, axis), np.sqrt(C) * error_indicators(scalar, axis), rtol=1e-12)
+        assert np.allclose(error_indicators(copies, axis, "smoothness"), error_indicators(scalar, axis, "smoothness"),
+                           rtol=1e-12)
 
 
 def test_nested_refinement_in_width_and_depth_leaves_the_outputs_unchanged():
