@@ -475,9 +475,9 @@ class ContinuumNetwork(torch.nn.Module):
         ]
 
     def read_in(self, x, points=None, resample: bool = False) -> torch.Tensor:
-        """The state at the width nodes ``(batch, nodes)`` (one channel, before the lifting) from a batch of signals
-        ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1] (as
-        :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
+        """The state at the width nodes ``(batch, nodes)`` (one channel: before the lifting)
+        from a batch of signals ``(batch, N_x)``: each read as a P0 signal on N_x equal cells
+        of [-1, 1] (as :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
         piecewise-linear interpolant of samples there (constant beyond the first and last
         point; one point: a constant). `x` may also be a :class:`~fem_nn.Field` on a 1D mesh
         of the width interval, or a sequence of them (a batch): the state is then its values
