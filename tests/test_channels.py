@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fem_nn import (
-    ContinuumNetwork, Mesh, NumbaNetwork, Schedule, Task, bias_mesh, elevated_network, load_checkpoint,
+    Axis, ContinuumNetwork, Mesh, NumbaNetwork, Schedule, Task, bias_mesh, elevated_network, load_checkpoint,
     refined_network, run_schedule, save_checkpoint, task_network, uniform_axis, weight_mesh,
 )
 from fem_nn.indicators import error_indicators
@@ -94,6 +94,15 @@ def test_a_channel_network_is_the_einsum_reference(rhs, kernel_form):
     assert net.weight_mesh.shape + (C, C) == tuple(getattr(net, "weight" if rhs != "two_layer" else "weight2").shape)
     x = inputs()
     assert relative(net(x), reference(net, x, rhs)) < 1e-12
+
+
+@pytest.mark.parametrize("width", [Axis(np.linspace(-1, 1, 4), "legendre", [1, 3, 2]), uniform_axis((-1, 1), 3, "lagrange", 2),
+                                   uniform_axis((-1, 1), 5, "p0", 0), uniform_axis((-1, 1), 2, "lagrange", 1)])
+def test_every_family_and_per_cell_orders_match_the_reference(width):
+    for kernel_form in ("dense", "factored"):
+        net = network(width, kernel_form=kernel_form, steps=2, seed=3)
+        x = inputs()
+        assert relative(net(x), reference(net, x, "integral")) < 1e-12
 
 
 def test_one_channel_is_the_scalar_network_and_decoupled_channels_are_copies_of_it():
