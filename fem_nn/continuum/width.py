@@ -144,6 +144,8 @@ class WidthBasis(torch.nn.Module):
         The Nyström weights in the network's dtype (a buffer).
     factored : bool
         Whether stages apply the kernel in factored form (see :class:`KernelForm`).
+    channels : int
+        C, as given.
 
     Examples
     --------
