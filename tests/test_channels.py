@@ -115,6 +115,9 @@ def test_one_channel_is_the_scalar_network_and_decoupled_channels_are_copies_of_
         assert torch.equal(p, q)
     x = inputs()
     assert torch.equal(one(x), scalar(x))
+    config = scalar.config()
+    assert config.pop("channels") == 1  # a config written before channels: one channel
+    assert torch.equal(ContinuumNetwork.from_config(config, scalar.state_dict())(x), scalar(x))
     # W ⊗ I and b ⊗ 1: every channel carries the scalar network's state
     eye = torch.eye(C, dtype=torch.float64)
     weights = {name: p.detach()[..., None, None] * eye if name.startswith("weight") else p.detach()[..., None].expand(*p.shape, C)
