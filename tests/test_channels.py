@@ -244,3 +244,15 @@ def test_bad_channels_are_refused_before_any_work():
             ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), channels=value)
     with pytest.raises(ValueError, match=r"weights\['weight'\] must have shape \(4, 4, 1, 2, 2\)"):
         ContinuumNetwork(weight_mesh(width, depth), bias_mesh(width, depth), channels=2, weights={"weight": np.zeros((4, 4, 1))})
+
+
+def test_both_kernel_forms_give_the_same_gradients_with_sparse_width_bases():
+    width = uniform_axis((-1, 1), 64, "lagrange", 1)  # 128 nodes: the width bases are sparse
+    gradients = []
+    for kernel_form in ("dense", "factored"):
+        net = network(width, rhs="two_layer", kernel_form=kernel_form)
+        assert net.basis.matrix("xi").layout == torch.sparse_coo
+        net(inputs(3)).square().sum().backward()
+        gradients.append([p.grad for p in net.parameters()])
+    for a, b in zip(*gradients, strict=True):
+        assert relative(b, a) < 1e-12
