@@ -125,14 +125,16 @@ def error_indicators(network: ContinuumNetwork, axis: str = "depth", kind: str =
     sums = []
     for n, mesh in meshes.items():
         p = getattr(network, n)
-        u = (p.grad if kind == "gradient" else p).detach().cpu().double().numpy()
+        values = (p.grad if kind == "gradient" else p).detach().cpu().double().numpy()
         k = mesh.axis_index(name)
-        if kind == "jump":
-            sums.append(_jump_energies(mesh, u, k))
-        elif kind == "gradient":
-            sums.append(_gradient_energies(mesh, u, k))
-        else:
-            sums.append(np.stack(_mode_energies(mesh, u, k)))
+        for index in np.ndindex(values.shape[mesh.dim:]):  # channel entries: their energies add
+            u = values[(..., *index)]
+            if kind == "jump":
+                sums.append(_jump_energies(mesh, u, k))
+            elif kind == "gradient":
+                sums.append(_gradient_energies(mesh, u, k))
+            else:
+                sums.append(np.stack(_mode_energies(mesh, u, k)))
     total = np.sum(sums, axis=0)
     if kind == "gradient":
         return np.sqrt(np.maximum(total, 0.0))

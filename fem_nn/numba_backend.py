@@ -15,6 +15,7 @@ from scipy import sparse, special
 from .kernels import network as kernels
 from .activations import ACTIVATIONS, ScaledActivation
 from .continuum import ContinuumNetwork, DepthLookup
+from .continuum.channels import lifted, projected
 
 __all__ = ["NumbaNetwork"]
 
@@ -51,6 +52,28 @@ def _csr_arrays(matrix, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Numba kernels."""
     csr = sparse.csr_matrix(matrix.to_dense().cpu().numpy())
     return csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(dtype)
+
+
+def _kernel_table(xi, xi_dofs, eta, eta_dofs, coefficients: np.ndarray, channels: int) -> np.ndarray:
+    """The kernel matrices ``(n_depth, nodes · C, nodes · C)`` (channels node-major, as the
+    torch network's state), one Numba tabulation per channel pair."""
+    if channels == 1:
+        return kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, coefficients)
+    n_depth, n_nodes = coefficients.shape[2], xi.shape[0]
+    table = np.empty((n_depth, n_nodes, channels, n_nodes, channels), dtype=coefficients.dtype)
+    for c, d in np.ndindex(channels, channels):
+        pair = np.ascontiguousarray(coefficients[..., c, d])
+        table[:, :, c, :, d] = kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, pair)
+    return table.reshape(n_depth, n_nodes * channels, n_nodes * channels)
+
+
+def _bias_table(values, dofs, coefficients: np.ndarray, channels: int) -> np.ndarray:
+    """The biases ``(n_depth, nodes · C)``, one Numba tabulation per channel."""
+    if channels == 1:
+        return kernels.tabulate_biases(values, dofs, coefficients)
+    table = np.stack([kernels.tabulate_biases(values, dofs, np.ascontiguousarray(coefficients[..., c]))
+                      for c in range(channels)], axis=-1)
+    return table.reshape(table.shape[0], -1)
 
 
 class _StageField:
@@ -127,7 +150,7 @@ class NumbaNetwork:
         self.rhs = network.rhs
         self._rate = network.rate
         self.tableau, self.steps = network.tableau, network.steps
-        self.nodes = network.nodes
+        self.nodes, self.channels = network.nodes, network.channels
         self._read_in_operator, self._cells = network.read_in_operator, {}
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
@@ -147,21 +170,24 @@ class NumbaNetwork:
             [array(t) for t in basis.gather_form(name)] for name in ("xi", "eta", "bias")
         )
         self._readout = None if network.readout is None else array(network.readout)
+        self._pointwise = (array(network.lifting), array(network.projection)) if self.channels > 1 else None
         self.factored = basis.factored
         if self.factored:  # the width bases as CSR (indptr, indices, data): Φ_ηᵀ diag(w) and Φ_ξ
             self._bases = [_csr_arrays(m, self.dtype) for m in (basis.matrix("eta", transpose=True), basis.matrix("xi"))]
-            self._zero_bias = np.zeros(network.weight_mesh.shape[1], dtype=self.dtype)
+            self._zero_bias = np.zeros(max(network.weight_mesh.shape[1], len(self.nodes)), dtype=self.dtype)
             self._width_dofs = network.weight_mesh.shape[1::-1]  # along η first, then ξ
         depth_weight, depth_bias = DepthLookup(network.weight_mesh.axes[2]), DepthLookup(network.bias_mesh.axes[1])
         self._fields = []  # kernel and bias of each layer
         for weight, bias in self.rhs.layers:
             coefficients = array(getattr(network, weight))
-            if self.factored:
-                table = np.ascontiguousarray(coefficients.transpose(2, 0, 1))
+            if self.factored:  # per depth dof a ((i, c), (j, c')) matrix
+                n_xi, n_eta, n_depth = coefficients.shape[:3]
+                table = coefficients.reshape(n_xi, n_eta, n_depth, self.channels, self.channels)
+                table = np.ascontiguousarray(table.transpose(2, 0, 3, 1, 4)).reshape(n_depth, n_xi * self.channels, -1)
             else:
-                table = kernels.tabulate_kernels(xi, xi_dofs, eta, eta_dofs, coefficients)
+                table = _kernel_table(xi, xi_dofs, eta, eta_dofs, coefficients, self.channels)
             self._fields.append(_StageField(table, depth_weight, stage_times))
-            table = kernels.tabulate_biases(bias_values, bias_dofs, array(getattr(network, bias)))
+            table = _bias_table(bias_values, bias_dofs, array(getattr(network, bias)), self.channels)
             self._fields.append(_StageField(table, depth_bias, stage_times))
         self._stages, self._n_inputs = self._plan_stages([end - start for start, end in intervals])
 
@@ -209,11 +235,17 @@ class NumbaNetwork:
         factored form's two intermediates."""
         if not self.factored:
             return lambda kernel, h, bias, out: kernels.add_column(np.matmul(kernel, h, out=out), bias)
-        (eta, xi), (along_eta, along_xi) = self._bases, work
+        (eta, xi), (along_eta, along_xi), c = self._bases, work, self.channels
 
         def integral(kernel, h, bias, out):
-            kernels.sparse_product(*eta, h, self._zero_bias, along_eta)
-            return kernels.sparse_product(*xi, np.matmul(kernel, along_eta, out=along_xi), bias, out)
+            # the bases act on (nodes, C · batch), the same memory as (nodes · C, batch)
+            batch = h.shape[1]
+            kernels.sparse_product(*eta, h.reshape(-1, c * batch), self._zero_bias, along_eta.reshape(-1, c * batch))
+            np.matmul(kernel, along_eta, out=along_xi)
+            if c == 1:
+                return kernels.sparse_product(*xi, along_xi, bias, out)
+            kernels.sparse_product(*xi, along_xi.reshape(-1, c * batch), self._zero_bias, out.reshape(-1, c * batch))
+            return kernels.add_column(out, bias)
 
         return integral
 
@@ -234,12 +266,14 @@ class NumbaNetwork:
         if x.ndim != 2 or x.shape[1] < 1 or (x.size and not np.isfinite([x.min(), x.max()]).all()):
             raise ValueError(f"x must be a finite array of shape (batch, n_samples), got shape {x.shape}")
         h = self._read_in(x)
+        if self._pointwise is not None:
+            h = np.ascontiguousarray(lifted(h, self._pointwise[0]))
         inputs = np.empty((self._n_inputs,) + h.shape, dtype=self.dtype)
         h_next, slope = np.empty(h.shape, dtype=self.dtype), np.empty(h.shape, dtype=self.dtype)
         hidden = [np.empty(h.shape, dtype=self.dtype) for _ in range(self.rhs.hidden)]
         work = None
         if self.factored:
-            work = [np.empty((n, h.shape[1]), dtype=self.dtype) for n in self._width_dofs]
+            work = [np.empty((n * self.channels, h.shape[1]), dtype=self.dtype) for n in self._width_dofs]
         integral, slope_of = self._integral(work), self.rhs.numpy_slope
         fields = [field.values() for field in self._fields]
         for (input_buffer, targets, weights, first, last), *values in zip(self._stages, *fields):
@@ -248,4 +282,6 @@ class NumbaNetwork:
             kernels.stage_update(slope, h, inputs, h_next, targets, weights, first)
             if last:
                 h, h_next = h_next, h
+        if self._pointwise is not None:
+            h = projected(h, self._pointwise[1])
         return h.T if self._readout is None else (self._readout @ h).T

@@ -51,6 +51,7 @@ NETWORK_OPTIONS = {
     "read_in_form": "projection", "init": "noise", "quadrature_points": None,
     # a name of fem_nn.continuum.right_hand_sides; None: the task kind's (see task_network)
     "rhs": None,
+    "channels": 1,
 }
 TRAINING_OPTIONS = {
     "optimizer": "adamw", "learning_rate": 0.02, "batch_size": 64, "weight_decay": 0.01,
@@ -130,6 +131,7 @@ class Schedule:
                 _options.named(network[key], dict.fromkeys(registry.names()), f"{source}: network.{key}")
         if network["steps"] is not None:
             _checks.integer(network["steps"], f"{source}: network.steps", 1)
+        _checks.integer(network["channels"], f"{source}: network.channels", 1)
         _options.number(network["scale"], f"{source}: network.scale")
         schedule = cls(
             task=data["task"],
@@ -159,7 +161,8 @@ class Schedule:
     def check(self, source: str = "schedule") -> list[Mesh]:
         """Replay the phases' effects on the meshes alone (:meth:`fem_nn.phases.Phase.meshes`);
         returns the weight mesh after each phase, or raises ValueError naming the first phase
-        that cannot run or would make more than ``max_parameters`` parameters per field pair."""
+        that cannot run or would make more than ``max_parameters`` parameters per field pair
+        (C² per weight dof and C per bias dof, for C channels)."""
         try:
             weights, biases = self.first_meshes()
         except (TypeError, ValueError) as error:
@@ -172,7 +175,8 @@ class Schedule:
                 weights, biases = phase.meshes(weights, biases)
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{where} ({phase.kind}): {error}") from None
-            parameters = weights.n_dofs + biases.n_dofs
+            channels = self.network["channels"]
+            parameters = weights.n_dofs * channels**2 + biases.n_dofs * channels
             if parameters > self.max_parameters:
                 raise ValueError(
                     f"{where} ({phase.kind}) would make {parameters} parameters per field pair, "

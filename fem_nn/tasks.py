@@ -344,6 +344,7 @@ def task_network(
     init: str = "noise",
     quadrature_points: int | None = None,
     rhs: str | None = None,
+    channels: int = 1,
 ) -> ContinuumNetwork:
     """A first manifestation for `task`, built to train as a continuum: uniform width and
     depth axes, P0 read-out cells, the input read by L2 projection onto the width space
@@ -355,7 +356,8 @@ def task_network(
     σ = gelu, by default Li & Shi's transport velocity ∫ W2 σ(∫ W1 h + b1) + b2 (Burgers is a
     transport problem; this right-hand side learns it far better than γ(∫ W h + b)), the
     weights scaled by 0.05 so that the flow starts near the identity map. `rhs` names
-    another registered right-hand side.
+    another registered right-hand side; `channels` is the network's C (its lifting and
+    projection as initialized: every channel a copy of the input, their mean read out).
 
     Examples
     --------
@@ -370,7 +372,7 @@ def task_network(
     depth = uniform_axis(DEPTH_INTERVAL, depth_cells, depth_family, depth_order)
     output = Mesh([uniform_axis(WIDTH_INTERVAL, task.output_cells, "p0", 0)])
     options = dict(scheme=scheme, steps=steps, output_mesh=output, read_in_form=read_in_form, init=init,
-                   n_samples=task.x_train.shape[1])
+                   n_samples=task.x_train.shape[1], channels=channels)
     classification = task.kind == "classification"
     if rhs is None:
         rhs = "integral" if classification else "two_layer"

@@ -67,7 +67,8 @@ class MeshTransfer:
 
 
 def projected_coefficients(value: torch.Tensor, source: Mesh, target: Mesh) -> torch.Tensor:
-    """The L2 projection of coefficients `value` on `source` onto `target`, a new tensor of
+    """The L2 projection of coefficients `value` on `source` onto `target` (each entry of
+    any trailing dimensions beyond the mesh's, e.g. channels), a new tensor of
     `value`'s dtype on its device: a copy where both meshes span the same space (a change
     of quadrature only), else :class:`~fem_nn.Projector`'s in float64.
 
@@ -83,8 +84,11 @@ def projected_coefficients(value: torch.Tensor, source: Mesh, target: Mesh) -> t
     value = value.detach()
     if all(a.same_space(b) for a, b in zip(source.axes, target.axes)):
         return value.clone()
-    moved = Projector(target, source)(value.cpu().double().numpy())
-    return torch.as_tensor(moved, dtype=value.dtype).to(value.device)
+    # trailing dims beyond the mesh's (channels) are a batch: the Projector takes it in front
+    channels = list(range(source.dim, value.ndim))
+    front = list(range(len(channels)))
+    moved = Projector(target, source)(np.moveaxis(value.cpu().double().numpy(), channels, front))
+    return torch.as_tensor(np.moveaxis(moved, front, channels), dtype=value.dtype).to(value.device)
 
 
 def _check_network(network, name: str) -> None:

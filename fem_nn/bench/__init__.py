@@ -5,6 +5,7 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import invariance, network, projection, training
+from . import channels, invariance, network, projection, training
 
-BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance}
+BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance,
+              "channels": channels}

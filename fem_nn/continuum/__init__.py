@@ -3,6 +3,7 @@
 - :mod:`~fem_nn.continuum.network`: :class:`ContinuumNetwork`, the composition.
 - :mod:`~fem_nn.continuum.settings`: what the continuum is, how it is manifested.
 - :mod:`~fem_nn.continuum.width`: the Nyström nodes and width bases (:class:`WidthBasis`).
+- :mod:`~fem_nn.continuum.channels`: channel dimensions, lifting and projection.
 - :mod:`~fem_nn.continuum.depth`: depth lookups and stage values.
 - :mod:`~fem_nn.continuum.rhs`: right-hand sides, registered in :data:`right_hand_sides`.
 - :mod:`~fem_nn.continuum.read_in`: read-ins, registered in :data:`read_ins`.

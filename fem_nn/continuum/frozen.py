@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..integrators import _step
+from .channels import lifted, projected
 from .width import dense_integral
 
 __all__ = ["frozen_network", "export_program"]
@@ -37,18 +38,26 @@ class _FrozenStep(torch.nn.Module):
 
 
 class _FrozenNetwork(torch.nn.Module):
-    def __init__(self, read_in: torch.Tensor, steps: list, readout: torch.Tensor | None):
+    def __init__(self, read_in: torch.Tensor, steps: list, readout: torch.Tensor | None, pointwise):
         super().__init__()
         # the input cell of each node (point sampling) or the read-in matrix
         self.gather = read_in.dtype == torch.long
         self.register_buffer("cells" if self.gather else "read_in", read_in.clone())
         self.steps = torch.nn.ModuleList(steps)
         self.register_buffer("readout", readout)
+        self.channels = pointwise is not None  # the lifting and projection of channels
+        if self.channels:
+            self.register_buffer("lifting", pointwise[0])
+            self.register_buffer("projection", pointwise[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x[:, self.cells].T.contiguous() if self.gather else (self.read_in @ x.T).contiguous()
+        if self.channels:
+            h = lifted(h, self.lifting)
         for step in self.steps:
             h = step(h)
+        if self.channels:
+            h = projected(h, self.projection)
         return h.T if self.readout is None else (self.readout @ h).T
 
 
@@ -67,7 +76,8 @@ def frozen_network(network, read_in: torch.Tensor) -> torch.nn.Module:
             stages = [[(kernel(t, interval).contiguous(), bias(t, interval).clone()) for kernel, bias in fields] for t in times]
             steps.append(_FrozenStep(slope, network.tableau, interval[0], dt, times, stages))
         readout = network.readout.clone() if network.readout is not None else None
-        return _FrozenNetwork(read_in, steps, readout)
+        pointwise = (network.lifting.clone(), network.projection.clone()) if network.channels > 1 else None
+        return _FrozenNetwork(read_in, steps, readout, pointwise)
 
 
 def export_program(module: torch.nn.Module, n_samples: int, dtype: torch.dtype, device) -> torch.export.ExportedProgram:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..field import Field
 from ..mesh import WIDTH_INTERVAL, Mesh
+from .channels import POINTWISE, channel_dims
 
 __all__ = ["Initialization", "initial_coefficients"]
 
@@ -59,18 +60,26 @@ def _smooth_field(mesh: Mesh, rng: np.random.Generator) -> np.ndarray:
     return Field.from_function(mesh, function).coefficients
 
 
-def initial_coefficients(init: Initialization, meshes: dict[str, Mesh], n_nodes: int, given: dict) -> dict:
+def initial_coefficients(init: Initialization, meshes: dict[str, Mesh], n_nodes: int, given: dict, channels: int = 1) -> dict:
     """Each parameter's coefficients by name, in the order of `meshes`: `given` where it
     names one (as given), else drawn as `init` says from one generator of seed 0 (weights
-    are the parameters whose name starts with "weight")."""
+    are the parameters whose name starts with "weight"), each of C × C channel pairs with
+    1/√C of one channel's scale, so that the kernel operator's norm stays ~1. The lifting
+    copies the input into every channel, the projection averages them."""
     rng = np.random.default_rng(0)
     values = {}
     for name, mesh in meshes.items():
+        shape = mesh.shape + channel_dims(name, channels)
         if name in given:
             values[name] = given[name]
+        elif name in POINTWISE:
+            values[name] = np.full(shape, 1.0 if name == "lifting" else 1.0 / channels)
+        elif init is Initialization.SMOOTH and name.startswith("weight"):
+            pairs = [_smooth_field(mesh, rng) for _ in range(channels**2)]
+            values[name] = np.stack(pairs, axis=-1).reshape(shape) / np.sqrt(channels)
         elif init is Initialization.SMOOTH:
-            values[name] = _smooth_field(mesh, rng) if name.startswith("weight") else np.zeros(mesh.shape)
+            values[name] = np.zeros(shape)
         else:  # small enough that the flow stays near the identity at initialization
-            value = rng.normal(0.0, 0.5 / np.sqrt(n_nodes), mesh.shape) * (n_nodes / 2.0)
+            value = rng.normal(0.0, 0.5 / np.sqrt(n_nodes * channels), shape) * (n_nodes / 2.0)
             values[name] = value * (0.0 if name.startswith("bias") else 1.0)
     return values

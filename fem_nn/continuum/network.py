@@ -24,6 +24,7 @@ from ..field import Field
 from ..integrators import integrate, integrate_adaptive, tableau
 from ..mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform_axis, weight_mesh
 from ..transfer import projected_coefficients
+from .channels import POINTWISE, channel_dims, lifted, pointwise_mesh, projected
 from .depth import DepthLookup, StageValues
 from .frozen import export_program, frozen_network
 from .initialization import Initialization, initial_coefficients
@@ -119,6 +120,12 @@ class ContinuumNetwork(torch.nn.Module):
         :class:`~fem_nn.Trainer` records the count of its task).
     init : Initialization or str, default "noise"
         The initial coefficients where `weights` gives none (see :class:`Initialization`).
+    channels : int, default 1
+        C: the state is h(ξ, δ) ∈ R^C, each weight W(ξ, η, δ) ∈ R^{C×C} (coefficients of
+        shape ``(*weight_mesh.shape, C, C)``), each bias b(ξ, δ) ∈ R^C (``(*bias_mesh.shape,
+        C)``); the input is lifted by the parameter ``lifting`` (C × 1) and the output
+        projected by ``projection`` (1 × C), ξ-independent (see
+        :mod:`~fem_nn.continuum.channels`). One channel has neither.
     dtype : torch.dtype, default torch.float32
 
     Examples
@@ -146,6 +153,7 @@ class ContinuumNetwork(torch.nn.Module):
         read_in_form="sample",
         n_samples: int | None = None,
         init: Initialization | str = Initialization.NOISE,
+        channels: int = 1,
         dtype: torch.dtype = torch.float32,
     ):
         """A network on `weight_mesh` and `bias_mesh`; the parameters are those of the class
@@ -153,7 +161,8 @@ class ContinuumNetwork(torch.nn.Module):
         super().__init__()
         self._check_meshes(weight_mesh, bias_mesh)
         rhs = right_hand_sides(rhs)
-        limits.check_network(weight_mesh, bias_mesh, len(rhs.layers), dtype, output_mesh)  # before any allocation
+        channels = _checks.integer(channels, "channels", 1)
+        limits.check_network(weight_mesh, bias_mesh, len(rhs.layers), dtype, output_mesh, channels)  # before any allocation
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be a floating-point torch.dtype (float32 or float64), got {dtype!r}")
         activation = activation_function(activation)
@@ -163,9 +172,10 @@ class ContinuumNetwork(torch.nn.Module):
         kernel_form = _choice(KernelForm, kernel_form, "kernel_form")
         read_in_form, init = read_ins(read_in_form), _choice(Initialization, init, "init")
         n_samples = None if n_samples is None else _checks.integer(n_samples, "n_samples", 1)
-        self.continuum = Continuum(weight_mesh, bias_mesh, rhs, activation, rate, output_mesh, read_in_form, n_samples, init)
+        self.continuum = Continuum(weight_mesh, bias_mesh, rhs, activation, rate, output_mesh, read_in_form, n_samples, init,
+                                   channels)
         self.manifestation = Manifestation(scheme, steps, kernel_form, memory_flat, dtype)
-        self.basis = WidthBasis(weight_mesh, bias_mesh, kernel_form, dtype)
+        self.basis = WidthBasis(weight_mesh, bias_mesh, kernel_form, dtype, channels)
         self._depth_w, self._depth_b = DepthLookup(weight_mesh.axes[2]), DepthLookup(bias_mesh.axes[1])
         self._read_in_operators = {}
         readout = None if output_mesh is None else readout_matrix(output_mesh, weight_mesh.axes[1])
@@ -175,13 +185,13 @@ class ContinuumNetwork(torch.nn.Module):
 
         if weights is not None and not isinstance(weights, Mapping):
             raise TypeError(f"weights must be a mapping of parameter names to coefficients, got {type(weights).__name__}")
-        meshes = self.parameter_meshes()
+        meshes, shapes = self.parameter_meshes(), self.parameter_shapes()
         unknown = set(weights or {}) - set(meshes)
         if unknown:
             raise ValueError(f"weights has unknown names {sorted(unknown)}; expected {sorted(meshes)}")
-        values = initial_coefficients(init, meshes, len(self.nodes), dict(weights or {}))
-        for name, mesh in meshes.items():
-            self.register_parameter(name, _coefficients(values[name], name, mesh.shape, dtype))
+        values = initial_coefficients(init, meshes, len(self.nodes), dict(weights or {}), channels)
+        for name, shape in shapes.items():
+            self.register_parameter(name, _coefficients(values[name], name, shape, dtype))
 
     @classmethod
     def from_residual_mlp(cls, matrices, biases, activation: str | Callable = "tanh", dtype=torch.float64):
@@ -217,6 +227,7 @@ class ContinuumNetwork(torch.nn.Module):
     output_mesh = property(lambda self: self.continuum.output_mesh, doc="The read-out mesh or points, or None.")
     read_in_form = property(lambda self: self.continuum.read_in_form, doc="The read-in of P0 signals.")
     init = property(lambda self: self.continuum.init, doc="How the coefficients were initialized.")
+    channels = property(lambda self: self.continuum.channels, doc="The channels C of the state.")
     steps = property(lambda self: self.manifestation.steps, doc="Runge–Kutta steps over [0, 1].")
     kernel_form = property(lambda self: self.manifestation.kernel_form, doc="The kernel form asked for.")
     dtype = property(lambda self: self.manifestation.dtype, doc="The dtype of the coefficients.")
@@ -318,7 +329,9 @@ class ContinuumNetwork(torch.nn.Module):
             targets[name] = old if mesh is None else mesh
         share = _checks.flag(share, "share")
         sources = self.parameter_meshes()
-        new_meshes = {name: targets["weight_mesh" if mesh is self.weight_mesh else "bias_mesh"] for name, mesh in sources.items()}
+        # the pointwise maps keep their mesh
+        moved = {id(self.weight_mesh): targets["weight_mesh"], id(self.bias_mesh): targets["bias_mesh"]}
+        new_meshes = {name: moved.get(id(mesh), mesh) for name, mesh in sources.items()}
         if share and (weights is not None or not all(_same_space(new_meshes[n], m) for n, m in sources.items())):
             raise ValueError("share needs weights None and meshes of the network's spaces (another quadrature at most)")
         if share:
@@ -412,6 +425,8 @@ class ContinuumNetwork(torch.nn.Module):
         )
         if self.rhs.rated:
             settings += f", rate={self.rate:g}"
+        if self.channels > 1:
+            settings += f", channels={self.channels}"
         return "\n".join([
             f"weight_mesh: {mesh(self.weight_mesh)}", f"bias_mesh: {mesh(self.bias_mesh)}", f"output: {output}", settings,
             f"parameters: {sum(counts.values())} ({', '.join(f'{n} {c}' for n, c in counts.items())})",
@@ -422,23 +437,31 @@ class ContinuumNetwork(torch.nn.Module):
         return f"{self._get_name()}(\n  " + "\n  ".join(self.extra_repr().split("\n")) + "\n)"
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Names and shapes of the coefficient parameters of this right-hand side."""
-        return {name: mesh.shape for name, mesh in self.parameter_meshes().items()}
+        """Names and shapes of the coefficient parameters: each mesh's shape, then the
+        channel dimensions (:func:`~fem_nn.continuum.channels.channel_dims`)."""
+        return {name: mesh.shape + channel_dims(name, self.channels) for name, mesh in self.parameter_meshes().items()}
 
     def parameter_meshes(self) -> dict[str, Mesh]:
         """The mesh of each coefficient parameter, by name: each layer of the right-hand side
-        has a weight on the weight mesh and a bias on the bias mesh."""
+        has a weight on the weight mesh and a bias on the bias mesh; with channels, the
+        lifting and projection are on the one-cell :func:`~fem_nn.continuum.channels.pointwise_mesh`."""
         meshes = {}
         for weight, bias in self.rhs.layers:
             meshes[weight], meshes[bias] = self.weight_mesh, self.bias_mesh
+        if self.channels > 1:
+            meshes.update(dict.fromkeys(POINTWISE, pointwise_mesh(self.weight_mesh.axes[0].interval)))
         return meshes
 
     def fields(self) -> dict[str, Field]:
-        """The parameters as :class:`~fem_nn.Field` objects (float64 copies)."""
-        return {
-            name: Field(mesh, getattr(self, name).detach().cpu().double().numpy())
-            for name, mesh in self.parameter_meshes().items()
-        }
+        """The parameters as :class:`~fem_nn.Field` objects (float64 copies); with channels,
+        one field per channel entry, named like ``weight[0,2]``."""
+        fields = {}
+        for name, mesh in self.parameter_meshes().items():
+            values = getattr(self, name).detach().cpu().double().numpy()
+            for index in np.ndindex(values.shape[mesh.dim:]):
+                key = f"{name}[{','.join(map(str, index))}]" if index else name
+                fields[key] = Field(mesh, values[(..., *index)])
+        return fields
 
     # --- evaluation ----------------------------------------------------------------------
     def layer_fields(self, factored: bool) -> list[tuple[StageValues, StageValues]]:
@@ -452,9 +475,9 @@ class ContinuumNetwork(torch.nn.Module):
         ]
 
     def read_in(self, x, points=None, resample: bool = False) -> torch.Tensor:
-        """The state at the width nodes ``(batch, nodes)`` from a batch of signals
-        ``(batch, N_x)``: each read as a P0 signal on N_x equal cells of [-1, 1] (as
-        :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
+        """The state at the width nodes ``(batch, nodes)`` (one channel: before the lifting)
+        from a batch of signals ``(batch, N_x)``: each read as a P0 signal on N_x equal cells
+        of [-1, 1] (as :attr:`read_in_form` says), or, given `points` (N_x increasing positions), as the
         piecewise-linear interpolant of samples there (constant beyond the first and last
         point; one point: a constant). `x` may also be a :class:`~fem_nn.Field` on a 1D mesh
         of the width interval, or a sequence of them (a batch): the state is then its values
@@ -508,7 +531,7 @@ class ContinuumNetwork(torch.nn.Module):
 
     def velocity(self):
         """The right-hand side f(δ, h, step_interval) with its kernels tabulated for this pass,
-        on state columns h ``(nodes, batch)`` (the transpose of :meth:`read_in`'s rows)."""
+        on state columns h ``(nodes · C, batch)`` (for one channel the transpose of :meth:`read_in`'s rows)."""
         fields = self.layer_fields(self.factored)
         rhs, activation, rate, integral = self.rhs, self.activation, self.rate, self.basis.integral
 
@@ -539,6 +562,8 @@ class ContinuumNetwork(torch.nn.Module):
         :func:`~fem_nn.integrate_adaptive`'s for an adaptive manifestation); default
         "checkpoint" with `memory_flat` ("adjoint" if adaptive), else "backprop"."""
         f, h0 = self.velocity(), self.read_in(x, points, resample).T.contiguous()
+        if self.channels > 1:
+            h0 = lifted(h0, self.lifting)
         if gradient is None:
             gradient = ("adjoint" if self.adaptive else "checkpoint") if self.memory_flat else "backprop"
         if not torch.is_grad_enabled():
@@ -549,6 +574,8 @@ class ContinuumNetwork(torch.nn.Module):
                                    pass_interval=True, gradient=gradient, params=f.tensors)[-1]
         else:
             h = integrate(f, h0, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient, params=f.tensors)
+        if self.channels > 1:
+            h = projected(h, self.projection)
         return h.T if self.output_mesh is None else (self.readout @ h).T
 
     def frozen(self, n_samples: int, resample: bool = False) -> torch.nn.Module:

@@ -16,9 +16,9 @@ from ..mesh import Mesh
 __all__ = ["network_config", "config_arguments"]
 
 _KEYS = {"weight_mesh", "bias_mesh", "rhs", "activation", "scheme", "steps", "output", "rate", "memory_flat",
-         "kernel_form", "read_in_form", "n_samples", "init", "dtype"}
+         "kernel_form", "read_in_form", "n_samples", "init", "channels", "dtype"}
 # absent from the configs written before these options: their defaults are the old behaviour
-_OPTIONAL = {"kernel_form": "auto", "read_in_form": "sample", "n_samples": None, "init": "noise"}
+_OPTIONAL = {"kernel_form": "auto", "read_in_form": "sample", "n_samples": None, "init": "noise", "channels": 1}
 
 
 def network_config(network) -> dict:
@@ -48,6 +48,7 @@ def network_config(network) -> dict:
         "read_in_form": network.read_in_form.name,
         "n_samples": network.n_samples,
         "init": network.init.value,
+        "channels": network.channels,
         "dtype": str(network.dtype).removeprefix("torch."),
     }
 
@@ -80,5 +81,5 @@ def config_arguments(config: dict, weights: dict | None) -> dict:
         rhs=config["rhs"], activation=activation_function(config["activation"]), scheme=scheme,
         steps=config["steps"], output_mesh=output, rate=config["rate"], memory_flat=config["memory_flat"],
         kernel_form=config["kernel_form"], read_in_form=config["read_in_form"],
-        n_samples=config["n_samples"], init=config["init"], dtype=dtype, weights=weights,
+        n_samples=config["n_samples"], init=config["init"], channels=config["channels"], dtype=dtype, weights=weights,
     )

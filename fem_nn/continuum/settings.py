@@ -48,6 +48,7 @@ class Continuum(_Settings):
     read_in_form: ReadInForm
     n_samples: int | None
     init: Initialization
+    channels: int = 1
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

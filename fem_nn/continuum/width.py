@@ -126,6 +126,9 @@ class WidthBasis(torch.nn.Module):
         The meshes of W(ξ, η, δ) and b(ξ, δ).
     kernel_form : KernelForm
     dtype : torch.dtype
+    channels : int, default 1
+        C: the kernels are (nodes · C)² matrices on state columns ``(nodes · C, batch)``
+        (see :mod:`~fem_nn.continuum.channels`).
 
     Attributes
     ----------
@@ -141,6 +144,8 @@ class WidthBasis(torch.nn.Module):
         The Nyström weights in the network's dtype (a buffer).
     factored : bool
         Whether stages apply the kernel in factored form (see :class:`KernelForm`).
+    channels : int
+        C, as given.
 
     Examples
     --------
@@ -150,8 +155,9 @@ class WidthBasis(torch.nn.Module):
     (16, False, (4, 16, 16))
     """
 
-    def __init__(self, weight_mesh: Mesh, bias_mesh: Mesh, kernel_form: KernelForm, dtype: torch.dtype):
+    def __init__(self, weight_mesh: Mesh, bias_mesh: Mesh, kernel_form: KernelForm, dtype: torch.dtype, channels: int = 1):
         super().__init__()
+        self.channels = channels
         self.node_axis = weight_mesh.axes[1]
         self.nodes, self.weights, self.spans = nystrom_nodes(self.node_axis)
         nodes = self.nodes
@@ -165,8 +171,9 @@ class WidthBasis(torch.nn.Module):
         costs = {name: self._register_matrix(name, _sparse_matrix(*self.gather_form(name), axis.n_dofs))
                  for name, axis in axes.items()}
         n_xi, n_eta = weight_mesh.shape[:2]
+        # per batch column of one channel: the width bases act on C columns, the kernels on C²
         self.factored = kernel_form is KernelForm.FACTORED or (
-            kernel_form is KernelForm.AUTO and n_xi * n_eta + costs["xi"] + costs["eta"] < len(nodes) ** 2
+            kernel_form is KernelForm.AUTO and channels * n_xi * n_eta + costs["xi"] + costs["eta"] < channels * len(nodes) ** 2
         )
 
     def gather_form(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,37 +215,50 @@ class WidthBasis(torch.nn.Module):
         return _SparseProduct.apply(matrix, matrix_t, dense, bias)
 
     def kernels(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """``K[k, q, r] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k]`` for every depth dof k, as two
-        mode products with the width evaluation matrices (sum factorization).
+        """``K[k, (q, c), (r, c')] = w_r Σ_ij φ_i(ξ_q) φ_j(ξ_r) U[i, j, k, c, c']`` for every
+        depth dof k (no channel dimensions for one channel), as two mode products with the
+        width evaluation matrices (sum factorization).
 
-        The result is a view of one (r, k, q) array: each ``K[k].T`` is then a matrix with
-        unit column stride that BLAS takes as it is, and no (k, q, r) copy of the whole
-        tabulation is made (it cost as much as both products).
+        The result is a view of one ((r, c'), k, (q, c)) array: each ``K[k].T`` is then a
+        matrix with unit column stride that BLAS takes as it is, and no (k, q, r) copy of the
+        whole tabulation is made (it cost as much as both products).
         """
-        n_xi, n_eta, n_depth = coefficients.shape
-        along_xi = self.product("xi", coefficients.reshape(n_xi, -1))  # (q, j * k)
+        (n_xi, n_eta, n_depth), c = coefficients.shape[:3], self.channels
+        along_xi = self.product("xi", coefficients.reshape(n_xi, -1))  # (q, j * k * c * c')
         n_nodes = along_xi.shape[0]
-        along_xi = along_xi.reshape(n_nodes, n_eta, n_depth).permute(1, 2, 0).reshape(n_eta, -1)  # (j, k * q)
-        both = self.product("eta", along_xi)  # (r, k * q)
-        return both.reshape(-1, n_depth, n_nodes).permute(1, 2, 0)
+        along_xi = along_xi.reshape(n_nodes, n_eta, n_depth, c, c).permute(1, 4, 2, 0, 3).reshape(n_eta, -1)  # (j, c' * k * q * c)
+        both = self.product("eta", along_xi)  # (r, c' * k * q * c)
+        return both.reshape(-1, n_depth, n_nodes * c).permute(1, 2, 0)
 
     def biases(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """``B[k, q] = Σ_i φ_i(ξ_q) U[i, k]`` for every depth dof k, each row contiguous."""
-        return self.product("bias", coefficients).T.contiguous()
+        """``B[k, (q, c)] = Σ_i φ_i(ξ_q) U[i, k, c]`` for every depth dof k, each row contiguous."""
+        along = self.product("bias", coefficients.reshape(coefficients.shape[0], -1))  # (q, k * c)
+        n_depth = coefficients.shape[1]
+        return along.reshape(along.shape[0], n_depth, -1).transpose(0, 1).reshape(n_depth, -1)
 
     def weight_table(self, coefficients: torch.Tensor, factored: bool) -> torch.Tensor:
         """A weight per depth dof as a stage takes it: the kernel matrices K (:meth:`kernels`),
-        or with `factored` the coefficient matrices U[:, :, k] (each contiguous)."""
+        or with `factored` the coefficient matrices ``U[:, :, k]`` as ((i, c), (j, c'))
+        matrices (each contiguous)."""
+        if not factored:
+            return self.kernels(coefficients)
         # stacking the depth slices copies 1.7x faster than a permuted .contiguous()
-        return torch.stack(coefficients.unbind(2)) if factored else self.kernels(coefficients)
+        (n_xi, n_eta, n_depth), c = coefficients.shape[:3], self.channels
+        table = torch.stack(coefficients.unbind(2))  # (k, i, j, c, c')
+        return table if c == 1 else table.transpose(2, 3).reshape(n_depth, n_xi * c, n_eta * c)
 
     def integral(self, kernel: torch.Tensor, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """``b + ∫ W h`` at the nodes for state columns `h` ``(nodes, batch)``, given a stage's
-        weight (as :meth:`weight_table` gives it for :attr:`factored`) and bias."""
-        if self.factored:
-            along_eta = self.product("eta", h, transpose=True)
-            return self.product("xi", kernel @ along_eta, bias)
-        return dense_integral(kernel, h, bias)
+        """``b + ∫ W h`` at the nodes for state columns `h` ``(nodes · C, batch)``, given a
+        stage's weight (as :meth:`weight_table` gives it for :attr:`factored`) and bias."""
+        if not self.factored:
+            return dense_integral(kernel, h, bias)
+        c, batch = self.channels, h.shape[1]
+        # the bases act on (nodes, C · batch), the same memory as (nodes · C, batch)
+        along_eta = self.product("eta", h.reshape(-1, c * batch), transpose=True).reshape(-1, batch)
+        along_xi = (kernel @ along_eta).reshape(-1, c * batch)
+        if c == 1:
+            return self.product("xi", along_xi, bias)
+        return self.product("xi", along_xi).reshape(-1, batch).add_(bias[:, None])
 
     def node_cells(self, axis: Axis) -> tuple[np.ndarray, np.ndarray]:
         """The cell of `axis` holding each node (in the node's own cell) and the node there."""
