@@ -203,7 +203,7 @@ def train_model(model: torch.nn.Module, task: Task, epochs: int = 20, learning_r
     >>> task = digits_images_task()
     >>> model = ContinuousNetClassifier(channels=(4,), depth=1, scheme="euler", seed=0)
     >>> history = train_model(model, task, epochs=2)
-    >>> [r["epoch"] for r in history], history[-1]["test_accuracy"] > 0.3
+    >>> [r["epoch"] for r in history], history[-1]["loss"] < history[0]["loss"]
     ([1, 2], True)
     """
     if not isinstance(model, torch.nn.Module):
