@@ -108,6 +108,8 @@ SECTIONS = [
     ("fem_nn.continuum.width", "Width bases"),
     ("fem_nn.continuum.initialization", "Initialization"),
     ("fem_nn.numba_backend", "Numba backend"),
+    ("fem_nn.odeblock", "Depth fields for any torch module"),
+    ("fem_nn.models", "Models"),
     ("fem_nn.export", "Export"),
     ("fem_nn.refinement", "Refining live networks"),
     ("fem_nn.transfer", "Moving coefficients and optimizer state"),

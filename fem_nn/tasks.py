@@ -3,6 +3,8 @@ download), the network that fits it, and a plain torch training loop.
 
 - ``digits``: scikit-learn's 8×8 handwritten digits (1797 images), each read in as a signal of
   64 samples on [-1, 1]; 10 P0 read-out cells give the class logits.
+- ``digits_images``: the same digits and split as ``digits``, as 1 × 8 × 8 images for
+  convolutional models.
 - ``waveforms``: six kinds of waveform of scipy.signal (sine, square, sawtooth, triangle,
   chirp, Gaussian pulse) at random frequency, phase, amplitude and offset, with smooth random
   noise, read as P0 cell averages of `samples` cells: a signal classification with a
@@ -28,7 +30,7 @@ from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform
 from .continuum import ContinuumNetwork
 
 __all__ = [
-    "Task", "digits_task", "burgers_task", "waveforms_task", "task_network", "digits_network", "accuracy",
+    "Task", "digits_task", "digits_images_task", "burgers_task", "waveforms_task", "task_network", "digits_network", "accuracy",
     "relative_error", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution",
     "cell_averages", "BURGERS_GRID", "burgers_symmetries", "TRANSFORMS",
 ]
@@ -40,8 +42,8 @@ WAVEFORM_GRID = 1024  # sample points per signal averaged into cells, a multiple
 
 @dataclass
 class Task:
-    """Inputs ``(n, n_samples)`` and targets, split into train and test, with the task's
-    loss and test metric.
+    """Inputs ``(n, n_samples)`` (signals; images ``(n, channels, height, width)``) and
+    targets, split into train and test, with the task's loss and test metric.
 
     ``kind`` is ``"classification"`` (integer labels; cross-entropy of ``logit_scale`` × the
     read-out; metric ``test_accuracy``) or ``"regression"`` (target functions as P0 cell
@@ -168,10 +170,13 @@ def _check_task(task: "Task") -> None:
         for name, value in ((f"x_{split}", x), (f"y_{split}", y)):
             if not isinstance(value, torch.Tensor):
                 raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-        if x.ndim != 2 or not x.is_floating_point():
-            raise ValueError(f"x_{split} must be a float tensor (n, n_samples), got {x.dtype} {tuple(x.shape)}")
-        if x.shape[1] != task.x_train.shape[1]:
-            raise ValueError(f"x_{split} has {x.shape[1]} samples per input, x_train {task.x_train.shape[1]}")
+        if x.ndim < 2 or not x.is_floating_point():
+            raise ValueError(f"x_{split} must be a float tensor (n, n_samples) or (n, channels, ...), "
+                             f"got {x.dtype} {tuple(x.shape)}")
+        if x.shape[1:] != task.x_train.shape[1:]:
+            if x.ndim == task.x_train.ndim == 2:
+                raise ValueError(f"x_{split} has {x.shape[1]} samples per input, x_train {task.x_train.shape[1]}")
+            raise ValueError(f"x_{split} has inputs of shape {tuple(x.shape[1:])}, x_train {tuple(task.x_train.shape[1:])}")
         _finite_rows(x, f"x_{split}")
         if len(y) != len(x):
             raise ValueError(f"y_{split} has {len(y)} rows, but x_{split} has {len(x)}")
@@ -207,6 +212,21 @@ def digits_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     )
     as_x, as_y = (lambda a: torch.tensor(a, dtype=torch.float32)), (lambda a: torch.tensor(a, dtype=torch.long))
     return Task("digits", "classification", as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), 10, 2.0)
+
+
+def digits_images_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
+    """The digits of :func:`digits_task` (the same split) as images ``(n, 1, 8, 8)``, for
+    convolutional models (:class:`~fem_nn.models.ContinuousNetClassifier`); logit scale 1.
+
+    Examples
+    --------
+    >>> task = digits_images_task()
+    >>> tuple(task.x_train.shape), bool(torch.equal(task.x_test.flatten(1), digits_task().x_test))
+    ((1347, 1, 8, 8), True)
+    """
+    task = digits_task(test_fraction, seed)
+    return dataclasses.replace(task, name="digits_images", x_train=task.x_train.reshape(-1, 1, 8, 8),
+                               x_test=task.x_test.reshape(-1, 1, 8, 8), logit_scale=1.0)
 
 
 def waveforms(n: int, seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -407,7 +427,9 @@ def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
 
 # the bundled tasks by name: what a schedule's ``task``, ``fem-nn train --task`` and
 # ``fem-nn bench invariance --tasks`` accept (register_task adds one)
-TASKS: dict[str, Callable[[], Task]] = {"digits": digits_task, "burgers": burgers_task, "waveforms": waveforms_task}
+TASKS: dict[str, Callable[[], Task]] = {
+    "digits": digits_task, "burgers": burgers_task, "waveforms": waveforms_task, "digits_images": digits_images_task,
+}
 
 
 def register_task(name: str, factory: Callable[[], Task]) -> None:
@@ -440,7 +462,7 @@ def load_task(name: str) -> Task:
     >>> load_task("cifar")
     Traceback (most recent call last):
     ...
-    ValueError: task must be one of ['digits', 'burgers', 'waveforms'], got 'cifar'
+    ValueError: task must be one of ['digits', 'burgers', 'waveforms', 'digits_images'], got 'cifar'
     """
     if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"task must be one of {list(TASKS)}, got {name!r}")

@@ -49,3 +49,12 @@ def test_irregular_pendulum_learns_and_predicts_the_future(tmp_path):
     assert result["losses"][-1] < 0.1 * result["losses"][0]
     assert result["future_error"] < 0.3 * result["untrained_error"]
     assert figure.stat().st_size > 10_000
+
+
+def test_continuousnet_example_prints_its_manifestation_table(tmp_path):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "continuousnet.png"
+    result = load("continuousnet_digits").main(["--epochs", "2", "--seconds", "60", "--out", str(figure)])
+    assert set(result["table"]) == {"euler", "midpoint", "rk4", "rk4_38"} and result["parameters"] > 10_000
+    assert all(0.0 <= a <= 1.0 for row in result["table"].values() for a in row)
+    assert figure.stat().st_size > 10_000

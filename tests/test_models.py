@@ -1,0 +1,119 @@
+"""The ContinuousNet-style classifier: its P0 + Euler manifestation is a plain torch ResNet,
+nested depth refinement keeps its outputs, it re-manifests, saves, moves its optimizer
+state, and trains on the digits as images."""
+
+import pytest
+import torch
+
+from fem_nn.models import ContinuousNetClassifier, conv_residual_unit, train_model
+from fem_nn.odeblock import Residual
+from fem_nn.tasks import accuracy, digits_images_task, digits_task, load_task
+from fem_nn.transfer import transfer_optimizer
+
+D = torch.float64
+
+
+def images(seed: int, n: int = 3) -> torch.Tensor:
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed), dtype=D)
+
+
+def test_digits_images_is_the_digits_split_as_images():
+    task, signals = load_task("digits_images"), digits_task()
+    assert tuple(task.x_train.shape) == (1347, 1, 8, 8) and tuple(task.x_test.shape) == (450, 1, 8, 8)
+    assert torch.equal(task.x_train.flatten(1), signals.x_train) and torch.equal(task.y_test, signals.y_test)
+    assert tuple(load_task("digits").x_train.shape) == (1347, 64)  # the signal task is unchanged
+
+
+@pytest.mark.parametrize("norm", ["batch", "group"])
+def test_p0_euler_manifestation_is_a_plain_resnet(norm):
+    model = ContinuousNetClassifier(channels=(4, 8), depth=3, norm=norm, scheme="euler", rate=3.0, dtype=D, seed=0)
+    resnets = [block.to_resnet() for block in model.blocks]
+    assert all(isinstance(r, Residual) for resnet in resnets for r in resnet)
+    plain = torch.nn.Sequential(model.stem, resnets[0], model.stitches[0], resnets[1])
+    x = images(0)
+    for mode in ("eval", "train"):
+        getattr(model, mode)(), getattr(plain, mode)()
+        expected = model.head(plain(x).mean(dim=(2, 3)))
+        assert torch.allclose(model(x), expected, rtol=0, atol=1e-12), mode
+
+
+def test_nested_depth_refinement_and_elevation_keep_the_outputs():
+    model = ContinuousNetClassifier(channels=(4, 8), depth=2, scheme="rk4", steps=2, dtype=D, seed=1).eval()
+    x = images(1)
+    refined = model.replaced(depth=model.blocks[0].depth.refined(k=3))
+    assert [b.depth.n_cells for b in refined.blocks] == [6, 6] and [b.steps for b in refined.blocks] == [2, 2]
+    assert torch.allclose(refined(x), model(x), rtol=0, atol=1e-12)
+    elevated = model.replaced(depth=model.blocks[0].depth.elevated(1))
+    assert torch.allclose(elevated(x), model(x), rtol=0, atol=1e-12)
+
+
+def test_re_manifestation_of_every_block():
+    model = ContinuousNetClassifier(channels=(4, 8), depth=2, scheme="rk4", steps=6, dtype=D, seed=2).eval()
+    x = images(2)
+    euler = model.replaced(scheme="euler")  # equal steps
+    assert [(b.tableau.name, b.steps) for b in euler.blocks] == [("euler", 6)] * 2
+    third = model.replaced(scheme="rk4_38", steps=2)
+    assert [(b.tableau.name, b.steps) for b in third.blocks] == [("rk4_38", 2)] * 2
+    # the same flow: manifestations on finer steps draw together (ReLU units: not at order 4)
+    def gap(scheme, steps):
+        return (model.replaced(scheme=scheme, steps=steps)(x) - reference).abs().max().item()
+
+    reference = model.replaced(steps=48)(x)
+    assert gap("rk4_38", 12) < gap("rk4_38", 2) / 4 and gap("euler", 24) < gap("euler", 6) / 2
+    assert gap("rk4", 6) < gap("euler", 6)
+    assert all(torch.equal(p, q) for p, q in zip(model.stem.parameters(), euler.stem.parameters()))
+    assert model.blocks[0].tableau.name == "rk4"  # the model itself is unchanged
+
+
+def test_optimizer_state_moves_with_the_depth_fields_and_stays_on_other_layers():
+    model = ContinuousNetClassifier(channels=(4,), depth=2, scheme="rk4", dtype=D, seed=3)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(images(3)).sum().backward()
+    adam.step()
+    fine = model.replaced(depth=model.blocks[0].depth.refined())
+    moved = transfer_optimizer(adam, model, fine).state
+    old, new = dict(model.named_parameters()), dict(fine.named_parameters())
+    assert set(model.parameter_meshes()) == {f"blocks.0.{n}" for n in ("0__weight", "0__bias", "1__weight", "1__bias",
+                                                                        "3__weight", "3__bias")}
+    for name in old:
+        m, m_new = adam.state[old[name]]["exp_avg"], moved[new[name]]["exp_avg"]
+        if name in model.parameter_meshes():  # each half of a P0 cell takes half its gradient
+            assert torch.allclose(m_new[0::2], m / 2, rtol=0, atol=1e-15) and torch.allclose(m_new[1::2], m / 2, rtol=0, atol=1e-15)
+        else:
+            assert torch.equal(m_new, m), name
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = ContinuousNetClassifier(channels=(4, 8), depth=2, norm="batch", dtype=D, seed=4)
+    model = model.replaced(scheme="heun", steps=3)
+    model.train()(images(4, 8))  # statistics away from their initial values
+    path = tmp_path / "model.pt"
+    torch.save({"config": model.config(), "state": model.state_dict()}, path)
+    saved = torch.load(path, weights_only=True)
+    again = ContinuousNetClassifier.from_config(saved["config"], saved["state"])
+    x = images(5)
+    assert torch.equal(again.eval()(x), model.eval()(x))
+    assert [(b.tableau.name, b.steps) for b in again.blocks] == [("heun", 3)] * 2
+
+
+def test_a_short_training_reaches_a_sane_accuracy():
+    task = digits_images_task()
+    model = ContinuousNetClassifier(channels=(8, 16), depth=1, scheme="rk4", steps=1, seed=0)  # float32: training
+    history = train_model(model, task, epochs=8, learning_rate=0.02)  # about 4 s of one core
+    assert history[-1]["test_accuracy"] >= 0.9
+    assert accuracy(model.replaced(steps=4), task.x_test, task.y_test) >= 0.9  # finer steps: the same flow
+
+
+def test_bad_input_is_refused_with_the_argument_named():
+    with pytest.raises(ValueError, match="norm"):
+        ContinuousNetClassifier(norm="layer")
+    with pytest.raises(ValueError, match="norm"):
+        conv_residual_unit(4, "instance")
+    with pytest.raises(ValueError, match="channels"):
+        ContinuousNetClassifier(channels=())
+    with pytest.raises(ValueError, match="x must be a tensor of images"):
+        ContinuousNetClassifier()(torch.zeros(2, 64))
+    with pytest.raises(TypeError, match="model"):
+        train_model("net", digits_images_task())
+    with pytest.raises(ValueError, match="config"):
+        ContinuousNetClassifier.from_config({"channels": [4]})
