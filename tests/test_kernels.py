@@ -220,3 +220,23 @@ def test_bad_input_is_refused_by_name():
         kernel(torch.zeros(1, 2, 4, dtype=torch.float64), uniform_axis((0, 1), 4, "p0", 0))
     with pytest.raises(TypeError, match="kernel_axes must be a pair of Axis"):
         LocalKernel2d(axis, 1, 1)
+
+
+def test_a_registered_boundary_runs_through_both_paths():
+    """A toy boundary registered from here: periodic on the left, mirrored on the right."""
+    from fem_nn.convolution import Boundary, boundaries
+
+    class Mixed(Boundary):
+        name = "test_periodic_reflect"
+        maps = ((1.0, 2.0), (-1.0, 2.0))
+
+    mixed = boundaries.register(Mixed())
+    assert boundaries("test_periodic_reflect") is mixed
+    IMAGES[mixed.name] = lambda x: [x, x - 2, 2 - x]
+    torch.manual_seed(6)
+    kernel = LocalKernel(KERNEL_AXES["legendre2"], 1, 2, boundary=mixed.name)
+    for name in ("gauss3", "graded"):
+        width, path = WIDTHS[name]
+        h = torch.randn(2, 1, len(nystrom_nodes(width)[0]), dtype=torch.float64)
+        assert kernel._plan((width,))[0] == path
+        assert (kernel(h, width) - loop_reference(kernel, h, width)).abs().max() <= 1e-12
