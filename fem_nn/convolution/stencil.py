@@ -105,7 +105,8 @@ class Stencil:
         rule = self.width.quadrature_rule
         h = float(self.width.widths[0])
         t, omega = rule.points, rule.weights
-        halo = int(np.floor(self.radius / h + 1.0))
+        spread = (t[-1] - t[0]) / 2  # the largest offset within a cell, in cells
+        halo = int(np.floor(self.radius * (1.0 + _EDGE) / h + spread))
         m = halo - np.arange(2 * halo + 1)
         offsets = m[None, None, :] * h + (t[:, None, None] - t[None, :, None]) * h / 2  # (a, b, k)
         basis = kernel_basis(self.kernel_axis, offsets).reshape(*offsets.shape, -1)
