@@ -232,7 +232,9 @@ class LocalKernel(_LocalKernel):
         return self._apply(h, (width,))
 
     def kernel_values(self, s) -> torch.Tensor:
-        """κ(s) at offsets `s` in [-r, r]: shape ``(len(s), out_channels, in_channels)``."""
+        """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the
+        one-sided values at a breakpoint, half the value at ±r): shape ``(len(s),
+        out_channels, in_channels)``."""
         return self._values((np.ravel(s),))
 
     def _like(self, kernel_axes, coefficients):
@@ -280,7 +282,8 @@ class LocalKernel2d(_LocalKernel):
         return self._apply(h, (width, width if width_y is None else width_y))
 
     def kernel_values(self, s, t) -> torch.Tensor:
-        """κ(s, t) at the points (s_n, t_n) of the box: shape ``(n, out_channels, in_channels)``."""
+        """κ(s, t) at the points (s_n, t_n) of the box, read per axis as in
+        :meth:`LocalKernel.kernel_values`: shape ``(n, out_channels, in_channels)``."""
         s, t = np.broadcast_arrays(np.ravel(s), np.ravel(t))
         return self._values((s, t))
 
