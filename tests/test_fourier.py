@@ -178,5 +178,7 @@ def test_bad_input_is_refused_by_name():
     kernel = SpectralKernel(2, 1, modes=3)
     with pytest.raises(ValueError, match=r"h must be a tensor of shape \(batch, 2, 16\)"):
         kernel(torch.zeros(1, 1, 16, dtype=torch.float64), uniform_axis((-1, 1), 16, "p0", 0))
+    with pytest.raises(TypeError, match="h must have the kernel's dtype torch.float64"):
+        kernel(torch.zeros(1, 2, 16), uniform_axis((-1, 1), 16, "p0", 0))
     with pytest.raises(TypeError, match="width must be the signal's width Axis"):
         kernel(torch.zeros(1, 2, 16, dtype=torch.float64), 16)

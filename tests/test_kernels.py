@@ -218,6 +218,8 @@ def test_bad_input_is_refused_by_name():
         kernel(torch.zeros(1, 2, 10, dtype=torch.float64), WIDTHS["midpoint"][0])
     with pytest.raises(ValueError, match=r"width must be an axis on \[-1, 1\]"):
         kernel(torch.zeros(1, 2, 4, dtype=torch.float64), uniform_axis((0, 1), 4, "p0", 0))
+    with pytest.raises(TypeError, match="h must have the kernel's dtype torch.float64"):
+        kernel(torch.zeros(1, 2, 12), WIDTHS["midpoint"][0])
     with pytest.raises(TypeError, match="kernel_axes must be a pair of Axis"):
         LocalKernel2d(axis, 1, 1)
 

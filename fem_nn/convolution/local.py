@@ -100,6 +100,8 @@ class _LocalKernel(torch.nn.Module):
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
             raise ValueError(f"h must be a tensor of shape (batch, {', '.join(map(str, shape))}) "
                              f"(in_channels, the widths' Nyström nodes), got {got}")
+        if h.dtype != self.coefficients.dtype:
+            raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
 
     def _apply(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
         self._check_signal(h, widths)

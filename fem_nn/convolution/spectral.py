@@ -127,6 +127,8 @@ class SpectralKernel(torch.nn.Module):
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
             raise ValueError(f"h must be a tensor of shape (batch, {self.in_channels}, {n}) (in_channels, the width's "
                              f"Nyström nodes), got {got}")
+        if h.dtype != self.coefficients.dtype:
+            raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
         plan = self._plan(width)
         if plan is None:
             spectrum = torch.fft.rfft(h)[..., : self.modes]
