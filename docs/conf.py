@@ -107,6 +107,8 @@ SECTIONS = [
     ("fem_nn.continuum.read_in", "Read-ins"),
     ("fem_nn.continuum.width", "Width bases"),
     ("fem_nn.continuum.initialization", "Initialization"),
+    ("fem_nn.convolution.local", "Local kernels"),
+    ("fem_nn.convolution.spectral", "Spectral kernels"),
     ("fem_nn.numba_backend", "Numba backend"),
     ("fem_nn.odeblock", "Depth fields for any torch module"),
     ("fem_nn.models", "Models"),

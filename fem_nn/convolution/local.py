@@ -3,9 +3,11 @@
 Nyström nodes of a width,
 
     (K h)(ξ_q) = Σ_j w_j κ(ξ_q − ξ_j) h(ξ_j)   over the nodes (and boundary images) with
-                                               ξ_q − ξ_j in the support [-r, r),
+                                               ξ_q − ξ_j in the support [-r, r],
 
-gives C_out channels at the same nodes. Refining the width changes the number of nodes, not
+gives C_out channels at the same nodes (κ at a jump — a breakpoint of a discontinuous field,
+the support's ends — is the mean of its one-sided values: see
+:func:`~fem_nn.convolution.stencil.kernel_basis`). Refining the width changes the number of nodes, not
 the field: the layer integrates, so its taps scale with the node weights and the same module
 computes (nearly) the same function at any resolution.
 """
@@ -17,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import _checks
-from ..mesh import WIDTH_INTERVAL, Axis, Mesh
+from ..mesh import Axis, Mesh
 from ..projection import Projector
 from .boundaries import boundaries
 from .stencil import Stencil, kernel_basis
@@ -58,6 +60,8 @@ class _LocalKernel(torch.nn.Module):
             # κ of size ~1/sqrt(C_in · support volume): K h keeps the size of h
             volume = float(np.prod([2 * a.interval[1] for a in self.kernel_axes]))
             coefficients = torch.randn(shape, dtype=dtype, device=device) / np.sqrt(self.in_channels * volume)
+        if not isinstance(coefficients, torch.Tensor):
+            coefficients = np.array(coefficients, dtype=float)  # a writable copy
         coefficients = torch.as_tensor(coefficients, dtype=dtype, device=device)
         if tuple(coefficients.shape) != shape:
             raise ValueError(f"coefficients must have shape {shape} (kernel dofs, out, in), got {tuple(coefficients.shape)}")
@@ -89,13 +93,15 @@ class _LocalKernel(torch.nn.Module):
         for name, w in zip(("width", "width_y"), widths):
             if not isinstance(w, Axis):
                 raise TypeError(f"{name} must be the signal's width Axis, got {type(w).__name__}")
-            if not np.allclose(w.interval, WIDTH_INTERVAL, rtol=0, atol=1e-12):
+            if abs(w.breakpoints[0] + 1.0) > 1e-12 or abs(w.breakpoints[-1] - 1.0) > 1e-12:
                 raise ValueError(f"{name} must be an axis on [-1, 1], got [{w.interval[0]:g}, {w.interval[1]:g}]")
         shape = (self.in_channels, *(w.n_cells * w.quadrature_points for w in widths))
         if not isinstance(h, torch.Tensor) or h.dim() != 2 + len(widths) or tuple(h.shape[1:]) != shape:
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
             raise ValueError(f"h must be a tensor of shape (batch, {', '.join(map(str, shape))}) "
                              f"(in_channels, the widths' Nyström nodes), got {got}")
+        if h.dtype != self.coefficients.dtype:
+            raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
 
     def _apply(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
         self._check_signal(h, widths)
@@ -211,7 +217,7 @@ class LocalKernel(_LocalKernel):
     >>> kernel(h, width).shape
     torch.Size([5, 2, 64])
     >>> finer = kernel(torch.ones(5, 3, 128, dtype=torch.float64), width.refined())
-    >>> bool(torch.allclose(finer[..., ::2], kernel(h, width), atol=1e-12))  # ∫ κ over [-r, r)
+    >>> bool(torch.allclose(finer[..., ::2], kernel(h, width), atol=1e-12))  # ∫ κ, exact for P1 on the lattice
     True
     """
 
@@ -228,7 +234,9 @@ class LocalKernel(_LocalKernel):
         return self._apply(h, (width,))
 
     def kernel_values(self, s) -> torch.Tensor:
-        """κ(s) at offsets `s` in [-r, r]: shape ``(len(s), out_channels, in_channels)``."""
+        """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the
+        one-sided values at a breakpoint, half the value at ±r): shape ``(len(s),
+        out_channels, in_channels)``."""
         return self._values((np.ravel(s),))
 
     def _like(self, kernel_axes, coefficients):
@@ -276,7 +284,8 @@ class LocalKernel2d(_LocalKernel):
         return self._apply(h, (width, width if width_y is None else width_y))
 
     def kernel_values(self, s, t) -> torch.Tensor:
-        """κ(s, t) at the points (s_n, t_n) of the box: shape ``(n, out_channels, in_channels)``."""
+        """κ(s, t) at the points (s_n, t_n) of the box, read per axis as in
+        :meth:`LocalKernel.kernel_values`: shape ``(n, out_channels, in_channels)``."""
         s, t = np.broadcast_arrays(np.ravel(s), np.ravel(t))
         return self._values((s, t))
 

@@ -14,34 +14,40 @@ from .boundaries import Boundary
 
 __all__ = ["Stencil", "kernel_basis"]
 
-# offsets this close to the support's ends, relative to the radius, are on them: the support
-# is the half-open [-r, r), so that a periodic kernel of radius 1 reads every node once
+# offsets this close to a kernel breakpoint or to the support's ends, relative to the
+# radius, are on them
 _EDGE = 1e-9
 # equal cells, relative to their width: the node offsets are then a lattice per point pair
 _UNIFORM = 1e-12
 
 
 def kernel_basis(kernel_axis: Axis, offsets: np.ndarray) -> np.ndarray:
-    """The kernel axis' basis at `offsets` as a dense matrix (len(offsets), n_dofs); an offset
-    within round-off of a kernel breakpoint takes the cell on its right."""
+    """The kernel axis' basis at `offsets` as a dense matrix (len(offsets), n_dofs), as the
+    Nyström sum reads it: the mean of the two one-sided values at an offset on a breakpoint
+    (a jump of a discontinuous field), and half the value at the support's ends ±r (where
+    κ jumps to 0). A jump that falls on a node then counts half on each side, as the
+    integral does (the trapezoid rule of a piecewise linear κ on a lattice is exact), and a
+    periodic kernel of radius 1 reads the node at offset ±1 once in all."""
     r = kernel_axis.interval[1]
     s = np.clip(np.asarray(offsets, dtype=float).ravel(), -r, r)
-    cells, snapped = kernel_axis.locate_within(s, s, s)
-    values, dofs = kernel_axis.tabulate(snapped, cells=cells)
+    _, snapped = kernel_axis.locate_within(s, s, s)
     basis = np.zeros((s.size, kernel_axis.n_dofs))
-    np.add.at(basis, (np.repeat(np.arange(s.size), dofs.shape[1]), dofs.ravel()), values[0].ravel())
+    rows = np.repeat(np.arange(s.size), kernel_axis.max_order + 1)
+    for side in ("left", "right"):
+        values, dofs = kernel_axis.tabulate(snapped, side=side)
+        np.add.at(basis, (rows, dofs.ravel()), 0.5 * values[0].ravel())
+    basis[np.abs(np.abs(s) - r) <= _EDGE * r] *= 0.5
     return basis
 
 
 def in_support(offsets: np.ndarray, radius: float) -> np.ndarray:
-    """Whether each offset lies in the support [-r, r) of a kernel of `radius`."""
-    tolerance = _EDGE * radius
-    return (offsets >= -radius - tolerance) & (offsets < radius - tolerance)
+    """Whether each offset lies in the support [-r, r] of a kernel of `radius`."""
+    return np.abs(offsets) <= radius * (1.0 + _EDGE)
 
 
 class Stencil:
     """The pairs (node q, node j) of the Nyström nodes of `width` with ``ξ_q − y_j`` in the
-    support [-r, r) of `kernel_axis`, y_j the node ξ_j itself or one of its `boundary`
+    support [-r, r] of `kernel_axis`, y_j the node ξ_j itself or one of its `boundary`
     images, and the kernel basis there.
 
     Parameters
@@ -99,7 +105,8 @@ class Stencil:
         rule = self.width.quadrature_rule
         h = float(self.width.widths[0])
         t, omega = rule.points, rule.weights
-        halo = int(np.floor(self.radius / h + 1.0))
+        spread = (t[-1] - t[0]) / 2  # the largest offset within a cell, in cells
+        halo = int(np.floor(self.radius * (1.0 + _EDGE) / h + spread))
         m = halo - np.arange(2 * halo + 1)
         offsets = m[None, None, :] * h + (t[:, None, None] - t[None, :, None]) * h / 2  # (a, b, k)
         basis = kernel_basis(self.kernel_axis, offsets).reshape(*offsets.shape, -1)
