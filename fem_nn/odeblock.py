@@ -24,8 +24,9 @@ blocks ``h ← h + R(h; θ_k)`` (:meth:`OdeBlock.from_resnet`, :meth:`OdeBlock.t
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ from .refinement import _steps
 from .tableaus import Scheme, tableau
 from .transfer import projected_coefficients
 
-__all__ = ["OdeBlock", "Residual"]
+__all__ = ["OdeBlock", "Residual", "manifested"]
 
 _GRADIENTS = ("backprop", "checkpoint", "adjoint", "discrete")
 
@@ -165,7 +166,7 @@ class OdeBlock(torch.nn.Module):
                                      f"got {getattr(given, 'shape', type(given).__name__)}")
                 field = given.detach().to(value.dtype, copy=True)
             elif value.is_floating_point():  # the constant field: its L2 projection, any family
-                field = self._projected(value.detach()[None], constant, self.depth_mesh)
+                field = projected_coefficients(value.detach()[None], constant, self.depth_mesh)
             else:  # a counter (BatchNorm's num_batches_tracked): one per dof
                 field = value.detach().expand(shape).clone()
             if isinstance(value, torch.nn.Parameter):
@@ -194,11 +195,6 @@ class OdeBlock(torch.nn.Module):
         unit's names: views of the coefficients."""
         return {name: getattr(self, safe)[dof] for name, safe in self.names.items()}
 
-    @staticmethod
-    def _projected(value: torch.Tensor, source: Mesh, target: Mesh) -> torch.Tensor:
-        # the Projector projects trailing mesh axes: the depth dofs go last and come back
-        return projected_coefficients(value.movedim(0, -1), source, target).movedim(-1, 0).contiguous()
-
     # --- manifestations --------------------------------------------------------------------
     def replaced(self, depth: Axis | int | None = None, scheme=None, steps: int | None = None, rate: float | None = None,
                  gradient: str | None = None) -> "OdeBlock":
@@ -222,7 +218,7 @@ class OdeBlock(torch.nn.Module):
             if same:
                 coefficients[name] = value.clone()
             elif value.is_floating_point():
-                coefficients[name] = self._projected(value, source, target)
+                coefficients[name] = projected_coefficients(value, source, target)
             else:  # a counter: the largest, on every new dof
                 coefficients[name] = value.amax(0).expand(axis.n_dofs, *value.shape[1:]).clone()
         template = self._unit_at(0)
@@ -388,3 +384,32 @@ class OdeBlock(torch.nn.Module):
         return (f"unit={type(self._unit).__name__}, depth={self.depth.n_cells} {family} p{orders[0] if len(orders) == 1 else orders}, "
                 f"scheme={self.tableau.name}, steps={self.steps}, rate={self.rate:g}, "
                 f"parameters={sum(p.numel() for p in self.parameters())}")
+
+
+@contextlib.contextmanager
+def manifested(model: torch.nn.Module, scheme=None, steps_factor: int = 1) -> Iterator[torch.nn.Module]:
+    """Every :class:`OdeBlock` of `model` in another scheme and/or `steps_factor` times its
+    steps while the context lasts, then as before: training in manifestations drawn per batch
+    (the loss an average over manifestations), with the very parameters an optimizer holds.
+
+    Examples
+    --------
+    >>> block = OdeBlock(torch.nn.Linear(2, 2).double(), depth=2, scheme="euler")
+    >>> with manifested(block, "rk4", 2):
+    ...     print(block.tableau.name, block.steps)
+    rk4 4
+    >>> block.tableau.name, block.steps
+    ('euler', 2)
+    """
+    steps_factor = _checks.integer(steps_factor, "steps_factor", 1)
+    chosen = None if scheme is None else tableau(scheme)
+    blocks = [m for m in model.modules() if isinstance(m, OdeBlock)]
+    saved = [(b.tableau, b.steps) for b in blocks]
+    try:
+        for block in blocks:
+            block.tableau = chosen or block.tableau
+            block.steps *= steps_factor
+        yield model
+    finally:
+        for block, (scheme_before, steps_before) in zip(blocks, saved):
+            block.tableau, block.steps = scheme_before, steps_before
