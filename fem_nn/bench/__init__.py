@@ -5,7 +5,7 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import channels, invariance, network, projection, training
+from . import channels, invariance, models, network, projection, training
 
 BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance,
-              "channels": channels}
+              "channels": channels, "models": models}

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..odeblock import manifested
+
 __all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "fit_for"]
 
 
@@ -91,9 +93,12 @@ class PlainResNet(torch.nn.Module):
 
 
 def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Callable, seconds: float,
-            learning_rate: float, batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0) -> int:
+            learning_rate: float, batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0,
+            manifestations=None) -> int:
     """Train `model` on ``(x, y)`` with AdamW for `seconds` of wall time, the learning rate on
-    a cosine over that time (each batch reads the clock); returns the epochs run."""
+    a cosine over that time (each batch reads the clock); returns the epochs run.
+    `manifestations`, a list of ``(scheme, steps_factor)``, draws one per batch for the
+    model's OdeBlocks (:func:`~fem_nn.odeblock.manifested`)."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     model.train()
@@ -104,7 +109,10 @@ def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Call
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1.0 + math.cos(math.pi * elapsed / seconds))
             optimizer.zero_grad()
-            loss(model(x[index]), y[index]).backward()
+            drawn = (None, 1) if not manifestations else manifestations[
+                int(torch.randint(len(manifestations), (1,), generator=generator))]
+            with manifested(model, *drawn):
+                loss(model(x[index]), y[index]).backward()
             optimizer.step()
         epochs += 1
     model.eval()
