@@ -117,3 +117,10 @@ def test_bad_input_is_refused_with_the_argument_named():
         train_model("net", digits_images_task())
     with pytest.raises(ValueError, match="config"):
         ContinuousNetClassifier.from_config({"channels": [4]})
+
+
+def test_a_continuum_network_refuses_an_image_task_by_name():
+    from fem_nn.tasks import task_network
+
+    with pytest.raises(ValueError, match="ContinuousNetClassifier"):
+        task_network(digits_images_task())
