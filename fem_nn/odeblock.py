@@ -37,7 +37,7 @@ from .integrators import integrate
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, Axis, Mesh, uniform_axis
 from .refinement import _steps
-from .tableaus import Scheme, tableau
+from .tableaus import tableau, tableau_names
 from .transfer import projected_coefficients
 
 __all__ = ["OdeBlock", "Residual"]
@@ -313,8 +313,8 @@ class OdeBlock(torch.nn.Module):
         (True, 'heun')
         """
         name = self.tableau.name
-        if name not in {s.value for s in Scheme} and tableau(name) is not self.tableau:
-            raise TypeError("config of a block needs a built-in or registered tableau")
+        if name not in tableau_names() or tableau(name) is not self.tableau:
+            raise TypeError(f"config of a block needs a built-in or registered tableau (register_tableau), got {name!r}")
         return {"depth": mesh_to_dict(self.depth_mesh), "scheme": name, "steps": self.steps, "rate": self.rate,
                 "gradient": self.gradient}
 
