@@ -33,6 +33,7 @@ import torch
 from torch.func import functional_call
 
 from . import _checks
+from ._threads import steady_threads
 from .continuum.depth import DepthLookup, StageValues
 from .integrators import integrate
 from .io import mesh_from_dict, mesh_to_dict
@@ -216,8 +217,10 @@ class OdeBlock(torch.nn.Module):
 
     @staticmethod
     def _projected(value: torch.Tensor, source: Mesh, target: Mesh) -> torch.Tensor:
-        # the Projector projects trailing mesh axes: the depth dofs go last and come back
-        return projected_coefficients(value.movedim(0, -1), source, target).movedim(-1, 0).contiguous()
+        # the Projector projects trailing mesh axes: the depth dofs go last and come back;
+        # its Numba kernels would otherwise leave torch on numba's thread count
+        with steady_threads():
+            return projected_coefficients(value.movedim(0, -1), source, target).movedim(-1, 0).contiguous()
 
     # --- manifestations --------------------------------------------------------------------
     def replaced(self, depth: Axis | int | None = None, scheme=None, steps: int | None = None, rate: float | None = None,
