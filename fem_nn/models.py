@@ -192,10 +192,13 @@ class ContinuousNetClassifier(torch.nn.Module):
 
 def train_model(model: torch.nn.Module, task: Task, epochs: int = 20, learning_rate: float = 0.01, batch_size: int = 64,
                 weight_decay: float = 1e-4, time_budget: float | None = None, seed: int = 0) -> list[dict]:
-    """Train any module on a task's loss with AdamW and the one-cycle learning rate over
-    `epochs` (stopping after the epoch that reaches `time_budget` seconds, if given); returns
+    """Train any module on a task's loss with AdamW and the one-cycle learning rate; returns
     one ``{"epoch", "loss", <metric>, "seconds"}`` record per epoch (the model left in eval
     mode).
+
+    The schedule runs over `epochs`, or with a `time_budget` (seconds) over whichever ends
+    first: its progress is the larger of the batches' and the budget's fraction done, and
+    training stops after the epoch that reaches the budget, so a short budget still anneals.
 
     Examples
     --------
@@ -223,8 +226,11 @@ def train_model(model: torch.nn.Module, task: Task, epochs: int = 20, learning_r
         model.train()
         order, total = torch.randperm(n, generator=generator), 0.0
         for batch, first in enumerate(range(0, n, batch_size)):
+            progress = (epoch * batches + batch) / (epochs * batches)
+            if time_budget is not None:
+                progress = max(progress, (time.perf_counter() - start) / time_budget)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate * learning_rate_factor("one_cycle", (epoch * batches + batch) / (epochs * batches))
+                group["lr"] = learning_rate * learning_rate_factor("one_cycle", progress)
             indices = order[first:first + batch_size]
             loss = task.loss(model, task.x_train[indices], task.y_train[indices])
             optimizer.zero_grad()

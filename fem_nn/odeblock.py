@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -38,10 +39,10 @@ from .integrators import integrate
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import DEPTH_INTERVAL, Axis, Mesh, uniform_axis
 from .refinement import _steps
-from .tableaus import Scheme, tableau
+from .tableaus import ButcherTableau, tableau, tableau_names
 from .transfer import projected_coefficients
 
-__all__ = ["OdeBlock", "Residual", "manifested"]
+__all__ = ["OdeBlock", "Residual", "BlockSettings", "manifested"]
 
 _GRADIENTS = ("backprop", "checkpoint", "adjoint", "discrete")
 
@@ -92,6 +93,18 @@ def _stack_checked(values: list, name: str, shape, what: str) -> torch.Tensor:
     return torch.stack([v.detach() for v in values])
 
 
+@dataclasses.dataclass(frozen=True)
+class BlockSettings:
+    """What an :class:`OdeBlock` is manifested on, beside its coefficients (immutable: a
+    change is a new block, :meth:`OdeBlock.replaced`)."""
+
+    depth: Axis
+    tableau: ButcherTableau
+    steps: int
+    rate: float
+    gradient: str
+
+
 class OdeBlock(torch.nn.Module):
     """A residual unit whose parameters (and buffers) are fields over depth, integrated over
     [0, 1] (see the module's description).
@@ -120,6 +133,8 @@ class OdeBlock(torch.nn.Module):
     ----------
     names : dict
         Unit parameter or buffer name → the block's parameter or buffer name (dots replaced).
+    settings : BlockSettings
+        The depth axis, tableau, steps, rate and gradient mode (also properties of the block).
 
     Examples
     --------
@@ -139,12 +154,10 @@ class OdeBlock(torch.nn.Module):
         if not isinstance(unit, torch.nn.Module):
             raise TypeError(f"unit must be a torch.nn.Module, got {type(unit).__name__}")
         axis = _depth_axis(depth)
-        self.tableau = tableau(scheme)
-        self.steps = axis.n_cells if steps is None else _checks.integer(steps, "steps", 1)
-        self.rate = _checks.real(rate, "rate")
+        steps = axis.n_cells if steps is None else _checks.integer(steps, "steps", 1)
         if gradient not in _GRADIENTS:
             raise ValueError(f"gradient must be one of {list(_GRADIENTS)}, got {gradient!r}")
-        self.gradient = gradient
+        self.settings = BlockSettings(axis, tableau(scheme), steps, _checks.real(rate, "rate"), gradient)
         if coefficients is not None and not isinstance(coefficients, Mapping):
             raise TypeError(f"coefficients must be a mapping of unit names to tensors, got {type(coefficients).__name__}")
         coefficients = dict(coefficients or {})
@@ -155,7 +168,6 @@ class OdeBlock(torch.nn.Module):
         self.names = {name: _safe(name) for name in tensors}
         if len(set(self.names.values())) != len(self.names):
             raise ValueError(f"unit names {sorted(tensors)} collide once dots are replaced by '__'")
-        self.depth = axis
         constant = _depth_mesh(uniform_axis(DEPTH_INTERVAL, 1, "p0", 0))
         for name, value in tensors.items():
             shape = (axis.n_dofs, *value.shape)
@@ -164,6 +176,8 @@ class OdeBlock(torch.nn.Module):
                 if not isinstance(given, torch.Tensor) or tuple(given.shape) != shape:
                     raise ValueError(f"coefficients[{name!r}] must be a tensor of shape {shape}, "
                                      f"got {getattr(given, 'shape', type(given).__name__)}")
+                if given.is_floating_point() and not torch.isfinite(given).all():
+                    raise ValueError(f"coefficients[{name!r}] must be finite (no NaN or inf)")
                 field = given.detach().to(value.dtype, copy=True)
             elif value.is_floating_point():  # the constant field: its L2 projection, any family
                 field = projected_coefficients(value.detach()[None], constant, self.depth_mesh)
@@ -178,6 +192,12 @@ class OdeBlock(torch.nn.Module):
         # the template, with no storage: it is always called with the fields' values
         object.__setattr__(self, "_unit", copy.deepcopy(unit).to("meta"))
         self._lookup = DepthLookup(axis)
+
+    depth = property(lambda self: self.settings.depth, doc="The depth axis on [0, 1].")
+    tableau = property(lambda self: self.settings.tableau, doc="The Runge–Kutta tableau.")
+    steps = property(lambda self: self.settings.steps, doc="Runge–Kutta steps over [0, 1].")
+    rate = property(lambda self: self.settings.rate, doc="The factor r of the right-hand side.")
+    gradient = property(lambda self: self.settings.gradient, doc="The default gradient mode.")
 
     # --- the fields ------------------------------------------------------------------------
     @property
@@ -309,8 +329,8 @@ class OdeBlock(torch.nn.Module):
         (True, 'heun')
         """
         name = self.tableau.name
-        if name not in {s.value for s in Scheme} and tableau(name) is not self.tableau:
-            raise TypeError("config of a block needs a built-in or registered tableau")
+        if name not in tableau_names() or tableau(name) is not self.tableau:
+            raise TypeError(f"config of a block needs a built-in or registered tableau (register_tableau), got {name!r}")
         return {"depth": mesh_to_dict(self.depth_mesh), "scheme": name, "steps": self.steps, "rate": self.rate,
                 "gradient": self.gradient}
 
@@ -404,12 +424,12 @@ def manifested(model: torch.nn.Module, scheme=None, steps_factor: int = 1) -> It
     steps_factor = _checks.integer(steps_factor, "steps_factor", 1)
     chosen = None if scheme is None else tableau(scheme)
     blocks = [m for m in model.modules() if isinstance(m, OdeBlock)]
-    saved = [(b.tableau, b.steps) for b in blocks]
+    saved = [b.settings for b in blocks]
     try:
-        for block in blocks:
-            block.tableau = chosen or block.tableau
-            block.steps *= steps_factor
+        for block, settings in zip(blocks, saved):
+            block.settings = dataclasses.replace(settings, tableau=chosen or settings.tableau,
+                                                 steps=settings.steps * steps_factor)
         yield model
     finally:
-        for block, (scheme_before, steps_before) in zip(blocks, saved):
-            block.tableau, block.steps = scheme_before, steps_before
+        for block, settings in zip(blocks, saved):
+            block.settings = settings

@@ -386,6 +386,9 @@ def task_network(
     >>> network.weight_mesh.shape, network.steps, tuple(network(task.x_test[:3]).shape)
     ((16, 16, 3), 4, (3, 10))
     """
+    if task.x_train.ndim != 2:
+        raise ValueError(f"task {task.name!r} has inputs of shape {tuple(task.x_train.shape[1:])}: a continuum network "
+                         f"reads signals (n, n_samples); images train with fem_nn.models.ContinuousNetClassifier")
     width = uniform_axis(WIDTH_INTERVAL, width_cells, width_family, width_order)
     points = 2 * width.max_order + 1 if quadrature_points is None else quadrature_points
     width = Axis(width.breakpoints, width.family, width.orders, width.quadrature, points)

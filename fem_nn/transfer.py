@@ -20,6 +20,7 @@ import copy
 import numpy as np
 import torch
 
+from ._threads import steady_threads
 from .mesh import Mesh
 from .projection import Projector
 
@@ -87,7 +88,8 @@ def projected_coefficients(value: torch.Tensor, source: Mesh, target: Mesh) -> t
     # trailing dims beyond the mesh's (channels) are a batch: the Projector takes it in front
     channels = list(range(source.dim, value.ndim))
     front = list(range(len(channels)))
-    moved = Projector(target, source)(np.moveaxis(value.cpu().double().numpy(), channels, front))
+    with steady_threads():  # the Projector's Numba kernels would leave torch on numba's count
+        moved = Projector(target, source)(np.moveaxis(value.cpu().double().numpy(), channels, front))
     return torch.as_tensor(np.moveaxis(moved, front, channels), dtype=value.dtype).to(value.device)
 
 
