@@ -90,7 +90,7 @@ def projected_coefficients(value: torch.Tensor, source: Mesh, target: Mesh) -> t
     front = list(range(len(channels)))
     with steady_threads():  # the Projector's Numba kernels would leave torch on numba's count
         moved = Projector(target, source)(np.moveaxis(value.cpu().double().numpy(), channels, front))
-    return torch.as_tensor(np.moveaxis(moved, front, channels), dtype=value.dtype).to(value.device)
+    return torch.as_tensor(np.ascontiguousarray(np.moveaxis(moved, front, channels)), dtype=value.dtype).to(value.device)
 
 
 def _check_network(network, name: str) -> None:
