@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fem_nn"
-# optional extras (ParaView files, plots, the digits data) and the benchmarks
-HEAVY = ("meshio", "h5py", "matplotlib", "sklearn")
+# optional extras (ParaView files, plots, the digits data, the bench's FNO) and the benchmarks
+HEAVY = ("meshio", "h5py", "matplotlib", "sklearn", "neuralop")
 
 
 def loaded_modules(code: str) -> set[str]:
@@ -153,3 +153,12 @@ def test_a_missing_paraview_extra_is_named_and_the_command_exits_3(tmp_path, mon
     assert main(["export", str(tmp_path / "f.safetensors"), str(tmp_path / f"g{suffix}")]) == EXIT_MISSING_EXTRA
     assert "fem_nn[paraview]" in capsys.readouterr().err
     assert not (tmp_path / f"f{suffix}").exists() and not (tmp_path / f"g{suffix}").exists()
+
+
+def test_every_subpackage_is_installed():
+    # pyproject lists packages explicitly: a package missing there is absent from a wheel
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk <= listed, f"add {sorted(on_disk - listed)} to [tool.setuptools] packages"
