@@ -163,7 +163,7 @@ def test_spectral_kernel_equals_neuraloperators_spectral_conv():
     kernel = SpectralKernel(4, 3, modes=6, dtype=torch.float32)
     conv = layers.SpectralConv(4, 3, n_modes=(2 * 6 - 1,), bias=False)
     with torch.no_grad():
-        conv.weight.tensor.copy_(kernel.weights().permute(2, 1, 0))  # (in, out, modes)
+        conv.weight.tensor.copy_(kernel.spectral_weights().permute(2, 1, 0))  # (in, out, modes)
     for n in (32, 64):
         h = torch.randn(5, 4, n)
         out = kernel(h, uniform_axis((-1, 1), n, "p0", 0))

@@ -91,7 +91,7 @@ class SpectralKernel(torch.nn.Module):
         """The kernel field's axis: one ``fourier`` cell on [-1, 1] of order 2(modes − 1)."""
         return Axis(WIDTH_INTERVAL, "fourier", 2 * (self.modes - 1))
 
-    def weights(self) -> torch.Tensor:
+    def spectral_weights(self) -> torch.Tensor:
         """The complex weights ``R_k`` (modes, C_out, C_in) of ``irfft(R · rfft(h))``."""
         c = self.coefficients
         cosine = torch.cat([2 * c[:1], c[1::2]])
@@ -132,7 +132,7 @@ class SpectralKernel(torch.nn.Module):
         plan = self._plan(width)
         if plan is None:
             spectrum = torch.fft.rfft(h)[..., : self.modes]
-            mixed = torch.einsum("koi,bik->bok", self.weights(), spectrum)
+            mixed = torch.einsum("koi,bik->bok", self.spectral_weights(), spectrum)
             return torch.fft.irfft(mixed, n=n)
         synthesis, analysis = plan
         # per mode k: (A_k + i B_k) ↦ (c_{2k-1} + i c_{2k}) (A_k + i B_k), A_k, B_k = Σ w cos, Σ w sin
