@@ -242,3 +242,23 @@ def test_a_registered_boundary_runs_through_both_paths():
         h = torch.randn(2, 1, len(nystrom_nodes(width)[0]), dtype=torch.float64)
         assert kernel._plan((width,))[0] == path
         assert (kernel(h, width) - loop_reference(kernel, h, width)).abs().max() <= 1e-12
+
+
+def test_the_optimizer_state_moves_with_a_refined_kernel():
+    """transfer_optimizer moves Adam's moments along the kernel axes (parameter_meshes):
+    coarsening after refining gives the first moments back."""
+    from fem_nn import transfer_optimizer
+
+    torch.manual_seed(7)
+    kernel = LocalKernel(KERNEL_AXES["legendre2"], 2, 2, boundary="periodic")
+    adam = torch.optim.Adam(kernel.parameters(), lr=1e-2)
+    width = WIDTHS["midpoint"][0]
+    kernel(torch.randn(3, 2, 12, dtype=torch.float64), width).square().sum().backward()
+    adam.step()
+    fine = kernel.refined()
+    moved = transfer_optimizer(adam, kernel, fine)
+    assert moved.state[fine.coefficients]["exp_avg"].shape == fine.coefficients.shape
+    back = transfer_optimizer(moved, fine, fine.projected(kernel.kernel_axis))
+    before, after = adam.state[kernel.coefficients]["exp_avg"], next(iter(back.state.values()))["exp_avg"]
+    assert (after - before).abs().max() <= 1e-12 * before.abs().max()
+    assert (moved.state[fine.coefficients]["exp_avg_sq"] >= 0).all()

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .. import _checks
 from ..mesh import Axis, Mesh
-from ..projection import Projector
+from ..transfer import projected_coefficients
 from .boundaries import boundaries
 from .stencil import Stencil, kernel_basis
 
@@ -153,11 +153,16 @@ class _LocalKernel(torch.nn.Module):
             values = torch.einsum("nd,nd...->n...", basis, values)
         return values
 
-    def _projected_coefficients(self, targets) -> np.ndarray:
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of each parameter's leading axes, by name (what
+        :func:`~fem_nn.transfer_optimizer` moves the optimizer state along)."""
+        return {"coefficients": Mesh(self.kernel_axes)}
+
+    def _projected_coefficients(self, targets) -> torch.Tensor:
         d = len(targets)
-        source = np.moveaxis(self.coefficients.detach().cpu().double().numpy(), (-2, -1), (0, 1))
-        projected = Projector(Mesh(tuple(targets)), Mesh(self.kernel_axes))(source)
-        return np.moveaxis(projected, (0, 1), (d, d + 1))
+        channels_first = self.coefficients.movedim((d, d + 1), (0, 1))  # Projector takes the trailing axes
+        projected = projected_coefficients(channels_first, Mesh(self.kernel_axes), Mesh(tuple(targets)))
+        return projected.movedim((0, 1), (d, d + 1))
 
     def _like(self, kernel_axes, coefficients):
         raise NotImplementedError

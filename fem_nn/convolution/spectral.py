@@ -21,7 +21,7 @@ from .. import _checks
 from ..continuum.width import nystrom_nodes
 from ..elements import fourier_tabulate
 from ..mesh import WIDTH_INTERVAL, Axis, Mesh
-from ..projection import Projector
+from ..transfer import projected_coefficients
 
 __all__ = ["SpectralKernel"]
 
@@ -155,10 +155,14 @@ class SpectralKernel(torch.nn.Module):
         more modes, the truncation for fewer)."""
         modes = _checks.integer(modes, "modes", 1)
         target = Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1))
-        source = np.moveaxis(self.coefficients.detach().cpu().double().numpy(), 0, -1)
-        projected = np.moveaxis(Projector(Mesh((target,)), Mesh((self.kernel_axis,)))(source), -1, 0)
+        projected = projected_coefficients(self.coefficients.movedim(0, -1), Mesh((self.kernel_axis,)), Mesh((target,)))
         c = self.coefficients
-        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype, device=c.device)
+        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected.movedim(-1, 0), dtype=c.dtype, device=c.device)
+
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of the coefficients' leading axis, by name (for
+        :func:`~fem_nn.transfer_optimizer`)."""
+        return {"coefficients": Mesh((self.kernel_axis,))}
 
     def extra_repr(self) -> str:
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"
