@@ -22,7 +22,7 @@ from .. import _checks
 from ..mesh import Axis, Mesh
 from ..transfer import projected_coefficients
 from .boundaries import boundaries
-from .stencil import Stencil, kernel_basis
+from .stencil import Stencil, check_width, kernel_basis
 
 __all__ = ["LocalKernel", "LocalKernel2d"]
 
@@ -91,10 +91,7 @@ class _LocalKernel(torch.nn.Module):
 
     def _check_signal(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> None:
         for name, w in zip(("width", "width_y"), widths):
-            if not isinstance(w, Axis):
-                raise TypeError(f"{name} must be the signal's width Axis, got {type(w).__name__}")
-            if abs(w.breakpoints[0] + 1.0) > 1e-12 or abs(w.breakpoints[-1] - 1.0) > 1e-12:
-                raise ValueError(f"{name} must be an axis on [-1, 1], got [{w.interval[0]:g}, {w.interval[1]:g}]")
+            check_width(w, name)
         shape = (self.in_channels, *(w.n_cells * w.quadrature_points for w in widths))
         if not isinstance(h, torch.Tensor) or h.dim() != 2 + len(widths) or tuple(h.shape[1:]) != shape:
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__

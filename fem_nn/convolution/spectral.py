@@ -22,6 +22,7 @@ from ..continuum.width import nystrom_nodes
 from ..elements import fourier_tabulate
 from ..mesh import WIDTH_INTERVAL, Axis, Mesh
 from ..transfer import projected_coefficients
+from .stencil import check_width
 
 __all__ = ["SpectralKernel"]
 
@@ -118,10 +119,7 @@ class SpectralKernel(torch.nn.Module):
 
     def forward(self, h: torch.Tensor, width: Axis) -> torch.Tensor:
         """K h at the Nyström nodes of `width` for a signal `h` of shape (batch, C_in, nodes)."""
-        if not isinstance(width, Axis):
-            raise TypeError(f"width must be the signal's width Axis, got {type(width).__name__}")
-        if not np.allclose(width.interval, WIDTH_INTERVAL, rtol=0, atol=1e-12):
-            raise ValueError(f"width must be an axis on [-1, 1], got [{width.interval[0]:g}, {width.interval[1]:g}]")
+        check_width(width)
         n = width.n_cells * width.quadrature_points
         if not isinstance(h, torch.Tensor) or h.dim() != 3 or tuple(h.shape[1:]) != (self.in_channels, n):
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
