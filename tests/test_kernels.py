@@ -263,3 +263,18 @@ def test_the_optimizer_state_moves_with_a_refined_kernel():
     before, after = adam.state[kernel.coefficients]["exp_avg"], next(iter(back.state.values()))["exp_avg"]
     assert (after - before).abs().max() <= 1e-12 * before.abs().max()
     assert (moved.state[fine.coefficients]["exp_avg_sq"] >= 0).all()
+
+
+def test_a_kernel_moves_to_another_dtype_and_is_copied_with_its_function():
+    import copy
+
+    torch.manual_seed(8)
+    kernel = LocalKernel(KERNEL_AXES["legendre2"], 2, 2, boundary="reflect")
+    width = WIDTHS["graded"][0]
+    h = torch.randn(2, 2, len(nystrom_nodes(width)[0]), dtype=torch.float64)
+    out = kernel(h, width)
+    assert (copy.deepcopy(kernel)(h, width) - out).abs().max() == 0
+    single = copy.deepcopy(kernel).float()
+    assert single.coefficients.dtype == torch.float32 and list(single.state_dict()) == ["coefficients"]
+    assert (single(h.float(), width).double() - out).abs().max() <= 1e-5
+
