@@ -92,7 +92,22 @@ def test_midpoint_nodes_make_a_plain_conv1d(boundary, mode):
     else:
         padded = torch.nn.functional.pad(h, (halo, halo), mode=mode)
     reference = torch.nn.functional.conv1d(padded, weight)
-    assert (kernel(h, uniform_axis((-1, 1), n, "p0", 0)) - reference).abs().max() <= 1e-12
+    width = uniform_axis((-1, 1), n, "p0", 0)
+    assert (kernel(h, width) - reference).abs().max() <= 1e-12
+    exported, padding = kernel.conv_weight(width)  # what a plain torch model would hold
+    assert padding == (halo,) and (exported - weight).abs().max() <= 1e-15
+    with pytest.raises(ValueError, match="the widths must have equal cells"):
+        kernel.conv_weight(WIDTHS["graded"][0])
+
+
+def test_the_benchmark_runs_and_reports_its_ratios(capsys):
+    from argparse import Namespace
+
+    from fem_nn.bench import kernels as bench
+
+    figures = bench.run(Namespace(channels=2, nodes=16, batch=2, radius=0.2, modes=3, repeat=1))
+    assert {"local_forward_vs_conv1d", "spectral_forward_vs_rfft"} <= set(figures)
+    assert all(value > 0 for value in figures.values()) and "conv1d" in capsys.readouterr().out
 
 
 def loop_reference_2d(kernel, h, width_x, width_y):

@@ -5,6 +5,8 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import invariance, network, projection, training
+from . import invariance, kernels, network, projection, training
 
-BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance}
+BENCHMARKS = {
+    "projection": projection, "network": network, "training": training, "invariance": invariance, "kernels": kernels,
+}

@@ -107,9 +107,26 @@ class _LocalKernel(torch.nn.Module):
             return self._conv(h, *plan[1:])
         return self._banded(h, plan[1])
 
+    def _weight(self, taps, points) -> torch.Tensor:
+        """The convolution's weight ``(C_out · P, C_in · P, *taps)`` from the coefficients and
+        the taps of each axis (P: the product of the rule points per cell)."""
+        weight = torch.einsum(_WEIGHT[len(taps)], self.coefficients, *taps)
+        n_out = self.out_channels * int(np.prod(points))
+        return weight.reshape(n_out, -1, *weight.shape[-len(taps):])
+
+    def _conv_weight(self, widths: tuple[Axis, ...]) -> tuple[torch.Tensor, tuple[int, ...]]:
+        for name, w in zip(("width", "width_y"), widths):
+            check_width(w, name)
+        plan = self._plan(widths)
+        if plan[0] != "conv":
+            raise ValueError("the widths must have equal cells for the layer to be a convolution (graded cells take "
+                             "the banded product)")
+        _, taps, halos, _, points = plan
+        return self._weight(taps, points), tuple(halos)
+
     def _conv(self, h, taps, halos, index, points) -> torch.Tensor:
         """Equal cells: one convolution over cells, with the rule's points as channels."""
-        d, batch, c = len(taps), h.shape[0], self.coefficients
+        d, batch = len(taps), h.shape[0]
         if index is not None:  # the boundary's images of the nodes as padding cells
             for k in range(d):
                 h = h.index_select(2 + k, index[k])
@@ -117,9 +134,7 @@ class _LocalKernel(torch.nn.Module):
         split = h.reshape(batch, self.in_channels, *(n for pair in zip(cells, points) for n in pair))
         order = [0, 1, *(3 + 2 * k for k in range(d)), *(2 + 2 * k for k in range(d))]
         split = split.permute(order).reshape(batch, self.in_channels * int(np.prod(points)), *cells)
-        weight = torch.einsum(_WEIGHT[d], c, *taps)
-        n_out = self.out_channels * int(np.prod(points))
-        weight = weight.reshape(n_out, -1, *weight.shape[-d:])
+        weight = self._weight(taps, points)
         out = _CONV[d](split, weight, padding=0 if index is not None else tuple(halos))
         out_cells = out.shape[2:]
         out = out.reshape(batch, self.out_channels, *points, *out_cells)
@@ -235,6 +250,28 @@ class LocalKernel(_LocalKernel):
         """K h at the Nyström nodes of `width` for a signal `h` of shape (batch, C_in, nodes)."""
         return self._convolve(h, (width,))
 
+    def conv_weight(self, width: Axis) -> tuple[torch.Tensor, tuple[int]]:
+        """The ``conv1d`` weight and padding the layer applies on `width` (equal cells):
+        ``(C_out · P, C_in · P, taps)`` with the P rule points of a cell as channels
+        (output channel ``o · P + a``), and the padding in cells. With one point per cell and
+        the zero boundary, ``conv1d(h, weight, padding=padding)`` is the layer itself — a
+        plain convolution to export.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fem_nn import uniform_axis
+        >>> kernel = LocalKernel(uniform_axis((-0.1, 0.1), 1, "lagrange", 1), 2, 3)
+        >>> width = uniform_axis((-1, 1), 40, "p0", 0)  # cells of 0.05: taps at 0, ±0.05, ±0.1
+        >>> weight, (padding,) = kernel.conv_weight(width)
+        >>> tuple(weight.shape), padding
+        ((3, 2, 5), 2)
+        >>> h = torch.randn(4, 2, 40, dtype=torch.float64)
+        >>> bool(torch.allclose(torch.nn.functional.conv1d(h, weight, padding=padding), kernel(h, width)))
+        True
+        """
+        return self._conv_weight((width,))
+
     def kernel_values(self, s) -> torch.Tensor:
         """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the
         one-sided values at a breakpoint, half the value at ±r): shape ``(len(s),
@@ -284,6 +321,12 @@ class LocalKernel2d(_LocalKernel):
     def forward(self, h: torch.Tensor, width: Axis, width_y: Axis | None = None) -> torch.Tensor:
         """K h at the tensor Nyström nodes of `width` × `width_y` (default `width` again)."""
         return self._convolve(h, (width, width if width_y is None else width_y))
+
+    def conv_weight(self, width: Axis, width_y: Axis | None = None) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The ``conv2d`` weight ``(C_out · P, C_in · P, taps_x, taps_y)`` and padding the
+        layer applies on equal cells (see :meth:`LocalKernel.conv_weight`; P the product of
+        the rule points per cell of both widths)."""
+        return self._conv_weight((width, width if width_y is None else width_y))
 
     def kernel_values(self, s, t) -> torch.Tensor:
         """κ(s, t) at the points (s_n, t_n) of the box, read per axis as in
