@@ -111,21 +111,23 @@ def test_the_benchmark_runs_and_reports_its_ratios(capsys):
 
 
 def loop_reference_2d(kernel, h, width_x, width_y):
+    """Σ over the image pairs of Σ_{j,l} w_j v_l κ(ξ_q − ξ_j, η_p − η_l) h_jl, the box support
+    as a mask, κ by Field on every (q, j, p, l) of one image pair at once."""
     (x, wx, _), (y, wy, _) = nystrom_nodes(width_x), nystrom_nodes(width_y)
     kappa = kernel_function(kernel.kernel_axes, kernel.coefficients)
     rs, rt = kernel.radius
     out = torch.zeros(h.shape[0], kernel.out_channels, len(x), len(y), dtype=torch.float64)
     images = IMAGES[kernel.boundary.name]
-    for q in range(len(x)):
-        for p in range(len(y)):
-            for ix in images(x):
-                for iy in images(y):
-                    s, t = x[q] - ix, y[p] - iy
-                    j, l = np.nonzero((np.abs(s)[:, None] <= rs) & (np.abs(t)[None, :] <= rt))
-                    if len(j) == 0:
-                        continue
-                    k = torch.as_tensor(kappa(s[j], t[l]) * (wx[j] * wy[l])[:, None, None])
-                    out[:, :, q, p] += torch.einsum("noi,bin->bo", k, h[:, :, j, l])
+    for ix in images(x):
+        for iy in images(y):
+            s, t = x[:, None] - ix[None, :], y[:, None] - iy[None, :]  # (q, j), (p, l)
+            inside = (np.abs(s) <= rs)[:, :, None, None] & (np.abs(t) <= rt)[None, None, :, :]
+            q, j, p, l = np.nonzero(inside)
+            if len(q) == 0:
+                continue
+            k = np.zeros((len(x), len(x), len(y), len(y), kernel.out_channels, kernel.in_channels))
+            k[q, j, p, l] = kappa(s[q, j], t[p, l]) * (wx[j] * wy[l])[:, None, None]
+            out += torch.einsum("qjploi,bijl->boqp", torch.as_tensor(k), h)
     return out
 
 
