@@ -10,7 +10,7 @@ from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
 from . import _checks, limits
-from .assembly import integral_vector, mass_factors
+from .assembly import integral_vector, mass_factors, mixed_mass_factors
 from .kernels import tensor_gather_evaluate
 from .mesh import Axis, Mesh, as_mesh
 from .projection import Projector, supermesh_axis
@@ -22,10 +22,12 @@ __all__ = ["Field", "l2_distance"]
 
 def _gauss_grid(mesh: Mesh, points_per_cell: int | None, extra: int):
     """Per-axis Gauss points and weights, `points_per_cell` on every cell of every axis
-    (default: max order + 1 + `extra`)."""
+    (default: max order + 1 + `extra`; for a family that is not polynomial, its quadrature
+    degree at the max order in place of the order)."""
     grid = []
     for axis in mesh.axes:
-        n = axis.max_order + 1 + extra if points_per_cell is None else points_per_cell
+        degree = axis.family.quadrature_degree(axis.max_order)
+        n = degree + 1 + extra if points_per_cell is None else points_per_cell
         x, w = rule_on_cells(gauss_legendre(_checks.integer(n, "quadrature_points", 1)), axis.breakpoints)
         grid.append((x.ravel(), w.ravel()))
     limits.check_bytes(limits.grid_bytes([len(x) for x, _ in grid]), f"a quadrature grid on the mesh {mesh.shape}")
@@ -282,7 +284,9 @@ def l2_distance(f: Field, g: Field) -> float:
     Both fields are projected (exactly) onto a space that contains them, where the difference
     is taken: no cancellation between ‖f‖² and ‖g‖². That is the mesh of one of them when it
     contains the other's (:meth:`~fem_nn.Mesh.contains`), else discontinuous Legendre spaces on the
-    per-axis supermesh.
+    per-axis supermesh. No Legendre space contains a family that is not polynomial (Fourier):
+    with one, and neither mesh containing the other, the distance is ``sqrt(‖f‖² + ‖g‖² − 2 (f,
+    g))``, exact but with round-off relative to the norms.
 
     Examples
     --------
@@ -301,5 +305,10 @@ def l2_distance(f: Field, g: Field) -> float:
         return (f - g.project(f.mesh)).norm()
     if g.mesh.contains(f.mesh):
         return (f.project(g.mesh) - g).norm()
+    if not all(axis.family.polynomial for axis in f.mesh.axes + g.mesh.axes):
+        # no Legendre space contains a trigonometric one: ‖f‖² + ‖g‖² − 2 (f, g), exact
+        # (round-off relative to ‖f‖² + ‖g‖², not to the distance)
+        cross = np.vdot(f.coefficients, apply_kronecker(mixed_mass_factors(f.mesh, g.mesh), g.coefficients))
+        return float(np.sqrt(max(f.inner(f) + g.inner(g) - 2.0 * cross, 0.0)))
     common = Mesh([supermesh_axis(a, b) for a, b in zip(f.mesh.axes, g.mesh.axes)], f.mesh.names)
     return (f.project(common) - g.project(common)).norm()

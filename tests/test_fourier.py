@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from fem_nn import Axis, Family, Field, Projector, fitted_rate, mass_matrix, tabulate, uniform_axis
+from fem_nn import Axis, Family, Field, fitted_rate, l2_distance, mass_matrix, tabulate, uniform_axis
 from fem_nn.continuum.width import nystrom_nodes
 from fem_nn.convolution import LocalKernel, SpectralKernel
 
@@ -163,7 +163,7 @@ def test_spectral_kernel_equals_neuraloperators_spectral_conv():
     kernel = SpectralKernel(4, 3, modes=6, dtype=torch.float32)
     conv = layers.SpectralConv(4, 3, n_modes=(2 * 6 - 1,), bias=False)
     with torch.no_grad():
-        conv.weight.tensor.copy_(kernel.weights().permute(2, 1, 0))  # (in, out, modes)
+        conv.weight.tensor.copy_(kernel.spectral_weights().permute(2, 1, 0))  # (in, out, modes)
     for n in (32, 64):
         h = torch.randn(5, 4, n)
         out = kernel(h, uniform_axis((-1, 1), n, "p0", 0))
@@ -182,3 +182,16 @@ def test_bad_input_is_refused_by_name():
         kernel(torch.zeros(1, 2, 16), uniform_axis((-1, 1), 16, "p0", 0))
     with pytest.raises(TypeError, match="width must be the signal's width Axis"):
         kernel(torch.zeros(1, 2, 16, dtype=torch.float64), 16)
+
+
+def test_fields_and_distances_integrate_the_fourier_family_accurately():
+    """Field.from_function and l2_error take their Gauss points from the family's quadrature
+    degree, and l2_distance to a polynomial field does not pass through a Legendre space."""
+    axis = Axis([-1, 1], "fourier", 16)
+    fourier, reference = Field.from_function(axis, smooth_periodic), Field.from_function(axis, smooth_periodic, quadrature_points=200)
+    assert np.abs(fourier.coefficients - reference.coefficients).max() <= 1e-13
+    assert fourier.l2_error(smooth_periodic) == pytest.approx(fourier.l2_error(smooth_periodic, quadrature_points=200), rel=1e-6)
+    legendre = Field.from_function(uniform_axis((-1, 1), 3, "legendre", 4), smooth_periodic)
+    exact = legendre.l2_error(smooth_periodic, quadrature_points=40)
+    assert l2_distance(fourier, legendre) == pytest.approx(exact, rel=1e-8)
+    assert l2_distance(legendre, fourier) == pytest.approx(exact, rel=1e-8)

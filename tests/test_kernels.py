@@ -92,25 +92,42 @@ def test_midpoint_nodes_make_a_plain_conv1d(boundary, mode):
     else:
         padded = torch.nn.functional.pad(h, (halo, halo), mode=mode)
     reference = torch.nn.functional.conv1d(padded, weight)
-    assert (kernel(h, uniform_axis((-1, 1), n, "p0", 0)) - reference).abs().max() <= 1e-12
+    width = uniform_axis((-1, 1), n, "p0", 0)
+    assert (kernel(h, width) - reference).abs().max() <= 1e-12
+    exported, padding = kernel.conv_weight(width)  # what a plain torch model would hold
+    assert padding == (halo,) and (exported - weight).abs().max() <= 1e-15
+    with pytest.raises(ValueError, match="the widths must have equal cells"):
+        kernel.conv_weight(WIDTHS["graded"][0])
+
+
+def test_the_benchmark_runs_and_reports_its_ratios(capsys):
+    from argparse import Namespace
+
+    from fem_nn.bench import kernels as bench
+
+    figures = bench.run(Namespace(channels=2, nodes=16, batch=2, radius=0.2, modes=3, repeat=1))
+    assert {"local_forward_vs_conv1d", "spectral_forward_vs_rfft"} <= set(figures)
+    assert all(value > 0 for value in figures.values()) and "conv1d" in capsys.readouterr().out
 
 
 def loop_reference_2d(kernel, h, width_x, width_y):
+    """Σ over the image pairs of Σ_{j,l} w_j v_l κ(ξ_q − ξ_j, η_p − η_l) h_jl, the box support
+    as a mask, κ by Field on every (q, j, p, l) of one image pair at once."""
     (x, wx, _), (y, wy, _) = nystrom_nodes(width_x), nystrom_nodes(width_y)
     kappa = kernel_function(kernel.kernel_axes, kernel.coefficients)
     rs, rt = kernel.radius
     out = torch.zeros(h.shape[0], kernel.out_channels, len(x), len(y), dtype=torch.float64)
     images = IMAGES[kernel.boundary.name]
-    for q in range(len(x)):
-        for p in range(len(y)):
-            for ix in images(x):
-                for iy in images(y):
-                    s, t = x[q] - ix, y[p] - iy
-                    j, l = np.nonzero((np.abs(s)[:, None] <= rs) & (np.abs(t)[None, :] <= rt))
-                    if len(j) == 0:
-                        continue
-                    k = torch.as_tensor(kappa(s[j], t[l]) * (wx[j] * wy[l])[:, None, None])
-                    out[:, :, q, p] += torch.einsum("noi,bin->bo", k, h[:, :, j, l])
+    for ix in images(x):
+        for iy in images(y):
+            s, t = x[:, None] - ix[None, :], y[:, None] - iy[None, :]  # (q, j), (p, l)
+            inside = (np.abs(s) <= rs)[:, :, None, None] & (np.abs(t) <= rt)[None, None, :, :]
+            q, j, p, l = np.nonzero(inside)
+            if len(q) == 0:
+                continue
+            k = np.zeros((len(x), len(x), len(y), len(y), kernel.out_channels, kernel.in_channels))
+            k[q, j, p, l] = kappa(s[q, j], t[p, l]) * (wx[j] * wy[l])[:, None, None]
+            out += torch.einsum("qjploi,bijl->boqp", torch.as_tensor(k), h)
     return out
 
 
@@ -139,8 +156,9 @@ def test_conv2d_of_a_separable_kernel_is_two_conv1d():
     kernel = LocalKernel2d((axis_s, axis_t), 1, 1, boundary="reflect", coefficients=product.detach())
     width = uniform_axis((-1, 1), 16, "p0", 0)
     h = torch.randn(2, 1, 16, 16, dtype=torch.float64)
+    # along x for every (image, y), then along y for every (image, x)
     rows = along_s(h.permute(0, 3, 1, 2).reshape(-1, 1, 16), width).reshape(2, 16, 1, 16).permute(0, 2, 3, 1)
-    both = along_t(rows.reshape(2, 16, 1, 16).permute(0, 1, 2, 3).reshape(-1, 1, 16), width).reshape(2, 1, 16, 16)
+    both = along_t(rows.reshape(-1, 1, 16), width).reshape(2, 1, 16, 16)
     assert (kernel(h, width) - both).abs().max() <= 1e-12
 
 
@@ -242,3 +260,38 @@ def test_a_registered_boundary_runs_through_both_paths():
         h = torch.randn(2, 1, len(nystrom_nodes(width)[0]), dtype=torch.float64)
         assert kernel._plan((width,))[0] == path
         assert (kernel(h, width) - loop_reference(kernel, h, width)).abs().max() <= 1e-12
+
+
+def test_the_optimizer_state_moves_with_a_refined_kernel():
+    """transfer_optimizer moves Adam's moments along the kernel axes (parameter_meshes):
+    coarsening after refining gives the first moments back."""
+    from fem_nn import transfer_optimizer
+
+    torch.manual_seed(7)
+    kernel = LocalKernel(KERNEL_AXES["legendre2"], 2, 2, boundary="periodic")
+    adam = torch.optim.Adam(kernel.parameters(), lr=1e-2)
+    width = WIDTHS["midpoint"][0]
+    kernel(torch.randn(3, 2, 12, dtype=torch.float64), width).square().sum().backward()
+    adam.step()
+    fine = kernel.refined()
+    moved = transfer_optimizer(adam, kernel, fine)
+    assert moved.state[fine.coefficients]["exp_avg"].shape == fine.coefficients.shape
+    back = transfer_optimizer(moved, fine, fine.projected(kernel.kernel_axis))
+    before, after = adam.state[kernel.coefficients]["exp_avg"], next(iter(back.state.values()))["exp_avg"]
+    assert (after - before).abs().max() <= 1e-12 * before.abs().max()
+    assert (moved.state[fine.coefficients]["exp_avg_sq"] >= 0).all()
+
+
+def test_a_kernel_moves_to_another_dtype_and_is_copied_with_its_function():
+    import copy
+
+    torch.manual_seed(8)
+    kernel = LocalKernel(KERNEL_AXES["legendre2"], 2, 2, boundary="reflect")
+    width = WIDTHS["graded"][0]
+    h = torch.randn(2, 2, len(nystrom_nodes(width)[0]), dtype=torch.float64)
+    out = kernel(h, width)
+    assert (copy.deepcopy(kernel)(h, width) - out).abs().max() == 0
+    single = copy.deepcopy(kernel).float()
+    assert single.coefficients.dtype == torch.float32 and list(single.state_dict()) == ["coefficients"]
+    assert (single(h.float(), width).double() - out).abs().max() <= 1e-5
+

@@ -5,7 +5,9 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import channels, invariance, models, network, projection, training
+from . import channels, invariance, kernels, models, network, projection, training
 
-BENCHMARKS = {"projection": projection, "network": network, "training": training, "invariance": invariance,
-              "channels": channels, "models": models}
+BENCHMARKS = {
+    "projection": projection, "network": network, "training": training, "invariance": invariance, "kernels": kernels,
+    "channels": channels, "models": models,
+}

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from .. import _checks
 from ..mesh import Axis, Mesh
-from ..projection import Projector
+from ..transfer import projected_coefficients
 from .boundaries import boundaries
-from .stencil import Stencil, kernel_basis
+from .stencil import Stencil, check_width, kernel_basis
 
 __all__ = ["LocalKernel", "LocalKernel2d"]
 
@@ -91,10 +91,7 @@ class _LocalKernel(torch.nn.Module):
 
     def _check_signal(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> None:
         for name, w in zip(("width", "width_y"), widths):
-            if not isinstance(w, Axis):
-                raise TypeError(f"{name} must be the signal's width Axis, got {type(w).__name__}")
-            if abs(w.breakpoints[0] + 1.0) > 1e-12 or abs(w.breakpoints[-1] - 1.0) > 1e-12:
-                raise ValueError(f"{name} must be an axis on [-1, 1], got [{w.interval[0]:g}, {w.interval[1]:g}]")
+            check_width(w, name)
         shape = (self.in_channels, *(w.n_cells * w.quadrature_points for w in widths))
         if not isinstance(h, torch.Tensor) or h.dim() != 2 + len(widths) or tuple(h.shape[1:]) != shape:
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
@@ -103,16 +100,33 @@ class _LocalKernel(torch.nn.Module):
         if h.dtype != self.coefficients.dtype:
             raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
 
-    def _apply(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
+    def _convolve(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
         self._check_signal(h, widths)
         plan = self._plan(widths)
         if plan[0] == "conv":
             return self._conv(h, *plan[1:])
         return self._banded(h, plan[1])
 
+    def _weight(self, taps, points) -> torch.Tensor:
+        """The convolution's weight ``(C_out · P, C_in · P, *taps)`` from the coefficients and
+        the taps of each axis (P: the product of the rule points per cell)."""
+        weight = torch.einsum(_WEIGHT[len(taps)], self.coefficients, *taps)
+        n_out = self.out_channels * int(np.prod(points))
+        return weight.reshape(n_out, -1, *weight.shape[-len(taps):])
+
+    def _conv_weight(self, widths: tuple[Axis, ...]) -> tuple[torch.Tensor, tuple[int, ...]]:
+        for name, w in zip(("width", "width_y"), widths):
+            check_width(w, name)
+        plan = self._plan(widths)
+        if plan[0] != "conv":
+            raise ValueError("the widths must have equal cells for the layer to be a convolution (graded cells take "
+                             "the banded product)")
+        _, taps, halos, _, points = plan
+        return self._weight(taps, points), tuple(halos)
+
     def _conv(self, h, taps, halos, index, points) -> torch.Tensor:
         """Equal cells: one convolution over cells, with the rule's points as channels."""
-        d, batch, c = len(taps), h.shape[0], self.coefficients
+        d, batch = len(taps), h.shape[0]
         if index is not None:  # the boundary's images of the nodes as padding cells
             for k in range(d):
                 h = h.index_select(2 + k, index[k])
@@ -120,9 +134,7 @@ class _LocalKernel(torch.nn.Module):
         split = h.reshape(batch, self.in_channels, *(n for pair in zip(cells, points) for n in pair))
         order = [0, 1, *(3 + 2 * k for k in range(d)), *(2 + 2 * k for k in range(d))]
         split = split.permute(order).reshape(batch, self.in_channels * int(np.prod(points)), *cells)
-        weight = torch.einsum(_WEIGHT[d], c, *taps)
-        n_out = self.out_channels * int(np.prod(points))
-        weight = weight.reshape(n_out, -1, *weight.shape[-d:])
+        weight = self._weight(taps, points)
         out = _CONV[d](split, weight, padding=0 if index is not None else tuple(halos))
         out_cells = out.shape[2:]
         out = out.reshape(batch, self.out_channels, *points, *out_cells)
@@ -153,11 +165,16 @@ class _LocalKernel(torch.nn.Module):
             values = torch.einsum("nd,nd...->n...", basis, values)
         return values
 
-    def _projected_coefficients(self, targets) -> np.ndarray:
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of each parameter's leading axes, by name (what
+        :func:`~fem_nn.transfer_optimizer` moves the optimizer state along)."""
+        return {"coefficients": Mesh(self.kernel_axes)}
+
+    def _projected_coefficients(self, targets) -> torch.Tensor:
         d = len(targets)
-        source = np.moveaxis(self.coefficients.detach().cpu().double().numpy(), (-2, -1), (0, 1))
-        projected = Projector(Mesh(tuple(targets)), Mesh(self.kernel_axes))(source)
-        return np.moveaxis(projected, (0, 1), (d, d + 1))
+        channels_first = self.coefficients.movedim((d, d + 1), (0, 1))  # Projector takes the trailing axes
+        projected = projected_coefficients(channels_first, Mesh(self.kernel_axes), Mesh(tuple(targets)))
+        return projected.movedim((0, 1), (d, d + 1))
 
     def _like(self, kernel_axes, coefficients):
         raise NotImplementedError
@@ -231,7 +248,29 @@ class LocalKernel(_LocalKernel):
 
     def forward(self, h: torch.Tensor, width: Axis) -> torch.Tensor:
         """K h at the Nyström nodes of `width` for a signal `h` of shape (batch, C_in, nodes)."""
-        return self._apply(h, (width,))
+        return self._convolve(h, (width,))
+
+    def conv_weight(self, width: Axis) -> tuple[torch.Tensor, tuple[int]]:
+        """The ``conv1d`` weight and padding the layer applies on `width` (equal cells):
+        ``(C_out · P, C_in · P, taps)`` with the P rule points of a cell as channels
+        (output channel ``o · P + a``), and the padding in cells. With one point per cell and
+        the zero boundary, ``conv1d(h, weight, padding=padding)`` is the layer itself — a
+        plain convolution to export.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fem_nn import uniform_axis
+        >>> kernel = LocalKernel(uniform_axis((-0.1, 0.1), 1, "lagrange", 1), 2, 3)
+        >>> width = uniform_axis((-1, 1), 40, "p0", 0)  # cells of 0.05: taps at 0, ±0.05, ±0.1
+        >>> weight, (padding,) = kernel.conv_weight(width)
+        >>> tuple(weight.shape), padding
+        ((3, 2, 5), 2)
+        >>> h = torch.randn(4, 2, 40, dtype=torch.float64)
+        >>> bool(torch.allclose(torch.nn.functional.conv1d(h, weight, padding=padding), kernel(h, width)))
+        True
+        """
+        return self._conv_weight((width,))
 
     def kernel_values(self, s) -> torch.Tensor:
         """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the
@@ -281,7 +320,13 @@ class LocalKernel2d(_LocalKernel):
 
     def forward(self, h: torch.Tensor, width: Axis, width_y: Axis | None = None) -> torch.Tensor:
         """K h at the tensor Nyström nodes of `width` × `width_y` (default `width` again)."""
-        return self._apply(h, (width, width if width_y is None else width_y))
+        return self._convolve(h, (width, width if width_y is None else width_y))
+
+    def conv_weight(self, width: Axis, width_y: Axis | None = None) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The ``conv2d`` weight ``(C_out · P, C_in · P, taps_x, taps_y)`` and padding the
+        layer applies on equal cells (see :meth:`LocalKernel.conv_weight`; P the product of
+        the rule points per cell of both widths)."""
+        return self._conv_weight((width, width if width_y is None else width_y))
 
     def kernel_values(self, s, t) -> torch.Tensor:
         """κ(s, t) at the points (s_n, t_n) of the box, read per axis as in

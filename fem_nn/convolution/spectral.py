@@ -21,7 +21,8 @@ from .. import _checks
 from ..continuum.width import nystrom_nodes
 from ..elements import fourier_tabulate
 from ..mesh import WIDTH_INTERVAL, Axis, Mesh
-from ..projection import Projector
+from ..transfer import projected_coefficients
+from .stencil import check_width
 
 __all__ = ["SpectralKernel"]
 
@@ -91,7 +92,7 @@ class SpectralKernel(torch.nn.Module):
         """The kernel field's axis: one ``fourier`` cell on [-1, 1] of order 2(modes − 1)."""
         return Axis(WIDTH_INTERVAL, "fourier", 2 * (self.modes - 1))
 
-    def weights(self) -> torch.Tensor:
+    def spectral_weights(self) -> torch.Tensor:
         """The complex weights ``R_k`` (modes, C_out, C_in) of ``irfft(R · rfft(h))``."""
         c = self.coefficients
         cosine = torch.cat([2 * c[:1], c[1::2]])
@@ -118,10 +119,7 @@ class SpectralKernel(torch.nn.Module):
 
     def forward(self, h: torch.Tensor, width: Axis) -> torch.Tensor:
         """K h at the Nyström nodes of `width` for a signal `h` of shape (batch, C_in, nodes)."""
-        if not isinstance(width, Axis):
-            raise TypeError(f"width must be the signal's width Axis, got {type(width).__name__}")
-        if not np.allclose(width.interval, WIDTH_INTERVAL, rtol=0, atol=1e-12):
-            raise ValueError(f"width must be an axis on [-1, 1], got [{width.interval[0]:g}, {width.interval[1]:g}]")
+        check_width(width)
         n = width.n_cells * width.quadrature_points
         if not isinstance(h, torch.Tensor) or h.dim() != 3 or tuple(h.shape[1:]) != (self.in_channels, n):
             got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
@@ -132,7 +130,7 @@ class SpectralKernel(torch.nn.Module):
         plan = self._plan(width)
         if plan is None:
             spectrum = torch.fft.rfft(h)[..., : self.modes]
-            mixed = torch.einsum("koi,bik->bok", self.weights(), spectrum)
+            mixed = torch.einsum("koi,bik->bok", self.spectral_weights(), spectrum)
             return torch.fft.irfft(mixed, n=n)
         synthesis, analysis = plan
         # per mode k: (A_k + i B_k) ↦ (c_{2k-1} + i c_{2k}) (A_k + i B_k), A_k, B_k = Σ w cos, Σ w sin
@@ -155,10 +153,14 @@ class SpectralKernel(torch.nn.Module):
         more modes, the truncation for fewer)."""
         modes = _checks.integer(modes, "modes", 1)
         target = Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1))
-        source = np.moveaxis(self.coefficients.detach().cpu().double().numpy(), 0, -1)
-        projected = np.moveaxis(Projector(Mesh((target,)), Mesh((self.kernel_axis,)))(source), -1, 0)
+        projected = projected_coefficients(self.coefficients.movedim(0, -1), Mesh((self.kernel_axis,)), Mesh((target,)))
         c = self.coefficients
-        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype, device=c.device)
+        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected.movedim(-1, 0), dtype=c.dtype, device=c.device)
+
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of the coefficients' leading axis, by name (for
+        :func:`~fem_nn.transfer_optimizer`)."""
+        return {"coefficients": Mesh((self.kernel_axis,))}
 
     def extra_repr(self) -> str:
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"

@@ -12,13 +12,24 @@ from ..continuum.width import nystrom_nodes
 from ..mesh import Axis
 from .boundaries import Boundary
 
-__all__ = ["Stencil", "kernel_basis"]
+__all__ = ["Stencil", "check_width", "kernel_basis"]
 
 # offsets this close to a kernel breakpoint or to the support's ends, relative to the
 # radius, are on them
 _EDGE = 1e-9
 # equal cells, relative to their width: the node offsets are then a lattice per point pair
 _UNIFORM = 1e-12
+
+
+def check_width(width, name: str = "width") -> Axis:
+    """`width` if it is an Axis on [-1, 1] (the signal's width), else a TypeError or
+    ValueError naming `name`."""
+    if not isinstance(width, Axis):
+        raise TypeError(f"{name} must be the signal's width Axis, got {type(width).__name__}")
+    a, b = width.breakpoints[0], width.breakpoints[-1]
+    if abs(a + 1.0) > 1e-12 or abs(b - 1.0) > 1e-12:
+        raise ValueError(f"{name} must be an axis on [-1, 1], got [{a:g}, {b:g}]")
+    return width
 
 
 def kernel_basis(kernel_axis: Axis, offsets: np.ndarray) -> np.ndarray:
