@@ -29,7 +29,7 @@ import time
 import torch
 
 from . import _checks
-from .convolution import LocalKernel2d
+from .convolution import LocalKernel2d, boundaries
 from .io import mesh_from_dict, mesh_to_dict
 from .mesh import WIDTH_INTERVAL, Axis, Mesh, uniform_axis
 from .odeblock import OdeBlock
@@ -191,6 +191,7 @@ class ContinuousNetClassifier(torch.nn.Module):
             raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
         if kernel is not None and not isinstance(kernel, Axis):
             raise TypeError(f"kernel must be an Axis on [-r, r] or None, got {type(kernel).__name__}")
+        boundary = boundaries(boundary).name
         self.in_channels, self.classes, self.channels, self.norm = in_channels, classes, channels, norm
         self.kernel, self.boundary = kernel, boundary
         kernels = [None if kernel is None else _scaled(kernel, 2 ** i) for i in range(len(channels))]
@@ -245,16 +246,17 @@ class ContinuousNetClassifier(torch.nn.Module):
     @classmethod
     def from_config(cls, config: dict, state_dict=None) -> "ContinuousNetClassifier":
         """The model of :meth:`config`, with the parameters and statistics of `state_dict`."""
-        keys = {"in_channels", "classes", "channels", "norm", "dtype", "blocks", "kernel", "boundary"}
-        if not isinstance(config, dict) or set(config) != keys:
-            raise ValueError(f"config must be a dict with keys {sorted(keys)}, got "
+        keys = {"in_channels", "classes", "channels", "norm", "dtype", "blocks"}
+        # a config saved before the width continuum has no kernel: nn.Conv2d
+        if not isinstance(config, dict) or not keys <= set(config) <= keys | {"kernel", "boundary"}:
+            raise ValueError(f"config must be a dict with keys {sorted(keys)} (and optionally 'kernel', 'boundary'), got "
                              f"{sorted(config) if isinstance(config, dict) else type(config).__name__}")
         dtype = {"float32": torch.float32, "float64": torch.float64}.get(config["dtype"])
         if dtype is None:
             raise ValueError(f"config['dtype'] must be 'float32' or 'float64', got {config['dtype']!r}")
-        kernel = None if config["kernel"] is None else mesh_from_dict(config["kernel"], "config['kernel']").axes[0]
+        kernel = None if config.get("kernel") is None else mesh_from_dict(config["kernel"], "config['kernel']").axes[0]
         model = cls(config["in_channels"], config["classes"], config["channels"], norm=config["norm"], dtype=dtype,
-                    kernel=kernel, boundary=config["boundary"])
+                    kernel=kernel, boundary=config.get("boundary", "zero"))
         if not isinstance(config["blocks"], list) or len(config["blocks"]) != len(model.channels):
             raise ValueError(f"config['blocks'] must list {len(model.channels)} block configs")
         model.blocks = torch.nn.ModuleList(

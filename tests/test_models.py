@@ -119,6 +119,10 @@ def test_bad_input_is_refused_with_the_argument_named():
         train_model("net", digits_images_task())
     with pytest.raises(ValueError, match="config"):
         ContinuousNetClassifier.from_config({"channels": [4]})
+    with pytest.raises(TypeError, match="kernel"):
+        ContinuousNetClassifier(kernel=0.25)
+    with pytest.raises(ValueError, match="boundary"):
+        ContinuousNetClassifier(boundary="mirror")
 
 
 def test_a_continuum_network_refuses_an_image_task_by_name():
