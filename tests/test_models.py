@@ -147,14 +147,16 @@ def test_a_field_conv_is_a_conv2d_of_its_tabulated_taps(boundary, padding):
     assert torch.allclose(conv(x), reference, rtol=0, atol=1e-12)
 
 
-def test_a_field_classifier_reads_an_image_at_twice_the_resolution_nearly_alike():
-    model = ContinuousNetClassifier(channels=(4, 8), depth=1, kernel=PIXEL, dtype=D, seed=0).eval()
+@pytest.mark.parametrize("kernel", [PIXEL, uniform_axis((-0.5, 0.5), 2, "lagrange", 1)], ids=["one pixel", "two pixels"])
+def test_a_field_classifier_reads_an_image_at_twice_the_resolution_nearly_alike(kernel):
+    model = ContinuousNetClassifier(channels=(4, 8), depth=1, kernel=kernel, dtype=D, seed=0).eval()
     x = load_task("digits_images").x_test[:20].to(D)
     fine = x.repeat_interleave(2, 2).repeat_interleave(2, 3)  # each pixel as 2 × 2 equal cells
     logits, again = model(x), model(fine)
     # the same fields, integrated on cells half as wide: close, not equal (the kernel's
-    # Nyström sum is not exact for piecewise constant images)
-    assert (again - logits).abs().max() <= 0.1 * logits.abs().max()
+    # Nyström sum is not exact for piecewise constant images); measured 6.9 % of the largest
+    # logit at this initialization for both kernels (trained ones drift further: the bench)
+    assert 0 < (again - logits).abs().max() <= 0.1 * logits.abs().max()
     restored = ContinuousNetClassifier.from_config(model.config(), model.state_dict()).eval()
     assert torch.equal(restored(fine), again)
 
