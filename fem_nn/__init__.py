@@ -69,7 +69,7 @@ _LAZY = {
     **dict.fromkeys(["Schedule", "load_schedule"], "schedule"),
     **dict.fromkeys(["Task", "burgers_task", "digits_task", "digits_images_task", "task_network", "register_task"], "tasks"),
     **dict.fromkeys(["OdeBlock", "Residual"], "odeblock"),
-    **dict.fromkeys(["ContinuousNetClassifier", "conv_residual_unit", "train_model"], "models"),
+    **dict.fromkeys(["ContinuousNetClassifier", "FieldConv2d", "conv_residual_unit", "train_model"], "models"),
     **dict.fromkeys(["Manifestations", "Trainer"], "trainer"),
     **dict.fromkeys(["make_optimizer"], "optimizers"),
     **dict.fromkeys(["project_down"], "inference"),

@@ -8,6 +8,11 @@ ReLU) → global average pooling → a linear head. Only the OdeBlocks are conti
 :meth:`ContinuousNetClassifier.replaced` re-manifests all of them (depth axis, scheme, steps)
 and copies the rest.
 
+With a `kernel` axis the width is a continuum too: every convolution is a
+:class:`FieldConv2d`, a kernel field on a box read by an image as equal cells of [-1, 1]²
+(a stitch is that field followed by the cell averages onto cells twice as wide), so the same
+model reads an image at any resolution.
+
 :func:`~fem_nn.trainer.train_classifier` trains a :class:`~fem_nn.ContinuumNetwork` only (its
 sampled manifestations, sample counts and DDP wrapping are the continuum network's), so
 :func:`train_model` is the loop for these models: AdamW, the one-cycle learning rate of the
@@ -17,27 +22,75 @@ trainer (:func:`~fem_nn.trainer.learning_rate_factor`), the task's loss and metr
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 
 import torch
 
 from . import _checks
-from .mesh import Axis, Mesh
+from .convolution import LocalKernel2d, boundaries
+from .io import mesh_from_dict, mesh_to_dict
+from .mesh import WIDTH_INTERVAL, Axis, Mesh, uniform_axis
 from .odeblock import OdeBlock
 from .optimizers import make_optimizer
 from .tasks import Task
 from .trainer import learning_rate_factor
 
-__all__ = ["ContinuousNetClassifier", "conv_residual_unit", "train_model", "NORMS"]
+__all__ = ["ContinuousNetClassifier", "FieldConv2d", "conv_residual_unit", "train_model", "NORMS"]
 
 
 NORMS = ("group", "batch", "none")
 
 
-def conv_residual_unit(channels: int, norm: str = "group", dtype: torch.dtype = torch.float32) -> torch.nn.Sequential:
+@functools.lru_cache(maxsize=None)
+def _cells(n: int) -> Axis:
+    """The width [-1, 1] as `n` equal cells, one node (the midpoint) per cell: a pixel row."""
+    return uniform_axis(WIDTH_INTERVAL, n, "p0", 0)
+
+
+class FieldConv2d(torch.nn.Module):
+    """A convolution as a continuum: the :class:`~fem_nn.convolution.LocalKernel2d` field κ
+    on ``kernel × kernel`` applied to images ``(batch, C_in, H, W)`` read as H × W equal
+    cells of [-1, 1]² (each pixel the value at its cell's centre), so its taps are the cell
+    area times κ at the offsets of the pixels and the same field reads any resolution.
+
+    `kernel`: an axis on [-r, r]; P1 on two cells of r = one pixel is a 3 × 3 convolution
+    (κ at ±r read at half value); `boundary` as for LocalKernel2d ("zero": zero padding).
+
+    Examples
+    --------
+    >>> conv = FieldConv2d(uniform_axis((-0.25, 0.25), 2, "lagrange", 1), 1, 4, dtype=torch.float64)
+    >>> tuple(conv(torch.ones(2, 1, 8, 8, dtype=torch.float64)).shape), tuple(conv.kernel.coefficients.shape)
+    ((2, 4, 8, 8), (3, 3, 4, 1))
+    """
+
+    def __init__(self, kernel: Axis, in_channels: int, out_channels: int, boundary: str = "zero",
+                 dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.kernel = LocalKernel2d((kernel, kernel), in_channels, out_channels, boundary=boundary, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kernel(x, _cells(x.shape[2]), _cells(x.shape[3]))
+
+
+def _scaled(axis: Axis, factor: float) -> Axis:
+    """`axis` with its breakpoints times `factor` (the kernel of a stage of wider cells)."""
+    return Axis(axis.breakpoints * factor, axis.family, axis.orders, axis.quadrature)
+
+
+def _conv(inputs: int, outputs: int, kernel: Axis | None, boundary: str, dtype: torch.dtype) -> torch.nn.Module:
+    """A 3 × 3 convolution keeping the image size, or its field (:class:`FieldConv2d`)."""
+    if kernel is None:
+        return torch.nn.Conv2d(inputs, outputs, 3, padding=1).to(dtype)
+    return FieldConv2d(kernel, inputs, outputs, boundary, dtype)
+
+
+def conv_residual_unit(channels: int, norm: str = "group", dtype: torch.dtype = torch.float32, kernel: Axis | None = None,
+                       boundary: str = "zero") -> torch.nn.Sequential:
     """The residual unit R(h) of a stage: 3 × 3 conv, a norm, ReLU, 3 × 3 conv, keeping
-    `channels` and the image size.
+    `channels` and the image size; with a `kernel` axis each conv a :class:`FieldConv2d`
+    (`boundary` its boundary).
 
     `norm`: "group" (GroupNorm of up to 4 groups: R is a function of the state alone, so every
     manifestation evaluates the same field), "batch" (BatchNorm, its statistics depth fields of
@@ -57,22 +110,27 @@ def conv_residual_unit(channels: int, norm: str = "group", dtype: torch.dtype = 
     layer = {"group": lambda: torch.nn.GroupNorm(math.gcd(4, channels), channels),
              "batch": lambda: torch.nn.BatchNorm2d(channels), "none": torch.nn.Identity}[norm]()
     return torch.nn.Sequential(
-        torch.nn.Conv2d(channels, channels, 3, padding=1), layer, torch.nn.ReLU(), torch.nn.Conv2d(channels, channels, 3, padding=1),
-    ).to(dtype)
+        _conv(channels, channels, kernel, boundary, dtype), layer.to(dtype), torch.nn.ReLU(),
+        _conv(channels, channels, kernel, boundary, dtype),
+    )
 
 
-def _conv_norm_relu(inputs: int, outputs: int, stride: int, dtype: torch.dtype) -> torch.nn.Sequential:
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1), torch.nn.BatchNorm2d(outputs), torch.nn.ReLU(),
-    ).to(dtype)
+def _conv_norm_relu(inputs: int, outputs: int, stride: int, dtype: torch.dtype, kernel: Axis | None,
+                    boundary: str) -> torch.nn.Sequential:
+    if kernel is None:
+        conv = [torch.nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1).to(dtype)]
+    else:  # the field at the finer cells, then the averages onto cells `stride` times as wide
+        conv = [FieldConv2d(kernel, inputs, outputs, boundary, dtype)] + ([torch.nn.AvgPool2d(stride)] if stride > 1 else [])
+    return torch.nn.Sequential(*conv, torch.nn.BatchNorm2d(outputs).to(dtype), torch.nn.ReLU())
 
 
-def _stage_block(channels: int, norm: str, depth, scheme, steps, rate: float, dtype: torch.dtype) -> OdeBlock:
+def _stage_block(channels: int, norm: str, depth, scheme, steps, rate: float, dtype: torch.dtype, kernel: Axis | None,
+                 boundary: str) -> OdeBlock:
     """An OdeBlock of :func:`conv_residual_unit` whose parameters at each depth dof are an
     independent draw of torch's default initialization (a ResNet's init for P0 depth)."""
-    template = conv_residual_unit(channels, norm, dtype)
+    template = conv_residual_unit(channels, norm, dtype, kernel, boundary)
     n_dofs = OdeBlock(template, depth).depth.n_dofs
-    draws = [conv_residual_unit(channels, norm, dtype) for _ in range(n_dofs)]
+    draws = [conv_residual_unit(channels, norm, dtype, kernel, boundary) for _ in range(n_dofs)]
     coefficients = {name: torch.stack([dict(d.named_parameters())[name].detach() for d in draws])
                     for name, _ in template.named_parameters()}
     return OdeBlock(template, depth, scheme=scheme, steps=steps, rate=rate, coefficients=coefficients)
@@ -96,6 +154,13 @@ class ContinuousNetClassifier(torch.nn.Module):
         BatchNorm.
     scheme, steps, rate :
         Every stage's (:class:`~fem_nn.odeblock.OdeBlock`); steps default one per depth cell.
+    kernel : Axis, optional
+        Convolutions as kernel fields (:class:`FieldConv2d`): the first stage's (and the
+        stem's) kernel axis on [-r, r], the image read as equal cells of [-1, 1]² (P1 on two
+        cells of r = 2 / H: a 3 × 3 conv); each stitch doubles the cell width and the
+        kernel's. Default: ``nn.Conv2d``.
+    boundary : str, default "zero"
+        The kernel fields' boundary (:data:`~fem_nn.convolution.boundaries`).
     dtype : torch.dtype, default torch.float32
     seed : int, optional
         Seeds torch's generator before the parameters are drawn.
@@ -111,7 +176,7 @@ class ContinuousNetClassifier(torch.nn.Module):
 
     def __init__(self, in_channels: int = 1, classes: int = 10, channels=(8, 16), depth: Axis | int = 2, norm: str = "group", *,
                  scheme="rk4", steps: int | None = None, rate: float = 1.0, dtype: torch.dtype = torch.float32,
-                 seed: int | None = None):
+                 seed: int | None = None, kernel: Axis | None = None, boundary: str = "zero"):
         super().__init__()
         in_channels = _checks.integer(in_channels, "in_channels", 1)
         classes = _checks.integer(classes, "classes", 1)
@@ -124,10 +189,17 @@ class ContinuousNetClassifier(torch.nn.Module):
             torch.manual_seed(_checks.integer(seed, "seed", 0))
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
+        if kernel is not None and not isinstance(kernel, Axis):
+            raise TypeError(f"kernel must be an Axis on [-r, r] or None, got {type(kernel).__name__}")
+        boundary = boundaries(boundary).name
         self.in_channels, self.classes, self.channels, self.norm = in_channels, classes, channels, norm
-        self.stem = _conv_norm_relu(in_channels, channels[0], 1, dtype)
-        self.blocks = torch.nn.ModuleList(_stage_block(c, norm, depth, scheme, steps, rate, dtype) for c in channels)
-        self.stitches = torch.nn.ModuleList(_conv_norm_relu(a, b, 2, dtype) for a, b in zip(channels, channels[1:]))
+        self.kernel, self.boundary = kernel, boundary
+        kernels = [None if kernel is None else _scaled(kernel, 2 ** i) for i in range(len(channels))]
+        self.stem = _conv_norm_relu(in_channels, channels[0], 1, dtype, kernels[0], boundary)
+        self.blocks = torch.nn.ModuleList(_stage_block(c, norm, depth, scheme, steps, rate, dtype, k, boundary)
+                                          for c, k in zip(channels, kernels))
+        self.stitches = torch.nn.ModuleList(_conv_norm_relu(a, b, 2, dtype, k, boundary)
+                                            for a, b, k in zip(channels, channels[1:], kernels))
         self.head = torch.nn.Linear(channels[-1], classes).to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -168,23 +240,29 @@ class ContinuousNetClassifier(torch.nn.Module):
         True
         """
         return {"in_channels": self.in_channels, "classes": self.classes, "channels": list(self.channels), "norm": self.norm,
-                "dtype": str(self.head.weight.dtype).removeprefix("torch."), "blocks": [b.config() for b in self.blocks]}
+                "dtype": str(self.head.weight.dtype).removeprefix("torch."), "blocks": [b.config() for b in self.blocks],
+                "kernel": None if self.kernel is None else mesh_to_dict(Mesh((self.kernel,))), "boundary": self.boundary}
 
     @classmethod
     def from_config(cls, config: dict, state_dict=None) -> "ContinuousNetClassifier":
         """The model of :meth:`config`, with the parameters and statistics of `state_dict`."""
         keys = {"in_channels", "classes", "channels", "norm", "dtype", "blocks"}
-        if not isinstance(config, dict) or set(config) != keys:
-            raise ValueError(f"config must be a dict with keys {sorted(keys)}, got "
+        # a config saved before the width continuum has no kernel: nn.Conv2d
+        if not isinstance(config, dict) or not keys <= set(config) <= keys | {"kernel", "boundary"}:
+            raise ValueError(f"config must be a dict with keys {sorted(keys)} (and optionally 'kernel', 'boundary'), got "
                              f"{sorted(config) if isinstance(config, dict) else type(config).__name__}")
         dtype = {"float32": torch.float32, "float64": torch.float64}.get(config["dtype"])
         if dtype is None:
             raise ValueError(f"config['dtype'] must be 'float32' or 'float64', got {config['dtype']!r}")
-        model = cls(config["in_channels"], config["classes"], config["channels"], norm=config["norm"], dtype=dtype)
+        kernel = None if config.get("kernel") is None else mesh_from_dict(config["kernel"], "config['kernel']").axes[0]
+        model = cls(config["in_channels"], config["classes"], config["channels"], norm=config["norm"], dtype=dtype,
+                    kernel=kernel, boundary=config.get("boundary", "zero"))
         if not isinstance(config["blocks"], list) or len(config["blocks"]) != len(model.channels):
             raise ValueError(f"config['blocks'] must list {len(model.channels)} block configs")
         model.blocks = torch.nn.ModuleList(
-            OdeBlock.from_config(conv_residual_unit(c, model.norm, dtype), b) for c, b in zip(model.channels, config["blocks"]))
+            OdeBlock.from_config(conv_residual_unit(c, model.norm, dtype, None if kernel is None else _scaled(kernel, 2 ** i),
+                                                    model.boundary), b)
+            for i, (c, b) in enumerate(zip(model.channels, config["blocks"])))
         if state_dict is not None:
             model.load_state_dict(state_dict)
         return model

@@ -18,7 +18,7 @@ import torch
 
 from ..odeblock import manifested
 
-__all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "fit_for"]
+__all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "fit_for", "random_shifts"]
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -92,13 +92,33 @@ class PlainResNet(torch.nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
+def random_shifts(x: torch.Tensor, generator: torch.Generator, pixels: int = 1) -> torch.Tensor:
+    """Each image of ``(batch, channels, H, W)`` shifted by its own random offsets of up to
+    `pixels` along each axis, zeros shifted in (a batch transform of :func:`fit_for`).
+
+    Examples
+    --------
+    >>> x = torch.arange(9.0).reshape(1, 1, 3, 3)
+    >>> shifted = random_shifts(x, torch.Generator().manual_seed(0))
+    >>> shifted.shape, bool(set(shifted.flatten().tolist()) <= set(x.flatten().tolist()) | {0.0})
+    (torch.Size([1, 1, 3, 3]), True)
+    """
+    batch, _, height, width = x.shape
+    offsets = torch.randint(2 * pixels + 1, (2, batch), generator=generator)
+    padded = torch.nn.functional.pad(x, (pixels,) * 4)
+    rows = (offsets[0, :, None] + torch.arange(height))[:, None, :, None]
+    columns = (offsets[1, :, None] + torch.arange(width))[:, None, None, :]
+    return padded[torch.arange(batch)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, columns]
+
+
 def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Callable, seconds: float,
             learning_rate: float, batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0,
-            manifestations=None) -> int:
+            manifestations=None, transform: Callable | None = None) -> int:
     """Train `model` on ``(x, y)`` with AdamW for `seconds` of wall time, the learning rate on
     a cosine over that time (each batch reads the clock); returns the epochs run.
     `manifestations`, a list of ``(scheme, steps_factor)``, draws one per batch for the
-    model's OdeBlocks (:func:`~fem_nn.odeblock.manifested`)."""
+    model's OdeBlocks (:func:`~fem_nn.odeblock.manifested`); `transform(inputs, generator)`
+    augments each batch (e.g. :func:`random_shifts`)."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     model.train()
@@ -112,7 +132,8 @@ def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Call
             drawn = (None, 1) if not manifestations else manifestations[
                 int(torch.randint(len(manifestations), (1,), generator=generator))]
             with manifested(model, *drawn):
-                loss(model(x[index]), y[index]).backward()
+                inputs = x[index] if transform is None else transform(x[index], generator)
+                loss(model(inputs), y[index]).backward()
             optimizer.step()
         epochs += 1
     model.eval()
