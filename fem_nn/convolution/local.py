@@ -171,10 +171,8 @@ class _LocalKernel(torch.nn.Module):
         return {"coefficients": Mesh(self.kernel_axes)}
 
     def _projected_coefficients(self, targets) -> torch.Tensor:
-        d = len(targets)
-        channels_first = self.coefficients.movedim((d, d + 1), (0, 1))  # Projector takes the trailing axes
-        projected = projected_coefficients(channels_first, Mesh(self.kernel_axes), Mesh(tuple(targets)))
-        return projected.movedim((0, 1), (d, d + 1))
+        # the channel dims trail the kernel axes' dofs: projected entry by entry
+        return projected_coefficients(self.coefficients, Mesh(self.kernel_axes), Mesh(tuple(targets)))
 
     def _like(self, kernel_axes, coefficients):
         raise NotImplementedError

@@ -153,9 +153,9 @@ class SpectralKernel(torch.nn.Module):
         more modes, the truncation for fewer)."""
         modes = _checks.integer(modes, "modes", 1)
         target = Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1))
-        projected = projected_coefficients(self.coefficients.movedim(0, -1), Mesh((self.kernel_axis,)), Mesh((target,)))
+        projected = projected_coefficients(self.coefficients, Mesh((self.kernel_axis,)), Mesh((target,)))
         c = self.coefficients
-        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected.movedim(-1, 0), dtype=c.dtype, device=c.device)
+        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype, device=c.device)
 
     def parameter_meshes(self) -> dict[str, Mesh]:
         """The mesh of the coefficients' leading axis, by name (for
