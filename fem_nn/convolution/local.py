@@ -22,7 +22,7 @@ from .. import _checks
 from ..mesh import Axis, Mesh
 from ..transfer import projected_coefficients
 from .boundaries import boundaries
-from .stencil import Stencil, check_width, kernel_basis
+from .stencil import Stencil, check_width, kernel_basis, kernel_coefficients
 
 __all__ = ["LocalKernel", "LocalKernel2d"]
 
@@ -56,16 +56,10 @@ class _LocalKernel(torch.nn.Module):
         self.out_channels = _checks.integer(out_channels, "out_channels", 1)
         self.boundary = boundaries(boundary)
         shape = (*(a.n_dofs for a in self.kernel_axes), self.out_channels, self.in_channels)
-        if coefficients is None:
-            # κ of size ~1/sqrt(C_in · support volume): K h keeps the size of h
-            volume = float(np.prod([2 * a.interval[1] for a in self.kernel_axes]))
-            coefficients = torch.randn(shape, dtype=dtype, device=device) / np.sqrt(self.in_channels * volume)
-        if not isinstance(coefficients, torch.Tensor):
-            coefficients = np.array(coefficients, dtype=float)  # a writable copy
-        coefficients = torch.as_tensor(coefficients, dtype=dtype, device=device)
-        if tuple(coefficients.shape) != shape:
-            raise ValueError(f"coefficients must have shape {shape} (kernel dofs, out, in), got {tuple(coefficients.shape)}")
-        self.coefficients = torch.nn.Parameter(coefficients.clone())
+        # κ of size ~1/sqrt(C_in · support volume): K h keeps the size of h
+        volume = float(np.prod([2 * a.interval[1] for a in self.kernel_axes]))
+        self.coefficients = kernel_coefficients(coefficients, shape, 1 / np.sqrt(self.in_channels * volume),
+                                                "kernel dofs, out, in", dtype, device)
         self._plans: dict = {}  # per width: geometry only (the coefficients enter per call)
 
     @property

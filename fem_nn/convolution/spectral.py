@@ -22,7 +22,7 @@ from ..continuum.width import nystrom_nodes
 from ..elements import fourier_tabulate
 from ..mesh import WIDTH_INTERVAL, Axis, Mesh
 from ..transfer import projected_coefficients
-from .stencil import check_width
+from .stencil import check_width, kernel_coefficients
 
 __all__ = ["SpectralKernel"]
 
@@ -77,14 +77,9 @@ class SpectralKernel(torch.nn.Module):
         self.out_channels = _checks.integer(out_channels, "out_channels", 1)
         self.modes = _checks.integer(modes, "modes", 1)
         shape = (2 * self.modes - 1, self.out_channels, self.in_channels)
-        if coefficients is None:  # ∫ κ h over the period keeps the size of h
-            coefficients = torch.randn(shape, dtype=dtype, device=device) / np.sqrt(2 * self.in_channels)
-        if not isinstance(coefficients, torch.Tensor):
-            coefficients = np.array(coefficients, dtype=float)  # a writable copy
-        coefficients = torch.as_tensor(coefficients, dtype=dtype, device=device)
-        if tuple(coefficients.shape) != shape:
-            raise ValueError(f"coefficients must have shape {shape} (2 modes − 1, out, in), got {tuple(coefficients.shape)}")
-        self.coefficients = torch.nn.Parameter(coefficients.clone())
+        # ∫ κ h over the period keeps the size of h
+        self.coefficients = kernel_coefficients(coefficients, shape, 1 / np.sqrt(2 * self.in_channels),
+                                                "2 modes − 1, out, in", dtype, device)
         self._plans: dict = {}
 
     @property

@@ -139,3 +139,16 @@ class Stencil:
             local = np.arange(points)[::-1] if flipped else np.arange(points)
             index[e + halo] = cell * points + local
         return index.ravel()
+
+
+def kernel_coefficients(coefficients, shape: tuple, size: float, layout: str, dtype, device) -> torch.nn.Parameter:
+    """A kernel field's coefficients as a Parameter of `shape` (`layout` names its axes in
+    the error): a copy of `coefficients`, or where None a draw of standard deviation `size`."""
+    if coefficients is None:
+        coefficients = size * torch.randn(shape, dtype=dtype, device=device)
+    if not isinstance(coefficients, torch.Tensor):
+        coefficients = np.array(coefficients, dtype=float)  # a writable copy
+    coefficients = torch.as_tensor(coefficients, dtype=dtype, device=device)
+    if tuple(coefficients.shape) != shape:
+        raise ValueError(f"coefficients must have shape {shape} ({layout}), got {tuple(coefficients.shape)}")
+    return torch.nn.Parameter(coefficients.clone())
