@@ -128,12 +128,8 @@ def _stage_block(channels: int, norm: str, depth, scheme, steps, rate: float, dt
                  boundary: str) -> OdeBlock:
     """An OdeBlock of :func:`conv_residual_unit` whose parameters at each depth dof are an
     independent draw of torch's default initialization (a ResNet's init for P0 depth)."""
-    template = conv_residual_unit(channels, norm, dtype, kernel, boundary)
-    n_dofs = OdeBlock(template, depth).depth.n_dofs
-    draws = [conv_residual_unit(channels, norm, dtype, kernel, boundary) for _ in range(n_dofs)]
-    coefficients = {name: torch.stack([dict(d.named_parameters())[name].detach() for d in draws])
-                    for name, _ in template.named_parameters()}
-    return OdeBlock(template, depth, scheme=scheme, steps=steps, rate=rate, coefficients=coefficients)
+    return OdeBlock.drawn(lambda: conv_residual_unit(channels, norm, dtype, kernel, boundary), depth,
+                          scheme=scheme, steps=steps, rate=rate)
 
 
 class ContinuousNetClassifier(torch.nn.Module):

@@ -269,6 +269,25 @@ class OdeBlock(torch.nn.Module):
         """The L2 projection onto lower depth orders: the inverse of :meth:`elevated`."""
         return self.replaced(self.depth.lowered(by, cells))
 
+    @classmethod
+    def drawn(cls, make_unit, depth: Axis | int = 1, **settings) -> "OdeBlock":
+        """A block whose parameters at each depth dof are an independent draw of the unit's
+        own initialization (``make_unit()`` called once per dof, and once for the template):
+        for P0 depth, a ResNet's initialization. `settings` as :class:`OdeBlock` takes them.
+
+        Examples
+        --------
+        >>> block = OdeBlock.drawn(lambda: torch.nn.Linear(2, 2), depth=3)
+        >>> weight = block.get_parameter("weight")
+        >>> tuple(weight.shape), bool((weight[0] != weight[1]).all())
+        ((3, 2, 2), True)
+        """
+        template = make_unit()
+        n_dofs = _depth_axis(depth).n_dofs
+        draws = [dict(make_unit().named_parameters()) for _ in range(n_dofs)]
+        coefficients = {name: torch.stack([d[name].detach() for d in draws]) for name, _ in template.named_parameters()}
+        return cls(template, depth, coefficients=coefficients, **settings)
+
     # --- plain ResNets ---------------------------------------------------------------------
     @classmethod
     def from_resnet(cls, units, scheme="euler", steps: int | None = None, gradient: str = "backprop") -> "OdeBlock":
