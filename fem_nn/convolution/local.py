@@ -103,7 +103,7 @@ class _LocalKernel(torch.nn.Module):
         if h.dtype != self.coefficients.dtype:
             raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
 
-    def _apply(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
+    def _convolved(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> torch.Tensor:
         self._check_signal(h, widths)
         plan = self._plan(widths)
         if plan[0] == "conv":
@@ -231,7 +231,7 @@ class LocalKernel(_LocalKernel):
 
     def forward(self, h: torch.Tensor, width: Axis) -> torch.Tensor:
         """K h at the Nyström nodes of `width` for a signal `h` of shape (batch, C_in, nodes)."""
-        return self._apply(h, (width,))
+        return self._convolved(h, (width,))
 
     def kernel_values(self, s) -> torch.Tensor:
         """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the
@@ -281,7 +281,7 @@ class LocalKernel2d(_LocalKernel):
 
     def forward(self, h: torch.Tensor, width: Axis, width_y: Axis | None = None) -> torch.Tensor:
         """K h at the tensor Nyström nodes of `width` × `width_y` (default `width` again)."""
-        return self._apply(h, (width, width if width_y is None else width_y))
+        return self._convolved(h, (width, width if width_y is None else width_y))
 
     def kernel_values(self, s, t) -> torch.Tensor:
         """κ(s, t) at the points (s_n, t_n) of the box, read per axis as in
