@@ -27,7 +27,7 @@ import os
 import numpy as np
 import torch
 
-from fem_nn.bench.models import DEPTH_SET, OPERATOR, OPERATOR_DRAWS, RESOLUTIONS, relative_l2
+from fem_nn.bench.models import DEPTH_SET, OPERATOR, OPERATOR_DRAWS, OPERATOR_LEARNING_RATE, RESOLUTIONS, relative_l2
 from fem_nn.bench.peers import fit_for, parameter_count
 from fem_nn.operator_network import OperatorNetwork
 from fem_nn.plotting import pyplot, save_figure
@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     task = burgers_task(n_train=args.train, n_test=128, cells=64)
     network = OperatorNetwork(**OPERATOR, seed=0)
-    epochs = fit_for(network, task.x_train, task.y_train, relative_l2, args.seconds, learning_rate=3e-3,
+    epochs = fit_for(network, task.x_train, task.y_train, relative_l2, args.seconds, learning_rate=OPERATOR_LEARNING_RATE,
                      manifestations=OPERATOR_DRAWS)
     print(f"{parameter_count(network)} parameters, {epochs} epochs in {args.seconds:g} s")
 

@@ -71,24 +71,16 @@ class KernelUnit(torch.nn.Module):
     (2, 3, 16)
     """
 
-    def __init__(self, kernel: torch.nn.Module, channels: int, activation: str = "gelu", hidden: int | None = None):
+    def __init__(self, kernel: torch.nn.Module, channels: int, activation: str = "gelu"):
         super().__init__()
         channels = _checks.integer(channels, "channels", 1)
         dtype = next(kernel.parameters()).dtype
         self.kernel = kernel
         self.pointwise = ChannelMap(channels, channels, dtype)
         self.activation = getattr(torch.nn.functional, activation)
-        if hidden is None:
-            self.mixing = None
-        elif hidden == 0:
-            self.mixing = ChannelMap(channels, channels, dtype)
-        else:
-            self.mixing = torch.nn.Sequential(ChannelMap(channels, hidden, dtype), torch.nn.GELU(),
-                                              ChannelMap(hidden, channels, dtype))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        z = self.activation(self.kernel(h, _cells(h.shape[-1])) + self.pointwise(h))
-        return z if self.mixing is None else self.mixing(z)
+        return self.activation(self.kernel(h, _cells(h.shape[-1])) + self.pointwise(h))
 
 
 def _kernel(kind: str, channels: int, modes: int, radius: float, dtype: torch.dtype) -> torch.nn.Module:
@@ -107,18 +99,20 @@ class OperatorNetwork(torch.nn.Module):
     ----------
     in_channels, out_channels : int, default 1
         Signals ``(batch, samples)`` in and out where both are 1, else ``(batch, C, samples)``.
-    channels : int, default 20
+    channels : int, default 33
         C, the lifted channels.
-    modes : int, default 16
-        Fourier modes of a spectral kernel; cells of a local kernel's field.
+    modes : int, default 9
+        Fourier modes of a spectral kernel (k = 0 … modes − 1: an FNO's ``n_modes=(16,)``
+        keeps 9); cells of a local kernel's field.
     kernel : {"spectral", "local"}, default "spectral"
     radius : float, default 0.25
         The support radius of a local kernel (periodic boundary).
-    depth : Axis or int, default 2
+    depth : Axis or int, default 1
         The depth axis of every field, or a number of continuous P1 cells.
     scheme : default "midpoint"
     steps : int, optional
-        Default two per depth cell.
+        Default two per depth cell. The defaults are the recipe of ``fem-nn bench models``
+        (docs/operators.rst): four unit evaluations per forward, as the FNO's four layers.
     projection_channels : int, default 64
         The hidden channels of the pointwise projection to the output.
     dtype : torch.dtype, default torch.float32
@@ -135,11 +129,10 @@ class OperatorNetwork(torch.nn.Module):
     8
     """
 
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, channels: int = 20, modes: int = 16, *,
-                 kernel: str = "spectral", radius: float = 0.25, depth: Axis | int = 2, scheme="midpoint",
-                 steps: int | None = None, projection_channels: int = 64, hidden: int | None = None,
-                 lift_channels: int | None = None, kernel_scale: float = 1.0, dtype: torch.dtype = torch.float32,
-                 seed: int | None = None):
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, channels: int = 33, modes: int = 9, *,
+                 kernel: str = "spectral", radius: float = 0.25, depth: Axis | int = 1, scheme="midpoint",
+                 steps: int | None = None, projection_channels: int = 64,
+                 dtype: torch.dtype = torch.float32, seed: int | None = None):
         super().__init__()
         self.in_channels = _checks.integer(in_channels, "in_channels", 1)
         self.out_channels = _checks.integer(out_channels, "out_channels", 1)
@@ -151,17 +144,12 @@ class OperatorNetwork(torch.nn.Module):
             torch.manual_seed(_checks.integer(seed, "seed", 0))
         if not isinstance(depth, Axis):
             depth = uniform_axis(DEPTH_INTERVAL, _checks.integer(depth, "depth", 1), "lagrange", 1)
-        if lift_channels is None:
-            self.lift = ChannelMap(self.in_channels + 1, channels, dtype)
-        else:
-            self.lift = torch.nn.Sequential(ChannelMap(self.in_channels + 1, lift_channels, dtype),
-                                            torch.nn.GELU(), ChannelMap(lift_channels, channels, dtype))
-        template = KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels, hidden=hidden)
+        self.lift = ChannelMap(self.in_channels + 1, channels, dtype)
+        template = KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels)
         # each depth dof an independent draw of the unit's initialization
-        draws = [KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels, hidden=hidden) for _ in range(depth.n_dofs)]
+        draws = [KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels) for _ in range(depth.n_dofs)]
         coefficients = {name: torch.stack([dict(d.named_parameters())[name].detach() for d in draws])
                         for name, _ in template.named_parameters()}
-        coefficients["kernel.coefficients"] = coefficients["kernel.coefficients"] * kernel_scale
         steps = 2 * depth.n_cells if steps is None else steps
         self.block = OdeBlock(template, depth, scheme=scheme, steps=steps, coefficients=coefficients)
         self.project = torch.nn.Sequential(
@@ -178,7 +166,7 @@ class OperatorNetwork(torch.nn.Module):
             raise ValueError(f"x must be signals (batch, {self.in_channels}, samples)"
                              f"{' or (batch, samples)' if self.in_channels == 1 else ''}, "
                              f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-        x = x.to(self.project[0].weight.dtype)
+        x = x.to(self.lift.weight.dtype)
         n = x.shape[-1]
         xi = (-1.0 + (2.0 * torch.arange(n, dtype=x.dtype, device=x.device) + 1.0) / n).expand(len(x), 1, n)
         y = self.project(self.block(self.lift(torch.cat([x, xi], 1))))
