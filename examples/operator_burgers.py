@@ -1,5 +1,5 @@
 """The channel operator network on Burgers: one set of fields at every resolution and depth
-=======================================================================================
+==========================================================================================
 
 Learn u(·, 0) ↦ u(·, T) of viscous Burgers' equation (periodic on [-1, 1]) with
 :class:`~fem_nn.operator_network.OperatorNetwork`: each signal's samples are read as equal
