@@ -42,6 +42,13 @@ def test_burgers_operator_is_discretization_invariant():
     assert max(errors[128], errors[256]) < 1.1 * errors[64]  # read finer than trained
 
 
+def test_operator_network_example_is_resolution_and_depth_invariant():
+    result = load("operator_burgers").main(["--seconds", "8", "--train", "256", "--out", ""])
+    errors, trained = result["errors"], result["errors"][64]
+    assert trained < 0.3 * result["identity"]  # learning (8 s on an idle core: 3.3 % against 107 %)
+    assert max(errors.values()) < 1.1 * trained and max(result["depth"].values()) < 1.1 * trained
+
+
 def test_irregular_pendulum_learns_and_predicts_the_future(tmp_path):
     pytest.importorskip("matplotlib")
     figure = tmp_path / "irregular.png"
