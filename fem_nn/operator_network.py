@@ -145,13 +145,9 @@ class OperatorNetwork(torch.nn.Module):
         if not isinstance(depth, Axis):
             depth = uniform_axis(DEPTH_INTERVAL, _checks.integer(depth, "depth", 1), "lagrange", 1)
         self.lift = ChannelMap(self.in_channels + 1, channels, dtype)
-        template = KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels)
-        # each depth dof an independent draw of the unit's initialization
-        draws = [KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels) for _ in range(depth.n_dofs)]
-        coefficients = {name: torch.stack([dict(d.named_parameters())[name].detach() for d in draws])
-                        for name, _ in template.named_parameters()}
         steps = 2 * depth.n_cells if steps is None else steps
-        self.block = OdeBlock(template, depth, scheme=scheme, steps=steps, coefficients=coefficients)
+        self.block = OdeBlock.drawn(lambda: KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels), depth,
+                                    scheme=scheme, steps=steps)
         self.project = torch.nn.Sequential(
             ChannelMap(channels, projection_channels, dtype), torch.nn.GELU(),
             ChannelMap(projection_channels, self.out_channels, dtype),

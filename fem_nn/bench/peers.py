@@ -22,8 +22,9 @@ __all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_coun
 
 
 def parameter_count(module: torch.nn.Module) -> int:
-    """The number of trainable scalars of `module`."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+    """The number of trainable real scalars of `module` (a complex weight, as the FNO's
+    spectral weights, counts twice: ``numel`` would count it once)."""
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
 
 
 def fourier_neural_operator(modes: int, channels: int) -> torch.nn.Module | None:
