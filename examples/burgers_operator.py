@@ -31,13 +31,12 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
 import torch
 
 from fem_nn import WIDTH_INTERVAL, Mesh, uniform_axis
-from fem_nn.plotting import pyplot, save_figure
+from fem_nn.plotting import plot_operator_predictions
 from fem_nn.tasks import (
-    BURGERS_GRID, burgers_initial_conditions, burgers_solution, burgers_symmetries, burgers_task, cell_averages,
+    burgers_initial_conditions, burgers_solution, burgers_symmetries, burgers_task, cell_averages,
     relative_error, task_network,
 )
 from fem_nn.trainer import Manifestations, Trainer
@@ -108,21 +107,9 @@ def main(argv=None) -> dict:
     print(f"  (the identity map u(T) ≈ u(0) scores {identity:.1%})")
 
     if args.out or GALLERY:  # the gallery shows the open figure
-        plt = pyplot()
-        figure, ax = plt.subplots(figsize=(6, 3.6))
-        fine = -1.0 + 2.0 * (np.arange(BURGERS_GRID) + 0.5) / BURGERS_GRID
-        ax.plot(fine, u0_test[0], color="grey", lw=1, label="u(0)")
-        ax.plot(fine, uT_test[0], color="black", lw=1.5, label="u(T), spectral")
-        for cells in (32, 256):
-            with torch.no_grad():
-                prediction = network.remanifested(output_mesh=readout(cells))(cell_averages(u0_test[:1], cells), resample=True)[0]
-            centres = -1.0 + 2.0 * (np.arange(cells) + 0.5) / cells
-            ax.step(centres, prediction.numpy(), where="mid", label=f"network, {cells} cells")
-        ax.set_xlabel("ξ")
-        ax.legend(fontsize=8)
-        figure.tight_layout()
-        if args.out:
-            save_figure(figure, args.out)
+        with torch.no_grad():
+            predictions = {cells: network.remanifested(output_mesh=readout(cells))(cell_averages(u0_test[:1], cells), resample=True)[0].numpy() for cells in (32, 256)}
+        plot_operator_predictions(u0_test[0], uT_test[0], predictions, path=args.out or None)
     return errors
 
 

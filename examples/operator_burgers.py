@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
 import torch
 
 from fem_nn.bench.models import DEPTH_SET, OPERATOR, OPERATOR_DRAWS, OPERATOR_LEARNING_RATE, RESOLUTIONS, relative_l2
 from fem_nn.bench.peers import fit_for, parameter_count
 from fem_nn.operator_network import OperatorNetwork
-from fem_nn.plotting import pyplot, save_figure
-from fem_nn.tasks import BURGERS_GRID, burgers_initial_conditions, burgers_solution, burgers_task, cell_averages
+from fem_nn.plotting import plot_operator_predictions
+from fem_nn.tasks import burgers_initial_conditions, burgers_solution, burgers_task, cell_averages
 
 GALLERY = os.environ.get("FEM_NN_GALLERY", "") not in ("", "0")  # set by docs/conf.py
 
@@ -81,21 +80,9 @@ def main(argv=None) -> dict:
     print(f"(the identity map u(T) ≈ u(0) scores {identity:.1%})")
 
     if args.out or GALLERY:  # the gallery shows the open figure
-        plt = pyplot()
-        figure, ax = plt.subplots(figsize=(6, 3.6))
-        fine = -1.0 + 2.0 * (np.arange(BURGERS_GRID) + 0.5) / BURGERS_GRID
-        ax.plot(fine, u0[0], color="grey", lw=1, label="u(0)")
-        ax.plot(fine, uT[0], color="black", lw=1.5, label="u(T), spectral")
-        for cells in (32, 256):
-            with torch.no_grad():
-                prediction = network(cell_averages(u0[:1], cells))[0]
-            centres = -1.0 + 2.0 * (np.arange(cells) + 0.5) / cells
-            ax.step(centres, prediction.numpy(), where="mid", label=f"network, {cells} cells")
-        ax.set_xlabel("ξ")
-        ax.legend(fontsize=8)
-        figure.tight_layout()
-        if args.out:
-            save_figure(figure, args.out)
+        with torch.no_grad():
+            predictions = {cells: network(cell_averages(u0[:1], cells))[0].numpy() for cells in (32, 256)}
+        plot_operator_predictions(u0[0], uT[0], predictions, path=args.out or None)
     return {"errors": errors, "depth": depth, "epochs": epochs, "identity": identity}
 
 

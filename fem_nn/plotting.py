@@ -30,6 +30,7 @@ __all__ = [
     "plot_mesh",
     "plot_convergence",
     "plot_training",
+    "plot_operator_predictions",
 ]
 
 SYMBOLS = {"xi": "ξ", "eta": "η", "delta": "δ"}
@@ -576,4 +577,31 @@ def plot_training(history, events=None, metrics=None, *, step: str = "epoch", pa
                         fontsize=7, color="grey")
         ax.set_xlabel(step)
         ax.set_ylabel(metric)
+    return _finish(figure, path)
+
+
+def plot_operator_predictions(u0, uT, predictions: Mapping, *, path=None):
+    """One function-to-function test pair — input `u0` and target `uT` sampled at the
+    midpoints of equal cells of [-1, 1] — with a model's predictions as P0 cell values, one
+    curve per entry ``cells -> values`` of `predictions` (any resolutions); the figure, saved
+    to `path` if given.
+
+    Examples
+    --------
+    >>> u = np.sin(np.pi * np.linspace(-1, 1, 64, endpoint=False))
+    >>> figure = plot_operator_predictions(u, 0.5 * u, {8: 0.5 * u.reshape(8, -1).mean(1)})
+    >>> len(figure.axes[0].lines)
+    3
+    """
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(6, 3.6))
+    for values, style in ((u0, {"color": "grey", "lw": 1, "label": "u(0)"}), (uT, {"color": "black", "lw": 1.5, "label": "u(T)"})):
+        values = np.asarray(values, dtype=float)
+        ax.plot(-1.0 + (2.0 * np.arange(len(values)) + 1.0) / len(values), values, **style)
+    for cells, values in predictions.items():
+        ax.step(-1.0 + (2.0 * np.arange(cells) + 1.0) / cells, np.asarray(values, dtype=float), where="mid",
+                label=f"prediction, {cells} cells")
+    ax.set_xlabel("ξ")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
     return _finish(figure, path)
