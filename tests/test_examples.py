@@ -46,7 +46,11 @@ def test_operator_network_example_is_resolution_and_depth_invariant():
     result = load("operator_burgers").main(["--seconds", "8", "--train", "256", "--out", ""])
     errors, trained = result["errors"], result["errors"][64]
     assert trained < 0.3 * result["identity"]  # learning (8 s on an idle core: 3.3 % against 107 %)
-    assert max(errors.values()) < 1.1 * trained and max(result["depth"].values()) < 1.1 * trained
+    # trained for a time, so the error depends on the machine: bounds that hold at any error.
+    # Read finer, within the 1.3x (60 s: 1.21x); read at 32 cells, the 64-cell averages
+    # the network learned miss the 32-cell ones by 1.69 % even for the exact map (docs/operators.rst)
+    assert max(errors[128], errors[256]) < 1.3 * trained and errors[32] < trained + 0.025
+    assert max(result["depth"].values()) < 1.1 * trained
 
 
 def test_irregular_pendulum_learns_and_predicts_the_future(tmp_path):
