@@ -19,7 +19,7 @@ import argparse
 import os
 
 from fem_nn.models import ContinuousNetClassifier, train_model
-from fem_nn.plotting import pyplot, save_figure
+from fem_nn.plotting import plot_manifestations
 from fem_nn.tasks import accuracy, digits_images_task
 
 SCHEMES = ("euler", "midpoint", "rk4", "rk4_38")
@@ -59,18 +59,7 @@ def main(argv=None) -> dict:
         print(f"{scheme:<10}" + "".join(f"{a:8.2%}" for a in row))
 
     if args.out or GALLERY:  # the gallery shows the open figure
-        plt = pyplot()
-        figure, ax = plt.subplots(figsize=(6, 4))
-        for scheme, row in table.items():
-            ax.semilogx(STEPS, [100 * a for a in row], "o-", label=scheme)
-        ax.axvline(3, color="grey", linestyle=":", label="training steps")
-        ax.set_xlabel("steps per stage")
-        ax.set_ylabel("test accuracy [%]")
-        ax.legend()
-        ax.grid(True, which="both", alpha=0.3)
-        figure.tight_layout()
-        if args.out:
-            save_figure(figure, args.out)
+        plot_manifestations(table, STEPS, 3, xlabel="steps per stage", path=args.out or None)
     return {"table": table, "accuracy": last["test_accuracy"], "parameters": parameters, "seconds": last["seconds"]}
 
 

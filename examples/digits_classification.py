@@ -18,7 +18,7 @@ import os
 
 from fem_nn.tasks import accuracy, digits_network, digits_task
 from fem_nn.trainer import train_classifier
-from fem_nn.plotting import pyplot, save_figure
+from fem_nn.plotting import plot_manifestations
 
 SCHEMES = ("euler", "midpoint", "heun", "rk4", "rk4_38")
 STEPS = (1, 2, 3, 4, 6, 8, 16, 32)
@@ -55,19 +55,7 @@ def main(argv=None) -> dict:
         print(f"{scheme:<10}" + "".join(f"{a:8.2%}" for a in row))
 
     if args.out or GALLERY:  # the gallery shows the open figure
-        plt = pyplot()
-        figure, ax = plt.subplots(figsize=(6, 4))
-        for scheme, row in table.items():
-            ax.semilogx(STEPS, [100 * a for a in row], "o-", label=scheme)
-        ax.axvline(network.steps, color="grey", linestyle=":", label="training steps")
-        ax.set_xlabel("steps")
-        ax.set_ylabel("test accuracy [%]")
-        ax.set_ylim(80, 100)
-        ax.legend()
-        ax.grid(True, which="both", alpha=0.3)
-        figure.tight_layout()
-        if args.out:
-            save_figure(figure, args.out)
+        plot_manifestations(table, STEPS, network.steps, ylim=(80, 100), path=args.out or None)
     return table
 
 

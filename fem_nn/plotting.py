@@ -31,6 +31,7 @@ __all__ = [
     "plot_convergence",
     "plot_training",
     "plot_operator_predictions",
+    "plot_manifestations",
 ]
 
 SYMBOLS = {"xi": "ξ", "eta": "η", "delta": "δ"}
@@ -603,5 +604,31 @@ def plot_operator_predictions(u0, uT, predictions: Mapping, *, path=None):
                 label=f"prediction, {cells} cells")
     ax.set_xlabel("ξ")
     ax.legend(fontsize=8)
+    figure.tight_layout()
+    return _finish(figure, path)
+
+
+def plot_manifestations(table: Mapping, steps, trained_steps: int, *, xlabel: str = "steps", ylim=None, path=None):
+    """Test accuracy against step count, one curve per scheme: ``table`` maps a scheme to its
+    accuracies (fractions) at `steps`; a dotted line marks the trained step count. The
+    figure, saved to `path` if given.
+
+    Examples
+    --------
+    >>> figure = plot_manifestations({"rk4": [0.9, 0.97], "euler": [0.5, 0.9]}, [2, 4], 4)
+    >>> len(figure.axes[0].lines)
+    3
+    """
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(6, 4))
+    for scheme, row in table.items():
+        ax.semilogx(list(steps), [100 * a for a in row], "o-", label=scheme)
+    ax.axvline(trained_steps, color="grey", linestyle=":", label="training steps")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy [%]")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     return _finish(figure, path)
