@@ -42,7 +42,7 @@ from .refinement import _steps
 from .tableaus import ButcherTableau, tableau, tableau_names
 from .transfer import projected_coefficients
 
-__all__ = ["OdeBlock", "Residual", "BlockSettings", "manifested"]
+__all__ = ["OdeBlock", "Residual", "BlockSettings", "depth_axis", "manifested"]
 
 _GRADIENTS = ("backprop", "checkpoint", "adjoint", "discrete")
 
@@ -67,7 +67,7 @@ class Residual(torch.nn.Module):
         return h + self.unit(h)
 
 
-def _depth_axis(depth) -> Axis:
+def depth_axis(depth) -> Axis:
     """`depth` as a depth axis: an Axis on [0, 1], or a number of P0 cells."""
     if isinstance(depth, Axis):
         if not np.allclose(depth.interval, DEPTH_INTERVAL, rtol=0, atol=1e-12):
@@ -153,7 +153,7 @@ class OdeBlock(torch.nn.Module):
         super().__init__()
         if not isinstance(unit, torch.nn.Module):
             raise TypeError(f"unit must be a torch.nn.Module, got {type(unit).__name__}")
-        axis = _depth_axis(depth)
+        axis = depth_axis(depth)
         steps = axis.n_cells if steps is None else _checks.integer(steps, "steps", 1)
         if gradient not in _GRADIENTS:
             raise ValueError(f"gradient must be one of {list(_GRADIENTS)}, got {gradient!r}")
@@ -230,7 +230,7 @@ class OdeBlock(torch.nn.Module):
         >>> fine.depth.n_cells, fine.steps, bool(torch.allclose(fine(h), block(h), rtol=0, atol=1e-12))
         (4, 2, True)
         """
-        axis = self.depth if depth is None else _depth_axis(depth)
+        axis = self.depth if depth is None else depth_axis(depth)
         source, target, same = self.depth_mesh, _depth_mesh(axis), axis.same_space(self.depth)
         coefficients = {}
         for name, safe in self.names.items():
@@ -241,7 +241,7 @@ class OdeBlock(torch.nn.Module):
                 coefficients[name] = projected_coefficients(value, source, target)
             else:  # a counter: the largest, on every new dof
                 coefficients[name] = value.amax(0).expand(axis.n_dofs, *value.shape[1:]).clone()
-        template = self._unit_at(0)
+        template = self.unit_at(0)
         block = type(self)(
             template, axis, scheme=self.tableau if scheme is None else scheme, steps=self.steps if steps is None else steps,
             rate=self.rate if rate is None else rate, gradient=self.gradient if gradient is None else gradient,
@@ -283,7 +283,7 @@ class OdeBlock(torch.nn.Module):
         ((3, 2, 2), True)
         """
         template = make_unit()
-        n_dofs = _depth_axis(depth).n_dofs
+        n_dofs = depth_axis(depth).n_dofs
         draws = [dict(make_unit().named_parameters()) for _ in range(n_dofs)]
         coefficients = {name: torch.stack([d[name].detach() for d in draws]) for name, _ in template.named_parameters()}
         return cls(template, depth, coefficients=coefficients, **settings)
@@ -333,7 +333,7 @@ class OdeBlock(torch.nn.Module):
                 f"to_resnet needs P0 depth, scheme euler, steps = rate = the cells ({n}); got family "
                 f"{self.depth.family.value}, scheme {self.tableau.name}, steps {self.steps}, rate {self.rate:g}"
             )
-        return torch.nn.Sequential(*(Residual(self._unit_at(cell)) for cell in range(n)))
+        return torch.nn.Sequential(*(Residual(self.unit_at(cell)) for cell in range(n)))
 
     # --- saving ----------------------------------------------------------------------------
     def config(self) -> dict:
@@ -368,7 +368,7 @@ class OdeBlock(torch.nn.Module):
         return block
 
     # --- evaluation ------------------------------------------------------------------------
-    def _unit_at(self, dof: int) -> torch.nn.Module:
+    def unit_at(self, dof: int) -> torch.nn.Module:
         """A copy of the unit holding copies of the coefficients of depth dof `dof` (their
         dtype and device), in this block's training mode."""
         unit = copy.deepcopy(self._unit).to_empty(device="cpu")

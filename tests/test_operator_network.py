@@ -126,7 +126,7 @@ def spectrum(samples: torch.Tensor) -> torch.Tensor:
 
 
 def test_the_kernel_is_exact_for_band_limited_states_at_any_sample_count():
-    kernel = OperatorNetwork(channels=2, modes=4, dtype=torch.float64, seed=0).block._unit_at(0).kernel
+    kernel = OperatorNetwork(channels=2, modes=4, dtype=torch.float64, seed=0).block.unit_at(0).kernel
     with torch.no_grad():
         outputs = {n: spectrum(kernel(band_limited(n)[None], uniform_axis((-1, 1), n, "p0", 0))[0]) for n in (8, 64, 128)}
     for n in (64, 128):  # the same trigonometric polynomial of degree < modes at every n >= 2 modes
