@@ -91,8 +91,9 @@ class Hardball(_Ball):
 
     Examples
     --------
-    >>> Hardball(radius=1.0)(torch.tensor([[3.0, 4.0], [0.3, 0.4]]).T[None]).squeeze(0).T.tolist()
-    [[0.6000000238418579, 0.800000011920929], [0.30000001192092896, 0.4000000059604645]]
+    >>> x = torch.tensor([[3.0, 0.3], [4.0, 0.4]])[None]  # (batch, channels, pixels): norms 5 and 0.5
+    >>> [[round(v, 4) for v in pixel] for pixel in Hardball(radius=1.0)(x).squeeze(0).T.tolist()]
+    [[0.6, 0.8], [0.3, 0.4]]
     """
 
     name = "hardball"
@@ -107,8 +108,8 @@ class Softball(_Ball):
 
     Examples
     --------
-    >>> Softball(radius=1.0)(torch.tensor([[3.0], [4.0]])[None]).flatten().tolist()
-    [0.5883484482765198, 0.7844645977020264]
+    >>> [round(v, 4) for v in Softball(radius=1.0)(torch.tensor([[3.0], [4.0]])[None]).flatten().tolist()]  # x / √26
+    [0.5883, 0.7845]
     """
 
     name = "softball"
