@@ -28,6 +28,7 @@ os.environ.setdefault("FEM_NN_GALLERY", "1")
 
 import fem_nn  # noqa: E402
 import fem_nn.distributed  # noqa: E402,F401  (documented with the API)
+import fem_nn.hyperbolic  # noqa: E402,F401
 
 # --- project ---------------------------------------------------------------------------------
 project = "fem_nn"
@@ -137,7 +138,7 @@ CONSTANTS = {
 }
 
 # modules whose functions are used through the module, not imported from fem_nn
-EXTRA_MODULES = [("fem_nn.distributed", "Distributed training")]
+EXTRA_MODULES = [("fem_nn.distributed", "Distributed training"), ("fem_nn.hyperbolic", "The hyperbolic ConvNet")]
 
 
 def public_names() -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ continuum in depth, with its continuous channel symmetry as an API.
 """
 
 from .activations import STREAM_ACTIVATIONS, Hardball, Hardtanh, Softball, stream_activation
+from .compression import Compression, canonical_form, compressed
 from .groups import GROUPS, channel_group
 from .network import HyperbolicConvNet
 from .symmetry import check_transform, fused, transformed
@@ -20,4 +21,4 @@ from .units import UNITS, UnitSettings, hyperbolic_unit
 
 __all__ = ["HyperbolicConvNet", "UnitSettings", "hyperbolic_unit", "UNITS", "Hardball", "Softball", "Hardtanh",
            "stream_activation", "STREAM_ACTIVATIONS", "channel_group", "GROUPS", "fused", "transformed",
-           "check_transform"]
+           "check_transform", "compressed", "Compression", "canonical_form"]

@@ -86,7 +86,7 @@ class _Ball(StreamActivation):
 
 
 class Hardball(_Ball):
-    """x ↦ x · min(1, R / |x|): each pixel's channel vector into the ball of radius R
+    """x ↦ x · min(1, R / ‖x‖): each pixel's channel vector into the ball of radius R
     (default √channels).
 
     Examples
@@ -104,7 +104,7 @@ class Hardball(_Ball):
 
 
 class Softball(_Ball):
-    """x ↦ x / √(1 + |x|² / R²): a smooth hardball (default R = √channels).
+    """x ↦ x / √(1 + ‖x‖² / R²): a smooth hardball (default R = √channels).
 
     Examples
     --------

@@ -144,7 +144,16 @@ def canonical_form(model: HyperbolicConvNet, stage: int) -> tuple[HyperbolicConv
     """The model with stage `stage`'s stream in principal directions: T = Uᵀ from the SVD
     ``W = U Σ Vᵀ`` of every map writing into it (unfolded along the stream), so the stream's
     writers become ``Σ Vᵀ``: rows orthogonal, ordered by norm. Returns the model and Σ.
-    Needs a group containing O(n) (identity, hardball, softball activations)."""
+    Needs a group containing O(n) (identity, hardball, softball activations).
+
+    Examples
+    --------
+    >>> model = HyperbolicConvNet(channels=(4,), norm="none", dtype=torch.float64, seed=0)
+    >>> canonical, sigma = canonical_form(model, 0)
+    >>> x = torch.randn(2, 1, 8, 8, dtype=torch.float64)
+    >>> bool(torch.allclose(canonical(x), model(x), rtol=1e-10, atol=1e-12)), bool((sigma[:-1] >= sigma[1:]).all())
+    (True, True)
+    """
     model = fused(model) if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else model
     params = dict(model.named_parameters())
     blocks = [torch.movedim(params[name].detach(), dim, 0).reshape(model.channels[stage], -1)
