@@ -21,6 +21,7 @@ ACTIVATIONS: dict[str, Callable] = {
     "softplus": F.softplus,
     "gelu": F.gelu,
     "sigmoid": torch.sigmoid,
+    "hardtanh": F.hardtanh,  # clipping to [-1, 1]: the hyperbolic ConvNet's elementwise choice
     "identity": identity,
 }
 
@@ -99,7 +100,7 @@ def apply_in_place(function: Callable, z: torch.Tensor) -> torch.Tensor:
 
 
 def activation_function(spec: str | dict | Callable) -> Callable:
-    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, identity), from
+    """A pointwise activation by name (tanh, relu, softplus, gelu, sigmoid, hardtanh, identity), from
     the dict form of :func:`activation_spec`, or a callable, returned as is.
 
     Examples

@@ -98,8 +98,12 @@ def convergence_test(
 
     Parameters
     ----------
-    network : ContinuumNetwork
-    x : torch.Tensor, shape (batch, n_samples)
+    network : ContinuumNetwork or torch.nn.Module
+        A continuum network, or a model of :class:`~fem_nn.odeblock.OdeBlock` depth fields
+        with ``replaced(scheme=, steps=)`` (an OdeBlock, :class:`~fem_nn.ContinuousNetClassifier`,
+        :class:`~fem_nn.hyperbolic.HyperbolicConvNet`): every block re-manifested alike.
+    x : torch.Tensor
+        The inputs, shape (batch, n_samples) for a continuum network.
     schemes : sequence of scheme names or tableaus
     steps : sequence of int
     reference : torch.Tensor or Adaptive, optional
@@ -123,15 +127,23 @@ def convergence_test(
     >>> bool(np.allclose(adaptive.errors["rk4"], result.errors["rk4"], rtol=1e-3))
     True
     """
+    continuum = isinstance(network, ContinuumNetwork)
+    if not continuum and not callable(getattr(network, "replaced", None)):
+        raise TypeError(f"network must be a ContinuumNetwork or a model with replaced(scheme=, steps=), "
+                        f"got {type(network).__name__}")
+    if not continuum and (isinstance(reference, Adaptive) or len(quadrature_points)):
+        raise ValueError("an Adaptive reference and quadrature_points need a ContinuumNetwork")
+    manifestation = network.remanifested if continuum else network.replaced
     steps = np.array(sorted(int(s) for s in steps))
     if reference is None:
-        reference = network.remanifested(scheme="rk4", steps=8 * int(steps.max()))(x)
+        reference = manifestation(scheme="rk4", steps=8 * int(steps.max()))(x)
     elif isinstance(reference, Adaptive):
         reference = network.remanifested(scheme=reference)(x)
     errors, orders = {}, {}
     for scheme in schemes:
         name = tableau(scheme).name or str(scheme)
-        errors[name] = np.array([_relative_error(network.remanifested(scheme, int(n))(x), reference) for n in steps])
+        errors[name] = np.array([_relative_error(manifestation(scheme=scheme, steps=int(n))(x), reference)
+                                 for n in steps])
         orders[name] = _fitted_order(steps, errors[name])
     result = ConvergenceResult(steps, errors, orders)
     if len(quadrature_points):

@@ -31,6 +31,7 @@ _UFUNCS = {
     ACTIVATIONS["softplus"]: lambda z, out: np.logaddexp(z, 0.0, out=out),
     ACTIVATIONS["gelu"]: _gelu,
     ACTIVATIONS["sigmoid"]: special.expit,
+    ACTIVATIONS["hardtanh"]: lambda z, out: np.clip(z, -1.0, 1.0, out=out),
 }
 
 

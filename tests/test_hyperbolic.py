@@ -13,9 +13,11 @@ import torch
 from fem_nn.hyperbolic import HyperbolicConvNet, UnitSettings, fused, hyperbolic_unit, transformed
 from fem_nn.hyperbolic.compression import canonical_form, compressed, mixing_weights
 from fem_nn.hyperbolic.symmetry import stream_maps
+from fem_nn.convergence import convergence_test
 from fem_nn.mesh import DEPTH_INTERVAL, uniform_axis
 from fem_nn.odeblock import OdeBlock
 from fem_nn.rates import fitted_rate
+from fem_nn.transfer import transfer_optimizer
 
 VARIANTS = ("eq3", "eq4", "eq5", "eq6", "eq7")
 F64 = torch.float64
@@ -247,20 +249,43 @@ def test_nested_depth_refinement_keeps_the_function(scheme):
     assert relative(smooth.refined()(x), smooth(x)) < 1e-12
 
 
-def test_the_depth_integration_converges_at_each_scheme_s_order():
+def smooth_model():
     depth = uniform_axis(DEPTH_INTERVAL, 1, "legendre", 2)
     model = model_of("eq3", "identity", norm="none", depth=depth, rate=1.0, scheme="rk4", steps=512)
     with torch.no_grad():
         for block in model.stages:
-            for name in block.names.values():
-                if name in dict(block.named_parameters()):
-                    block.get_parameter(name).mul_(0.5)
+            for name, _ in block.named_parameters():
+                block.get_parameter(name).mul_(0.5)
+    return model
+
+
+def test_the_depth_integration_converges_at_each_scheme_s_order():
+    model = smooth_model()
     x = images(n=3)
-    reference = model(x)
-    for scheme, order in [("euler", 1), ("heun", 2), ("rk4", 4)]:
-        counts = [2, 4, 8, 16]
-        errors = [float((model.replaced(scheme=scheme, steps=n)(x) - reference).detach().abs().max()) for n in counts]
-        assert math.isclose(fitted_rate(counts, errors, last=2), order, abs_tol=0.3), (scheme, errors)
+    reference = model(x)  # rk4, 512 steps
+    with torch.no_grad():
+        for scheme, order in [("euler", 1), ("heun", 2), ("rk4", 4)]:
+            counts = [2, 4, 8, 16]
+            errors = [float((model.replaced(scheme=scheme, steps=n)(x) - reference).abs().max()) for n in counts]
+            assert math.isclose(fitted_rate(counts, errors, last=2), order, abs_tol=0.3), (scheme, errors)
+    result = convergence_test(model, x, ["euler", "midpoint", "rk4"], [2, 4, 8, 16])  # fem_nn's own sweep
+    assert [round(result.orders[s]) for s in ("euler", "midpoint", "rk4")] == [1, 2, 4]
+
+
+def test_optimizer_state_moves_with_depth_refinement_and_back():
+    model = model_of("eq3", "softball", norm="none", depth=2)
+    x, y = images(n=8), torch.arange(8) % 10
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    steps(model, optimizer, x, y, n=2)
+    refined = model.refined()
+    moved = transfer_optimizer(optimizer, model, refined)
+    lift = refined.get_parameter("stages.0.lift__weight")
+    assert moved.state[lift]["exp_avg"].shape == lift.shape == (4, 4, 4, 1, 1)
+    back = refined.coarsened()
+    again = transfer_optimizer(moved, refined, back)
+    for old, new in zip(model.parameters(), back.parameters()):
+        assert torch.allclose(again.state[new]["exp_avg"], optimizer.state[old]["exp_avg"], rtol=0, atol=1e-12)
+    assert relative(back(x), model(x)) < 1e-12  # coarsening after refining: the same network
 
 
 def test_a_discrete_stage_has_no_depth_continuum():

@@ -462,7 +462,7 @@ def test_stage_values_combine_the_depth_dofs(family, order):
         torch.testing.assert_close(values(t, interval), expected, rtol=1e-15, atol=1e-15)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity", "gelu", {"name": "tanh", "scale": 3.0}])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity", "gelu", "hardtanh", {"name": "tanh", "scale": 3.0}])
 def test_activations_in_place_are_the_activations(activation):
     from fem_nn.activations import activation_function, apply_in_place
 

@@ -19,7 +19,7 @@ DEPTHS = [uniform_axis((0, 1), 3, "p0", 0), Axis([0, 0.4, 1], "legendre", [2, 1]
 @pytest.mark.parametrize("kernel_form", ["dense", "factored"])
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("depth", range(len(DEPTHS)))
-@pytest.mark.parametrize("rhs,activation", [("integral", "tanh"), ("relaxation", "sigmoid"), ("two_layer", "relu"), ("integral", "gelu"), ("integral", "softplus")])
+@pytest.mark.parametrize("rhs,activation", [("integral", "tanh"), ("relaxation", "sigmoid"), ("two_layer", "relu"), ("integral", "gelu"), ("integral", "softplus"), ("relaxation", "hardtanh")])
 def test_numba_and_torch_agree(width, depth, rhs, activation, kernel_form):
     w, d = WIDTHS[width], DEPTHS[depth]
     net = ContinuumNetwork(weight_mesh(w, d), bias_mesh(w, d), rhs=rhs, activation=activation, scheme="rk4", steps=6,

@@ -187,6 +187,10 @@ class HyperbolicConvNet(torch.nn.Module):
         """Every interior's depth cells split in `k` (nested: the same fields)."""
         return self.with_stages(b.refined(k=k, steps=steps) for b in self._interiors())
 
+    def coarsened(self, k: int = 2, steps="keep") -> "HyperbolicConvNet":
+        """Every interior's depth cells merged by `k` (L2 projection: a cheaper network)."""
+        return self.with_stages(b.coarsened(k=k, steps=steps) for b in self._interiors())
+
     def parameter_meshes(self) -> dict[str, Mesh]:
         """The depth mesh of every field parameter by the model's parameter name (for
         :func:`~fem_nn.transfer.transfer_optimizer`)."""
