@@ -24,6 +24,7 @@ the i-th principal direction of what the stage writes — the "diagonalized mixi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -31,7 +32,7 @@ import scipy.linalg
 import torch
 
 from .network import HyperbolicConvNet
-from .symmetry import _checked_model, fused, stream_activations, stream_maps, transformed
+from .symmetry import _checked_model, _has_norm, fused, stream_activations, stream_maps, transformed
 
 __all__ = ["Compression", "compressed", "canonical_form", "mixing_weights"]
 
@@ -117,8 +118,7 @@ def compressed(model: HyperbolicConvNet, tol: float = 1e-12) -> Compression:
     >>> bool(torch.allclose(result.model(x), model(x), rtol=1e-10, atol=1e-12))
     True
     """
-    new = fused(model) if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) or model.norm == "batch" \
-        else _checked_model(model)
+    new = fused(model) if _has_norm(_checked_model(model)) else copy.deepcopy(model)
     before = sum(int((w == 0).sum()) for w in mixing_weights(new).values())
     per_stage = []
     for stage in range(len(new.channels)):
@@ -154,7 +154,7 @@ def canonical_form(model: HyperbolicConvNet, stage: int) -> tuple[HyperbolicConv
     >>> bool(torch.allclose(canonical(x), model(x), rtol=1e-10, atol=1e-12)), bool((sigma[:-1] >= sigma[1:]).all())
     (True, True)
     """
-    model = fused(model) if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else model
+    model = fused(model) if _has_norm(_checked_model(model)) else model
     params = dict(model.named_parameters())
     blocks = [torch.movedim(params[name].detach(), dim, 0).reshape(model.channels[stage], -1)
               for name, kind, dim in stream_maps(model, stage) if kind == "writer"]

@@ -197,6 +197,52 @@ class HyperbolicConvNet(torch.nn.Module):
         return {f"stages.{i}.{name}": mesh for i, b in enumerate(self._interiors())
                 for name, mesh in b.parameter_meshes().items()}
 
+    # --- saving ----------------------------------------------------------------------------
+    def config(self) -> dict:
+        """The settings as JSON-ready data; :meth:`from_config` with a ``state_dict``
+        rebuilds the model (each interior's own depth, scheme and steps included).
+
+        Examples
+        --------
+        >>> model = HyperbolicConvNet(channels=(4,), variant="eq6", seed=0).replaced(scheme="heun", steps=3)
+        >>> again = HyperbolicConvNet.from_config(model.config(), model.state_dict())
+        >>> x = torch.rand(2, 1, 8, 8)
+        >>> bool(torch.equal(again.eval()(x), model.eval()(x))), again.stages[0].tableau.name
+        (True, 'heun')
+        """
+        stages = [len(s) for s in self.stages] if self.placement == "all" else [b.config() for b in self.stages]
+        return {"in_channels": self.in_channels, "classes": self.classes, "channels": list(self.channels),
+                "variant": self.variant, "activation": self.activation_name, "placement": self.placement,
+                "expansion": self.expansion, "directions": self.directions, "weight_sharing": self.weight_sharing,
+                "norm": self.norm, "dtype": str(self.dtype).removeprefix("torch."), "stages": stages}
+
+    @classmethod
+    def from_config(cls, config: dict, state_dict=None) -> "HyperbolicConvNet":
+        """The model of :meth:`config`, with the parameters and statistics of `state_dict`."""
+        keys = {"in_channels", "classes", "channels", "variant", "activation", "placement", "expansion", "directions",
+                "weight_sharing", "norm", "dtype", "stages"}
+        if not isinstance(config, dict) or set(config) != keys:
+            raise ValueError(f"config must be a dict with keys {sorted(keys)}, got "
+                             f"{sorted(config) if isinstance(config, dict) else type(config).__name__}")
+        dtype = {"float32": torch.float32, "float64": torch.float64}.get(config["dtype"])
+        if dtype is None:
+            raise ValueError(f"config['dtype'] must be 'float32' or 'float64', got {config['dtype']!r}")
+        stages = config["stages"]
+        if not isinstance(stages, list) or len(stages) != len(config["channels"]):
+            raise ValueError(f"config['stages'] must list one entry per stage ({len(config['channels'])})")
+        discrete = config["placement"] == "all"
+        settings = {k: config[k] for k in keys - {"dtype", "stages"}}
+        model = cls(**settings, depth=stages[0] if discrete else 1, dtype=dtype)
+        if discrete:
+            model.stages = torch.nn.ModuleList(model._stage(c, n, None, None, None) for c, n in zip(model.channels, stages))
+        else:
+            model.stages = torch.nn.ModuleList(OdeBlock.from_config(model.make_unit(c, c), b)
+                                               for c, b in zip(model.channels, stages))
+        model.to(dtype)
+        if state_dict is not None:
+            model.load_state_dict(state_dict)
+        return model
+
     def extra_repr(self) -> str:
         return (f"variant={self.variant}, activation={self.activation_name}@{self.placement}, channels={self.channels}, "
                 f"parameters={sum(p.numel() for p in self.parameters())}")
