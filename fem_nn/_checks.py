@@ -73,3 +73,11 @@ def real_vector(value, name: str) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     return array.astype(float)
+
+
+def output_depths(value, name: str = "depths") -> list[float]:
+    """Output depths: strictly increasing, in (0, 1] (the state at depth 0 is the input)."""
+    depths = real_vector(value, name).tolist()
+    if not depths or depths[0] <= 0.0 or depths[-1] > 1.0 or any(b <= a for a, b in zip(depths, depths[1:])):
+        raise ValueError(f"{name} must be strictly increasing in (0, 1], got {depths}")
+    return depths

@@ -99,7 +99,8 @@ def integrate(
         The initial state, any shape. Torch states keep their dtype and device, and the
         result is differentiable (no in-place operations).
     t0, t1 : float
-        The interval, finite, ``t1 > t0``.
+        The interval, finite; ``t1 < t0`` integrates backwards (forwards in s = −t, the
+        step intervals passed to `f` still as ``(lower, upper)``).
     steps : int
         Number of equal steps, >= 1.
     scheme : Scheme, str or ButcherTableau
@@ -110,9 +111,10 @@ def integrate(
     checkpoint : bool
         The same as ``gradient="checkpoint"``.
     times : array_like, optional
-        Output times, strictly increasing, in ``[t0, t1]``: the states there are returned,
-        stacked (a new leading axis). Each is a step end: the uniform ends stay, and a time
-        within 1e-12·(t1 − t0) of one is taken there; any other splits its step in two.
+        Output times, strictly increasing (decreasing backwards), between `t0` and `t1`: the
+        states there are returned, stacked (a new leading axis). Each is a step end: the
+        uniform ends stay, and a time within 1e-12·|t1 − t0| of one is taken there; any
+        other splits its step in two.
     gradient : {"backprop", "checkpoint", "adjoint", "discrete"}, optional
         How torch states are differentiated (default "backprop", or "checkpoint" with
         `checkpoint`):
@@ -162,8 +164,17 @@ def integrate(
     scheme = tableau(scheme)
     steps = _checks.integer(steps, "steps", 1)
     t0, t1 = _checks.real(t0, "t0"), _checks.real(t1, "t1")
-    if not t1 > t0:
-        raise ValueError(f"t1 must be greater than t0, got t0={t0}, t1={t1}")
+    if t1 == t0:
+        raise ValueError(f"t1 must differ from t0, got t0 = t1 = {t0}")
+    if t1 < t0:  # backwards: forwards in s = −t
+        if times is not None:
+            times = _output_times(times, "times", decreasing=True)
+            if times[0] > t0 or times[-1] < t1:
+                raise ValueError(f"times must lie in [t1, t0] = [{t1}, {t0}], got [{times[-1]}, {times[0]}]")
+        solved = integrate(_backwards(f, pass_interval), h0, -t0, -t1, steps, scheme, pass_interval=pass_interval,
+                           return_trajectory=return_trajectory, checkpoint=checkpoint,
+                           times=None if times is None else -times, gradient=gradient, params=_module_params(f, params))
+        return (-solved[0], solved[1]) if return_trajectory else solved
     gradient = _gradient_mode(gradient, checkpoint, GRADIENTS)
     if gradient != "backprop" and return_trajectory:
         raise ValueError(
@@ -253,15 +264,30 @@ def _step_grid(t0: float, t1: float, steps: int, times) -> tuple[list, list]:
     return grid.tolist(), np.searchsorted(grid, outputs).tolist()
 
 
-def _output_times(times, name: str) -> np.ndarray:
-    """`times` as a strictly increasing, finite 1D float array, or an error naming `name`."""
+def _output_times(times, name: str, decreasing: bool = False) -> np.ndarray:
+    """`times` as a strictly increasing (or `decreasing`), finite 1D float array, or an
+    error naming `name`."""
     array = np.asarray(times.detach().cpu() if isinstance(times, torch.Tensor) else times)
     if array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real times, got {times!r}")
     array = array.astype(np.float64)
-    if array.ndim != 1 or array.size < 1 or not np.all(np.isfinite(array)) or np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be a non-empty, finite, strictly increasing 1D array, got {array.tolist()}")
+    order, sign = ("decreasing", -1.0) if decreasing else ("increasing", 1.0)
+    if array.ndim != 1 or array.size < 1 or not np.all(np.isfinite(array)) or np.any(sign * np.diff(array) <= 0):
+        raise ValueError(f"{name} must be a non-empty, finite, strictly {order} 1D array, got {array.tolist()}")
     return array
+
+
+def _backwards(f: Callable, pass_interval: bool) -> Callable:
+    """`f` in reversed time s = −t: ``dh/ds = −f(−s, h)``; the step interval (a, b) in s is
+    the interval (−b, −a) in t, so a breakpoint keeps its one-sided rule."""
+    if pass_interval:
+        return lambda s, h, interval: -f(-s, h, (-interval[1], -interval[0]))
+    return lambda s, h: -f(-s, h)
+
+
+def _module_params(f, params):
+    """`params`, or a module's own parameters (a wrapper of `f` is no module)."""
+    return tuple(f.parameters()) if params is None and isinstance(f, torch.nn.Module) else params
 
 
 def _checkpointed(advance: Callable) -> Callable:
@@ -308,8 +334,8 @@ def integrate_adaptive(
     h0 : numpy array, torch tensor or float
         The state at ``times[0]``.
     times : array_like
-        Strictly increasing output times, at least two; the solve runs from the first to the
-        last, and the states in between come from the dense output (dopri5's own, fourth
+        Strictly increasing (or decreasing: a backward solve) output times, at least two;
+        the solve runs from the first to the last, and the states in between come from the dense output (dopri5's own, fourth
         order; else cubic Hermite, third order: for a fifth-order pair without an
         interpolant, list the times in `breakpoints` too to hit them with steps).
     scheme : Adaptive, or an embedded pair (name or tableau), default "dopri5"
@@ -346,6 +372,12 @@ def integrate_adaptive(
     if not callable(f):
         raise TypeError(f"f must be callable, got {f!r}")
     adaptive = scheme if isinstance(scheme, Adaptive) else Adaptive(scheme)
+    array = np.asarray(times.detach().cpu() if isinstance(times, torch.Tensor) else times)
+    if array.ndim == 1 and array.size >= 2 and array.dtype.kind in "iuf" and array[-1] < array[0]:  # backwards
+        return integrate_adaptive(_backwards(f, pass_interval), h0, -_output_times(times, "times", decreasing=True),
+                                  adaptive, breakpoints=[-_checks.real(b, "breakpoints") for b in breakpoints],
+                                  pass_interval=pass_interval, gradient=gradient, params=_module_params(f, params),
+                                  seminorm=seminorm, return_info=return_info)
     times = _output_times(times, "times")
     if times.size < 2:
         raise ValueError(f"times must hold at least two times (the start and an output), got {times.tolist()}")

@@ -401,11 +401,24 @@ class OdeBlock(torch.nn.Module):
         f.tensors = tuple(s for field in fields.values() for s in field.slices if s.requires_grad)
         return f
 
-    def forward(self, h: torch.Tensor, *, gradient: str | None = None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, *, gradient: str | None = None, depths=None) -> torch.Tensor:
         """The state at depth 1 from the state `h` at depth 0; `gradient` overrides the
-        block's gradient mode for this pass."""
+        block's gradient mode for this pass. `depths`, strictly increasing in (0, 1], asks
+        for the states there instead, stacked (a new leading axis; the step a depth falls
+        inside is split there, as :func:`~fem_nn.integrate`'s `times`).
+
+        Examples
+        --------
+        >>> block = OdeBlock(torch.nn.Linear(2, 2).double(), depth=2, scheme="rk4", steps=4)
+        >>> h = torch.ones(3, 2, dtype=torch.float64)
+        >>> along = block(h, depths=[0.5, 1.0])  # step ends: the block's own steps
+        >>> tuple(along.shape), bool(torch.allclose(along[-1], block(h), rtol=0, atol=1e-14))
+        ((2, 3, 2), True)
+        """
         if not isinstance(h, torch.Tensor):
             raise TypeError(f"h must be a torch.Tensor, got {type(h).__name__}")
+        if depths is not None:
+            depths = _checks.output_depths(depths)
         gradient = self.gradient if gradient is None else gradient
         if gradient not in _GRADIENTS:
             raise ValueError(f"gradient must be one of {list(_GRADIENTS)}, got {gradient!r}")
@@ -415,7 +428,8 @@ class OdeBlock(torch.nn.Module):
             raise ValueError(f"gradient {gradient!r} recomputes stages, which would update the unit's buffers "
                              f"{self._buffer_names} twice in training mode; use 'backprop' or eval()")
         f = self.velocity()
-        return integrate(f, h, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient, params=f.tensors)
+        return integrate(f, h, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient, params=f.tensors,
+                         times=depths)
 
     def extra_repr(self) -> str:
         family = self.depth.family.value

@@ -218,9 +218,12 @@ def test_bad_arguments():
         integrate(f, 1.0, steps=0)
     with pytest.raises(TypeError, match="steps must be an integer"):
         integrate(f, 1.0, steps=1.5)
-    for t0, t1 in [(1.0, 1.0), (1.0, 0.5)]:
-        with pytest.raises(ValueError, match="t1 must be greater than t0"):
-            integrate(f, 1.0, t0, t1)
+    with pytest.raises(ValueError, match="t1 must differ from t0"):
+        integrate(f, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="times must be a non-empty, finite, strictly decreasing"):
+        integrate(f, 1.0, 1.0, 0.5, times=[0.6, 0.9])
+    with pytest.raises(ValueError, match=r"times must lie in \[t1, t0\] = \[0.5, 1.0\]"):
+        integrate(f, 1.0, 1.0, 0.5, times=[0.9, 0.4])
     with pytest.raises(ValueError, match="t1 must be finite"):
         integrate(f, 1.0, 0.0, np.inf)
     with pytest.raises(ValueError, match="t0 must be finite"):

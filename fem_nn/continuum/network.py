@@ -554,13 +554,32 @@ class ContinuumNetwork(torch.nn.Module):
         error = prediction - target
         return torch.einsum("bi,ij,bj->b", error, self._output_mass, error).mean()
 
-    def forward(self, x, points=None, resample: bool = False, *, gradient: str | None = None) -> torch.Tensor:
+    def forward(self, x, points=None, resample: bool = False, *, gradient: str | None = None,
+                depths=None) -> torch.Tensor:
         """Outputs for a batch of input signals ``(batch, N_x)`` or of Fields (read as in
         :meth:`read_in`, which says what `resample` does): the read-out when an output mesh
         or points were given, else the state at the nodes. `gradient` is
         :func:`~fem_nn.integrate`'s ("backprop", "checkpoint", "adjoint", "discrete";
         :func:`~fem_nn.integrate_adaptive`'s for an adaptive manifestation); default
-        "checkpoint" with `memory_flat` ("adjoint" if adaptive), else "backprop"."""
+        "checkpoint" with `memory_flat` ("adjoint" if adaptive), else "backprop".
+
+        `depths`, strictly increasing in (0, 1], asks for the outputs along depth instead,
+        stacked ``(len(depths), batch, ...)``: the read-out of the state at each depth (the
+        seed's outputs at many times). A fixed-step manifestation keeps its steps and splits
+        the one a depth falls inside (:func:`~fem_nn.integrate`'s `times`); an adaptive one
+        reads them from its dense output.
+
+        Examples
+        --------
+        >>> from fem_nn import weight_mesh, bias_mesh
+        >>> net = ContinuumNetwork(weight_mesh(), bias_mesh(), steps=4, dtype=torch.float64)
+        >>> x = torch.rand(3, 16, dtype=torch.float64)
+        >>> along = net(x, depths=[0.25, 0.5, 1.0])  # step ends: the steps are the network's own
+        >>> tuple(along.shape), bool(torch.allclose(along[-1], net(x), rtol=0, atol=1e-14))
+        ((3, 3, 16), True)
+        """
+        if depths is not None:
+            depths = _checks.output_depths(depths)
         f, h0 = self.velocity(), self.read_in(x, points, resample).T.contiguous()
         if self.channels > 1:
             h0 = lifted(h0, self.lifting)
@@ -570,10 +589,18 @@ class ContinuumNetwork(torch.nn.Module):
             gradient = "backprop"
         if self.adaptive is not None:
             breakpoints = np.union1d(self.weight_mesh.axes[2].breakpoints, self.bias_mesh.axes[1].breakpoints)
-            h = integrate_adaptive(f, h0, [0.0, 1.0], self.adaptive, breakpoints=breakpoints[1:-1].tolist(),
-                                   pass_interval=True, gradient=gradient, params=f.tensors)[-1]
+            states = integrate_adaptive(f, h0, [0.0, *(depths or [1.0])], self.adaptive,
+                                        breakpoints=breakpoints[1:-1].tolist(), pass_interval=True, gradient=gradient,
+                                        params=f.tensors)[1:]
         else:
-            h = integrate(f, h0, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient, params=f.tensors)
+            states = integrate(f, h0, 0.0, 1.0, self.steps, self.tableau, pass_interval=True, gradient=gradient,
+                               params=f.tensors, times=depths)
+        if depths is None:  # the final state alone (one of one for an adaptive solve)
+            return self._read_out(states if self.adaptive is None else states[-1])
+        return torch.stack([self._read_out(h) for h in states])
+
+    def _read_out(self, h: torch.Tensor) -> torch.Tensor:
+        """The output ``(batch, ...)`` of a state ``(nodes · channels, batch)``."""
         if self.channels > 1:
             h = projected(h, self.projection)
         return h.T if self.output_mesh is None else (self.readout @ h).T
