@@ -32,6 +32,7 @@ __all__ = [
     "plot_training",
     "plot_operator_predictions",
     "plot_manifestations",
+    "plot_canonical_form",
 ]
 
 SYMBOLS = {"xi": "ξ", "eta": "η", "delta": "δ"}
@@ -631,4 +632,57 @@ def plot_manifestations(table: Mapping, steps, trained_steps: int, *, xlabel: st
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
+    return _finish(figure, path)
+
+
+def plot_canonical_form(sigma, before, after, *, path=None):
+    """A stream in its canonical form (:func:`fem_nn.hyperbolic.compression.canonical_form`):
+    the singular values `sigma` of the maps writing into it, and one of them — a mixing
+    matrix with a row per stream channel, e.g. a unit's out map — as |entries| `before` and
+    `after` the transform, on one colour scale. The figure, saved to `path` if given.
+
+    Parameters
+    ----------
+    sigma : array_like of float, shape (n,)
+        Non-negative, one per stream channel.
+    before, after : array_like of float, shape (n, columns)
+        The matrix before and after the transform (numpy arrays or detached tensors).
+    path : str or Path, optional
+        Write the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels (singular values, |before|, |after|) and the colour bar.
+
+    Examples
+    --------
+    >>> w = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0]])
+    >>> u, s, vt = np.linalg.svd(w, full_matrices=False)
+    >>> figure = plot_canonical_form(s, w, u.T @ w)  # the rows of uᵀ w: orthogonal, by norm
+    >>> [a.get_title() for a in figure.axes[:3]]
+    ['singular values of the writers', '|weight| before', '|weight| in canonical form']
+    """
+    sigma = _checks.real_array(sigma, "sigma")
+    if sigma.ndim != 1 or not np.all(sigma >= 0):
+        raise ValueError(f"sigma must be a non-negative vector (one value per stream channel), got shape {sigma.shape}")
+    before, after = _checks.real_array(before, "before"), _checks.real_array(after, "after")
+    if before.ndim != 2 or before.shape[0] != len(sigma):
+        raise ValueError(f"before must be a matrix with a row per stream channel ({len(sigma)}), got shape {before.shape}")
+    if after.shape != before.shape:
+        raise ValueError(f"after must have the shape of before {before.shape}, got {after.shape}")
+    plt = pyplot()
+    figure, (values, first, second) = plt.subplots(1, 3, figsize=(12, 3.6), width_ratios=(1, 1.4, 1.4))
+    channels = np.arange(len(sigma))
+    values.semilogy(channels, sigma, "o-")
+    values.set_xlabel("stream channel")
+    values.set_title("singular values of the writers")
+    values.grid(True, which="both", alpha=0.3)
+    top = max(float(np.abs(before).max()), float(np.abs(after).max()))
+    for ax, matrix, title in ((first, before, "|weight| before"), (second, after, "|weight| in canonical form")):
+        image = ax.imshow(np.abs(matrix), aspect="auto", interpolation="nearest", cmap="magma", vmin=0.0, vmax=top)
+        ax.set_xlabel("column")
+        ax.set_ylabel("stream channel")
+        ax.set_title(title)
+    figure.colorbar(image, ax=second)
     return _finish(figure, path)

@@ -69,3 +69,22 @@ def test_continuousnet_example_prints_its_manifestation_table(tmp_path):
     assert set(result["table"]) == {"euler", "midpoint", "rk4", "rk4_38"} and result["parameters"] > 10_000
     assert all(0.0 <= a <= 1.0 for row in result["table"].values() for a in row)
     assert figure.stat().st_size > 10_000
+
+
+def test_hyperbolic_example_keeps_its_outputs_under_the_group_and_compresses(tmp_path):
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "canonical.png"
+    result = load("hyperbolic_symmetry").main(["--epochs", "3", "--out", str(figure)])
+    assert result["accuracy"] > 0.8  # 3 epochs: 90.7 %
+    unchanged = ("orthogonal", "permutation", "compressed_difference", "canonical_difference", "refined")
+    assert max(result[k] for k in unchanged) <= 1e-10
+    assert "O(n)" in result["refused"] and "softball" in result["refused"]
+    assert result["rotation"] > 0.1  # relu: a rotation is no symmetry
+    # the lower triangles of the two lifts, n(n - 1)/2 per stage: the dimension of O(n)
+    assert result["removed"] == 8 * 7 // 2 + 16 * 15 // 2
+    assert result["fraction"] == result["removed"] / result["total"] < result["bound"]
+    assert result["compressed_accuracy"] == result["accuracy"]
+    assert result["sigma"] == sorted(result["sigma"], reverse=True)
+    # trained as a flow: every re-manifestation holds the accuracy (3 epochs: within 2.2 points)
+    assert all(abs(a - result["accuracy"]) < 0.04 for a in result["manifestations"].values())
+    assert figure.stat().st_size > 10_000

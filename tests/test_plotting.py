@@ -9,7 +9,7 @@ pytest.importorskip("matplotlib")
 from fem_nn import Axis, ContinuumNetwork, Field, Mesh, bias_mesh, uniform_axis, weight_mesh  # noqa: E402
 from fem_nn.convergence import ConvergenceResult, _fitted_order  # noqa: E402
 from fem_nn.plotting import (  # noqa: E402
-    plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices, pyplot,
+    plot_canonical_form, plot_convergence, plot_field, plot_mesh, plot_training, plot_weight_slices, pyplot,
 )
 from fem_nn.training import training_curve  # noqa: E402
 
@@ -389,6 +389,41 @@ def test_training_curve_is_plot_training_written_as_png(tmp_path, capsys):
     assert "curve.png" in capsys.readouterr().out
 
 
+# --- canonical forms ---------------------------------------------------------------------
+
+
+def test_plot_canonical_form_draws_the_singular_values_and_both_matrices_on_one_scale():
+    w = np.random.default_rng(3).normal(size=(4, 6))
+    u, s, _ = np.linalg.svd(w, full_matrices=False)
+    figure = plot_canonical_form(s, w, u.T @ w)
+    values, before, after, bar = figure.axes
+    assert np.array_equal(values.lines[0].get_xdata(), np.arange(4)) and np.array_equal(values.lines[0].get_ydata(), s)
+    assert values.get_yscale() == "log"
+    for ax, matrix in ((before, w), (after, u.T @ w)):
+        (shown,) = ax.images
+        assert np.array_equal(shown.get_array(), np.abs(matrix)) and ax.get_ylabel() == "stream channel"
+        assert shown.get_clim() == (0.0, max(np.abs(w).max(), np.abs(u.T @ w).max()))
+    # canonical: the rows are orthogonal, their norms the singular values
+    rows = np.linalg.norm(u.T @ w, axis=1)
+    assert np.allclose(rows, s, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, match",
+    [
+        ((np.array([1.0, -1.0]), np.eye(2), np.eye(2)), ValueError, "sigma must be a non-negative vector"),
+        ((np.ones((2, 2)), np.eye(2), np.eye(2)), ValueError, "sigma must be a non-negative vector"),
+        ((np.array([1, 2]), np.eye(2), np.eye(2)), TypeError, "sigma must be a real floating-point"),
+        ((np.ones(3), np.eye(2), np.eye(2)), ValueError, r"before must be a matrix with a row per stream channel \(3\)"),
+        ((np.ones(2), np.eye(2), np.ones((2, 3))), ValueError, r"after must have the shape of before \(2, 2\)"),
+        ((np.ones(2), np.eye(2), np.full((2, 2), np.nan)), ValueError, "after must be finite"),
+    ],
+)
+def test_plot_canonical_form_rejects_bad_arguments(arguments, error, match):
+    with pytest.raises(error, match=match):
+        plot_canonical_form(*arguments)
+
+
 # --- files -------------------------------------------------------------------------------
 
 
@@ -400,6 +435,7 @@ def test_every_plot_writes_its_figure(tmp_path, capsys):
         "mesh": lambda path: plot_mesh(net.weight_mesh, path=path),
         "convergence": lambda path: plot_convergence([2, 4, 8], [1.0, 0.25, 0.0625], path=path),
         "training": lambda path: plot_training(HISTORY, path=path),
+        "canonical": lambda path: plot_canonical_form(np.ones(3), np.eye(3), np.eye(3), path=path),
     }
     for name, draw in drawings.items():
         path = tmp_path / f"{name}.png"
