@@ -106,8 +106,8 @@ def group(net: HyperbolicConvNet, x: torch.Tensor, generator: torch.Generator) -
 # Lossless compression and the canonical form
 # -------------------------------------------
 # An orthogonal stream can turn its first lift into a lower triangle: n(n − 1)/2 exact zeros
-# per stage, the dimension of O(n). Against all the mixing weights this is little, and no T
-# can do much better: the bound is n² − 1 zeros per stage even in GL(n). The canonical form
+# per stage, the dimension of O(n) and so the most any orthogonal T can make. Against all the
+# mixing weights this is little, and even GL(n) allows only n² − 1 per stage. The canonical form
 # rotates stage 1's stream into the principal directions of what the stage writes; the
 # figure shows their singular values and the interior's out map before and after.
 

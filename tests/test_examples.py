@@ -82,7 +82,7 @@ def test_hyperbolic_example_keeps_its_outputs_under_the_group_and_compresses(tmp
     assert result["rotation"] > 0.1  # relu: a rotation is no symmetry
     # the lower triangles of the two lifts, n(n - 1)/2 per stage: the dimension of O(n)
     assert result["removed"] == 8 * 7 // 2 + 16 * 15 // 2
-    assert result["fraction"] == result["removed"] / result["total"] < result["bound"]
+    assert result["fraction"] == result["removed"] / result["total"] == pytest.approx(result["bound"])  # O(n): LQ reaches it
     assert result["compressed_accuracy"] == result["accuracy"]
     assert result["sigma"] == sorted(result["sigma"], reverse=True)
     # trained as a flow: every re-manifestation holds the accuracy (3 epochs: within 2.2 points)

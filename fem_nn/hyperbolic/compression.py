@@ -12,10 +12,12 @@ dof), an m × n matrix L — and a T that makes n of its rows simple:
 * (signed) permutations and positive scalings (elementwise activations): no zero can be made.
 
 The zeros are set exactly (the round-off of the transform, below ``tol`` relative, dropped)
-and a sparse store removes them. How far this can go is bounded: T has n² entries, so no
-choice makes more than n² − 1 generic weights vanish, while each block already holds
-(1 + 2k)·n·m mixing weights for Eq. (3): at most a fraction 1/(1 + 2k) (k = 4: 11 %) of one
-block's mixing weights per stage, less with more blocks (:attr:`Compression.bound`).
+and a sparse store removes them. How far this can go is bounded: zero conditions do not
+change when T is scaled, so no T makes more generic weights vanish than its group has
+dimensions beyond scaling — n² − 1 in GL(n), n(n − 1)/2 in O(n) (which the LQ choice reaches),
+none in a discrete group — while each Eq. (3) block already holds (1 + 2k)·n·m mixing weights:
+at most a fraction 1/(1 + 2k) (k = 4: 11 %) of one block's per stage even in GL(n), less with
+more blocks (:attr:`Compression.bound`).
 
 :func:`canonical_form` orders a stream instead: T = Uᵀ from the SVD of the stacked maps
 writing into it (orthogonal, in every group that contains O(n)), so stream channel i carries
@@ -45,6 +47,11 @@ def mixing_weights(model: HyperbolicConvNet) -> dict[str, torch.Tensor]:
             if any(part.split("__")[0] in keys for part in name.split(".")) and not name.endswith("bias")}
 
 
+# the dimension of a stream's group beyond scaling: the most generic zeros any T can make
+_GROUP_DIMENSION = {"general_linear": lambda n: n * n - 1, "orthogonal": lambda n: n * (n - 1) // 2,
+                    "discrete": lambda n: 0}
+
+
 def _group_kind(model, stage) -> str:
     names = {a.group.name for a in stream_activations(model, stage)}
     if names == {"general_linear"}:
@@ -67,7 +74,8 @@ class Compression:
     per_stage : tuple of (str, int)
         Each stage's group kind and the zeros it made.
     bound : float
-        The most any choice of T could remove: Σ_s (n_s² − 1) / total.
+        The most any choice of T could remove, Σ_s d_s / total, with d_s the dimension of
+        stage s's group beyond scaling (n² − 1, n(n − 1)/2 or 0).
     """
 
     model: HyperbolicConvNet
@@ -136,7 +144,7 @@ def compressed(model: HyperbolicConvNet, tol: float = 1e-12) -> Compression:
     weights = mixing_weights(new)
     total = sum(w.numel() for w in weights.values())
     removed = sum(int((w == 0).sum()) for w in weights.values()) - before
-    bound = sum(n * n - 1 for n in new.channels) / total
+    bound = sum(_GROUP_DIMENSION[kind](n) for (kind, _), n in zip(per_stage, new.channels)) / total
     return Compression(new, removed, total, tuple(per_stage), bound)
 
 
