@@ -1,9 +1,11 @@
 """Checkpoints without pickle: one safetensors file whose metadata header holds JSON.
 
-The tensors are the network's coefficients (``param/<name>``) and the optimizer's state
-(``optim/<name>/<key>``); the header holds the network's :meth:`~fem_nn.ContinuumNetwork.config`,
-the optimizer's class and hyper-parameters, and the caller's metadata (epoch, history, RNG
-states, schedule). Loading reads tensors and JSON only, so a checkpoint can never run code.
+The tensors are the network's coefficients (``param/<name>``), a model's buffers such as
+batch-norm statistics (``buffer/<name>``) and the optimizer's state (``optim/<name>/<key>``);
+the header holds the model's class (one of :data:`MODELS`) and its ``config()``, the
+optimizer's class and hyper-parameters, and the caller's metadata (epoch, history, RNG
+states, schedule). Loading reads tensors and JSON only, so a checkpoint can never run code:
+it names one of fem_nn's model classes, whose module is imported then.
 A save writes a temporary file beside the target and renames it over the target: an
 interrupted save leaves the previous checkpoint whole. The header also holds the CRC-32 of
 every tensor's bytes (``checksums``), checked on load, so a corrupted tensor is an error
@@ -13,6 +15,7 @@ load unchecked.
 
 from __future__ import annotations
 
+import importlib
 import json
 import zlib
 from pathlib import Path
@@ -25,9 +28,23 @@ from .io import atomic_write_bytes
 from .continuum import ContinuumNetwork
 from .optimizers import optimizer_class
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "MODELS"]
 
 FORMAT, VERSION = "fem_nn_checkpoint", 1
+
+# the model classes a checkpoint holds, by name: the module defining each (imported on load, so
+# that saving and loading a continuum network never import the models built on OdeBlocks)
+MODELS = {
+    "ContinuumNetwork": "fem_nn.continuum",
+    "ContinuousNetClassifier": "fem_nn.models",
+    "HyperbolicConvNet": "fem_nn.hyperbolic",
+}
+
+
+def _model_class(name) -> type:
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    return getattr(importlib.import_module(MODELS[name]), name)
 
 
 def _optimizer_data(optimizer: torch.optim.Optimizer, network: torch.nn.Module) -> tuple[dict, dict]:
@@ -58,9 +75,11 @@ def _checksum(tensor: torch.Tensor) -> int:
     return zlib.crc32(tensor.reshape(-1).view(torch.uint8).numpy()) if tensor.numel() else 0
 
 
-def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Optimizer | None = None, metadata=None) -> None:
-    """Write `network`, `optimizer` (SGD, Adam or AdamW over the network's parameters) and
-    JSON-ready `metadata` to one safetensors file, atomically.
+def save_checkpoint(path, network: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    metadata=None) -> None:
+    """Write `network` (a model of :data:`MODELS`: a continuum network, or a model of
+    OdeBlock depth fields with its buffers), `optimizer` (SGD, Adam or AdamW over the
+    network's parameters) and JSON-ready `metadata` to one safetensors file, atomically.
 
     Examples
     --------
@@ -73,10 +92,13 @@ def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Opti
     >>> metadata, bool(torch.equal(copy.weight, net.weight))
     ({'epoch': 3}, True)
     """
-    if not isinstance(network, ContinuumNetwork):
-        raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
-    header = {"format": FORMAT, "version": VERSION, "network": network.config(), "metadata": metadata}
+    kind = type(network).__name__
+    if kind not in MODELS or not isinstance(network, _model_class(kind)):
+        raise TypeError(f"network must be one of fem_nn's models {sorted(MODELS)}, got {kind}")
+    header = {"format": FORMAT, "version": VERSION, "model": kind, "network": network.config(), "metadata": metadata}
     tensors = {f"param/{n}": p.detach().contiguous() for n, p in network.named_parameters()}
+    if not isinstance(network, ContinuumNetwork):  # a continuum network's buffers are its tabulations
+        tensors.update({f"buffer/{n}": b.detach().contiguous() for n, b in network.named_buffers()})
     if optimizer is not None:
         header["optimizer"], state = _optimizer_data(optimizer, network)
         tensors.update(state)
@@ -89,10 +111,10 @@ def save_checkpoint(path, network: ContinuumNetwork, optimizer: torch.optim.Opti
     atomic_write_bytes(path, save(tensors, metadata={"fem_nn": text}))
 
 
-def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Optimizer | None, object]:
-    """Read a checkpoint: the network (on `device`), the optimizer (None if none was saved)
-    and the metadata. ValueError, naming the file, for anything that is not a complete
-    fem_nn checkpoint.
+def load_checkpoint(path, device=None) -> tuple[torch.nn.Module, torch.optim.Optimizer | None, object]:
+    """Read a checkpoint: the network (on `device`; the class it was saved as), the optimizer
+    (None if none was saved) and the metadata. ValueError, naming the file, for anything that
+    is not a complete fem_nn checkpoint.
 
     Examples
     --------
@@ -123,8 +145,14 @@ def load_checkpoint(path, device=None) -> tuple[ContinuumNetwork, torch.optim.Op
     _verify(header.get("checksums"), tensors, path)
     try:
         weights = {k.removeprefix("param/"): v for k, v in tensors.items() if k.startswith("param/")}
-        network = ContinuumNetwork.from_config(header["network"], weights)
-    except (KeyError, TypeError, ValueError) as error:
+        kind = _model_class(header.get("model", "ContinuumNetwork"))  # files before other models: a network
+        if kind is ContinuumNetwork:
+            network = ContinuumNetwork.from_config(header["network"], weights)
+        else:
+            buffers = {k.removeprefix("buffer/"): v for k, v in tensors.items() if k.startswith("buffer/")}
+            network = kind.from_config(header["network"], {**weights, **buffers})
+    # RuntimeError: load_state_dict's missing, unexpected or misshapen tensors
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path}: invalid network: {error}") from None
     missing = sorted(set(dict(network.named_parameters())) - set(weights))
     if missing:  # else the network would silently keep random initial values there
@@ -151,7 +179,7 @@ def _verify(checksums, tensors: dict, path: Path) -> None:
                              f"(CRC-32 {_checksum(tensor)}, recorded {checksums[name]!r})")
 
 
-def _restore_optimizer(data, tensors: dict, network: ContinuumNetwork, path: Path) -> torch.optim.Optimizer:
+def _restore_optimizer(data, tensors: dict, network: torch.nn.Module, path: Path) -> torch.optim.Optimizer:
     try:
         if not isinstance(data, dict):
             raise ValueError(f"expected an object with a 'class', got {data!r}")

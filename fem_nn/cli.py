@@ -77,6 +77,7 @@ def _read(text: str, name: str):
     from safetensors import SafetensorError, safe_open
 
     from .checkpoint import load_checkpoint
+    from .continuum import ContinuumNetwork
     from .export import FORMAT as FIELD_FORMAT, load_field
 
     path = Path(text)
@@ -100,7 +101,10 @@ def _read(text: str, name: str):
     if FIELD_FORMAT in metadata:
         return "field", load_field(path)
     if "fem_nn" in metadata:
-        return "network", load_checkpoint(path)[0]
+        network = load_checkpoint(path)[0]
+        if not isinstance(network, ContinuumNetwork):  # the commands read a continuum's meshes and fields
+            raise CommandError(f"{name}: {path} holds a {type(network).__name__}, not a ContinuumNetwork")
+        return "network", network
     raise CommandError(f"{name}: {path} is a safetensors file but neither a fem_nn field nor a checkpoint")
 
 

@@ -15,6 +15,7 @@ from fem_nn.hyperbolic import HyperbolicConvNet, UnitSettings, fused, hyperbolic
 from fem_nn.hyperbolic.compression import canonical_form, compressed, mixing_weights
 from fem_nn.hyperbolic.network import PLACEMENTS
 from fem_nn.hyperbolic.symmetry import stream_maps
+from fem_nn.checkpoint import load_checkpoint, save_checkpoint
 from fem_nn.convergence import convergence_test
 from fem_nn.mesh import DEPTH_INTERVAL, uniform_axis
 from fem_nn.odeblock import OdeBlock
@@ -319,3 +320,18 @@ def test_config_and_state_rebuild_the_model(placement):
     assert torch.equal(again(x), model(x))
     with pytest.raises(ValueError, match="config must be a dict with keys"):
         HyperbolicConvNet.from_config({**model.config(), "colour": "red"})
+
+
+def test_a_checkpoint_keeps_the_model_its_statistics_and_its_optimizer(tmp_path):
+    model = model_of("eq5", "softball", depth=uniform_axis(DEPTH_INTERVAL, 2, "p0", 0))
+    x, y = images(n=8), torch.arange(8) % 10
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    steps(model, optimizer, x, y, n=2)  # statistics and moments away from their initial values
+    save_checkpoint(tmp_path / "model.safetensors", model, optimizer, metadata={"epoch": 2})
+    again, restored, metadata = load_checkpoint(tmp_path / "model.safetensors")
+    assert type(again) is HyperbolicConvNet and metadata == {"epoch": 2}
+    assert torch.equal(again.eval()(x), model(x))
+    for old, new in zip(model.parameters(), again.parameters()):
+        assert torch.equal(restored.state[new]["exp_avg_sq"], optimizer.state[old]["exp_avg_sq"])
+    with pytest.raises(TypeError, match="network must be one of fem_nn's models"):
+        save_checkpoint(tmp_path / "other.safetensors", torch.nn.Linear(2, 2))

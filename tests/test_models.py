@@ -168,3 +168,17 @@ def test_random_shifts_move_each_image_by_at_most_a_pixel():
     moves = [[(a, b) for a in range(3) for b in range(3) if torch.equal(shifted[i, 0], padded[i, 0, a:a + 8, b:b + 8])]
              for i in range(16)]
     assert all(len(m) == 1 for m in moves) and len({m[0] for m in moves}) > 1
+
+
+def test_a_checkpoint_keeps_the_classifier_and_its_batch_norm_statistics(tmp_path):
+    from fem_nn.checkpoint import load_checkpoint, save_checkpoint
+
+    model = ContinuousNetClassifier(channels=(4, 8), depth=2, norm="batch", dtype=D, seed=3)
+    x = torch.randn(6, 1, 8, 8, dtype=D)
+    model.train()
+    model(x)  # batch-norm statistics away from their initial values
+    model.eval()
+    save_checkpoint(tmp_path / "classifier.safetensors", model)
+    again, optimizer, _ = load_checkpoint(tmp_path / "classifier.safetensors")
+    assert type(again) is ContinuousNetClassifier and optimizer is None
+    assert torch.equal(again.eval()(x), model(x))
