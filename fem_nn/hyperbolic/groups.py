@@ -63,40 +63,44 @@ class Orthogonal(ChannelGroup):
         return bool((T @ T.T - eye).abs().max() <= tol * max(T.shape[0], 1))
 
 
-class SignedPermutation(ChannelGroup):
+class _Monomial(ChannelGroup):
+    """Monomial matrices (one nonzero per row and column) whose nonzeros pass :meth:`allowed`."""
+
+    def allowed(self, entries: torch.Tensor, tol: float) -> bool:
+        raise NotImplementedError
+
+    def contains(self, T, tol=1e-10):
+        if not _is_square(T):
+            return False
+        entries = _one_per_row_and_column(T, tol)
+        return entries is not None and self.allowed(entries, tol)
+
+
+class SignedPermutation(_Monomial):
     """Permutations with signs ±1 (odd clipping activations: hardtanh)."""
 
     name, description = "signed_permutation", "permutations with signs ±1"
 
-    def contains(self, T, tol=1e-10):
-        if not _is_square(T):
-            return False
-        entries = _one_per_row_and_column(T, tol)
-        return entries is not None and bool(((entries.abs() - 1).abs() <= tol).all())
+    def allowed(self, entries, tol):
+        return bool(((entries.abs() - 1).abs() <= tol).all())
 
 
-class PositiveMonomial(ChannelGroup):
+class PositiveMonomial(_Monomial):
     """Permutations times positive scalings (positively homogeneous activations: relu)."""
 
     name, description = "positive_monomial", "permutations times positive scalings"
 
-    def contains(self, T, tol=1e-10):
-        if not _is_square(T):
-            return False
-        entries = _one_per_row_and_column(T, tol)
-        return entries is not None and bool((entries > 0).all())
+    def allowed(self, entries, tol):
+        return bool((entries > 0).all())
 
 
-class Permutation(ChannelGroup):
+class Permutation(_Monomial):
     """Permutation matrices (any elementwise activation)."""
 
     name, description = "permutation", "permutation matrices"
 
-    def contains(self, T, tol=1e-10):
-        if not _is_square(T):
-            return False
-        entries = _one_per_row_and_column(T, tol)
-        return entries is not None and bool(((entries - 1).abs() <= tol).all())
+    def allowed(self, entries, tol):
+        return bool(((entries - 1).abs() <= tol).all())
 
 
 GROUPS: dict[str, ChannelGroup] = {g.name: g for g in (GeneralLinear(), Orthogonal(), SignedPermutation(),
