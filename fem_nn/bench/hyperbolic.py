@@ -8,9 +8,10 @@ machine's size, and the lossless compression its channel symmetry allows.
   :data:`ROWS` (two blocks a stage, the activation after the stem and the downsampling, "@ds",
   or after every block, "@all"). Each hyperbolic row has channels (c, 2c) for the largest c at
   which it has no more parameters than the ResNet.
-- Training: every model by :func:`~fem_nn.bench.peers.fit_for` (AdamW, a cosine learning rate
-  over the same wall-time budget, images shifted by ±1 pixel), over `--seeds` seeds; the
-  breakdowns (batches with a non-finite loss or gradient, skipped) are counted.
+- Training: every model by :func:`~fem_nn.bench.peers.fit_for` (AdamW at one learning rate,
+  :data:`LEARNING_RATE`, on a cosine over the same wall-time budget, images shifted by ±1
+  pixel), over `--seeds` seeds: test accuracy as mean ± (population) standard deviation; the
+  breakdowns (batches with a non-finite loss or gradient, skipped) summed over the seeds.
 - Compression (:func:`~fem_nn.hyperbolic.compression.compressed`) of the best trained
   hyperbolic row of each task whose stream group is continuous (hardball, softball: O(n); an
   elementwise activation leaves only permutations, nothing to compress), in float64: the
@@ -21,8 +22,8 @@ digits, accuracy points, means over seeds; the issue's target ≥ −1.0) and
 ``symmetry_compression`` (the fraction of mixing weights removed on the digits; target
 ≥ 0.25), each also per task, with every row's parameters, accuracies and breakdowns.
 
-Runtime, one thread, an idle machine: about ``2 · 10 · --seeds · --seconds`` (default 12 min)
-plus half a minute.
+Runtime, one thread: about ``2 · 10 · --seeds · --seconds`` (default 12 min) plus half a
+minute (the defaults: 14 min on two cores shared with other jobs).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import statistics
 import torch
 
 from .._threads import steady_threads
-from ..hyperbolic import HyperbolicConvNet
+from ..hyperbolic import HyperbolicConvNet, stream_activation
 from ..hyperbolic.compression import compressed
 from ..tasks import load_task
 from .peers import PlainResNet, fit_for, parameter_count, random_shifts
@@ -60,6 +61,7 @@ RESNET_ROW = "plain ResNet"
 # digits: ResNet 98.9 % at 1e-2; Eq. (3) softball@ds 97.6 % at 1e-2 and 3e-3, relu@all 98.0 / 97.8 %;
 # shapes: ResNet 87.5 / 84.7 % at 1e-2 / 3e-3; softball@ds 83.7 / 69.8 / 67.7 % at 1e-2 / 3e-3 / 3e-2
 LEARNING_RATE = 1e-2
+CONTINUOUS = ("orthogonal", "general_linear")  # the stream groups that leave weights to remove
 OUTPUT_TOLERANCE = 1e-6  # max |Δ logit| / max |logit| of the compressed model, float64
 TARGETS = {"hyperbolic_vs_resnet_accuracy": -1.0, "symmetry_compression": 0.25}
 
@@ -128,6 +130,22 @@ def _compression(model: HyperbolicConvNet, task) -> dict:
             "compressed_accuracy": _accuracy(result.model, task.x_test, task.y_test)}
 
 
+def _compressions(row: str, models: list, task) -> dict:
+    """The compression figures of the trained `models` of `row` (each seed): the least
+    fraction removed, the largest output change; printed."""
+    results = [_compression(model, task) for model in models]
+    worst = min(results, key=lambda r: r["fraction"])
+    figures = {"compressed": row, "symmetry_compression": worst["fraction"],
+               "compression_output_change": max(r["output_change"] for r in results),
+               "compression_accuracy_unchanged": all(r["accuracy"] == r["compressed_accuracy"] for r in results)}
+    print(f"  compressed {row!r} (every seed, float64): {worst['removed']} of {worst['total']} mixing weights "
+          f"exactly zero, fraction {worst['fraction']:.4f} (the group's bound {worst['bound']:.4f}; per stage "
+          f"{worst['per_stage']}); max |Δ logit| / max |logit| {figures['compression_output_change']:.1e} "
+          f"(≤ {OUTPUT_TOLERANCE:g}: {figures['compression_output_change'] <= OUTPUT_TOLERANCE}), "
+          f"accuracy unchanged: {figures['compression_accuracy_unchanged']}")
+    return figures
+
+
 def _table(name: str, args) -> dict:
     task = load_task(name)
     classes = task.output_cells
@@ -146,11 +164,11 @@ def _table(name: str, args) -> dict:
         model = runs[0][0]
         rows[row] = {"parameters": parameter_count(model), "accuracy": statistics.fmean(accuracies),
                      "accuracy_std": statistics.pstdev(accuracies), "accuracies": accuracies,
+                     "epochs": statistics.fmean(f.epochs for _, _, f in runs),
                      "breakdowns": sum(f.breakdowns for _, _, f in runs)}
         models[row] = [m for m, _, _ in runs]
         channels = RESNET["channels"] if row == RESNET_ROW else model.channels
-        print(f"  {row:<24} {str(tuple(channels)):>8} {rows[row]['parameters']:>7} "
-              f"{statistics.fmean(f.epochs for _, _, f in runs):>6.1f} "
+        print(f"  {row:<24} {str(tuple(channels)):>8} {rows[row]['parameters']:>7} {rows[row]['epochs']:>6.1f} "
               f"{100 * rows[row]['accuracy']:>7.2f} ± {100 * rows[row]['accuracy_std']:<5.2f} "
               f"{rows[row]['breakdowns']:>10}", flush=True)
     figures = {"rows": rows}
@@ -160,19 +178,10 @@ def _table(name: str, args) -> dict:
         figures["best_eq3"] = best
         figures["hyperbolic_vs_resnet_accuracy"] = 100 * (rows[best]["accuracy"] - rows[RESNET_ROW]["accuracy"])
         print(f"  best Eq. (3) row {best!r} minus the ResNet: {figures['hyperbolic_vs_resnet_accuracy']:+.2f} points")
-    continuous = [row for row in args.rows if ROWS[row]["activation"] in ("hardball", "softball")]
+    continuous = [row for row in args.rows if stream_activation(ROWS[row]["activation"]).group_name in CONTINUOUS]
     if continuous:
         best = max(continuous, key=lambda row: rows[row]["accuracy"])
-        results = [_compression(model, task) for model in models[best]]
-        worst = min(results, key=lambda r: r["fraction"])
-        figures["compressed"] = best
-        figures["symmetry_compression"] = worst["fraction"]
-        figures["compression_output_change"] = max(r["output_change"] for r in results)
-        figures["compression_accuracy_unchanged"] = all(r["accuracy"] == r["compressed_accuracy"] for r in results)
-        print(f"  compressed {best!r} (every seed, float64): {worst['removed']} of {worst['total']} mixing weights "
-              f"exactly zero, fraction {worst['fraction']:.4f} (the group's bound {worst['bound']:.4f}; per stage "
-              f"{worst['per_stage']}); max |Δ logit| / max |logit| {figures['compression_output_change']:.1e}, "
-              f"accuracy unchanged: {figures['compression_accuracy_unchanged']}")
+        figures.update(_compressions(best, models[best], task))
     return figures
 
 
