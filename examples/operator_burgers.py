@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
     task = burgers_task(n_train=args.train, n_test=128, cells=64)
     network = OperatorNetwork(**OPERATOR, seed=0)
     epochs = fit_for(network, task.x_train, task.y_train, relative_l2, args.seconds, learning_rate=OPERATOR_LEARNING_RATE,
-                     manifestations=OPERATOR_DRAWS)
+                     manifestations=OPERATOR_DRAWS).epochs
     print(f"{parameter_count(network)} parameters, {epochs} epochs in {args.seconds:g} s")
 
     # %%

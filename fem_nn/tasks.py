@@ -5,6 +5,9 @@ download), the network that fits it, and a plain torch training loop.
   64 samples on [-1, 1]; 10 P0 read-out cells give the class logits.
 - ``digits_images``: the same digits and split as ``digits``, as 1 × 8 × 8 images for
   convolutional models.
+- ``shapes_images``: six kinds of shape (disk, ring, square, cross, triangle, bar) drawn at
+  random position, size and orientation as 1 × 16 × 16 images of their pixel coverage, with
+  random contrast and additive noise: a second image task, computed in code.
 - ``waveforms``: six kinds of waveform of scipy.signal (sine, square, sawtooth, triangle,
   chirp, Gaussian pulse) at random frequency, phase, amplitude and offset, with smooth random
   noise, read as P0 cell averages of `samples` cells: a signal classification with a
@@ -30,13 +33,15 @@ from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, bias_mesh, uniform
 from .continuum import ContinuumNetwork
 
 __all__ = [
-    "Task", "digits_task", "digits_images_task", "burgers_task", "waveforms_task", "task_network", "digits_network", "accuracy",
+    "Task", "digits_task", "digits_images_task", "shapes_images_task", "shape_images", "SHAPES", "burgers_task",
+    "waveforms_task", "task_network", "digits_network", "accuracy",
     "relative_error", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution",
     "cell_averages", "BURGERS_GRID", "burgers_symmetries", "TRANSFORMS",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads
 BURGERS_VISCOSITY, BURGERS_TIME = 0.02, 0.5
+SHAPES = ("disk", "ring", "square", "cross", "triangle", "bar")  # the classes of shapes_images, in order
 WAVEFORM_GRID = 1024  # sample points per signal averaged into cells, a multiple of every cell count read
 
 
@@ -227,6 +232,87 @@ def digits_images_task(test_fraction: float = 0.25, seed: int = 0) -> Task:
     task = digits_task(test_fraction, seed)
     return dataclasses.replace(task, name="digits_images", x_train=task.x_train.reshape(-1, 1, 8, 8),
                                x_test=task.x_test.reshape(-1, 1, 8, 8), logit_scale=1.0)
+
+
+def _inside(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether the points ``(a, b)`` of a shape's own frame (its size 1) lie in shape `kind`."""
+    r2 = a**2 + b**2
+    if kind == "disk":
+        return r2 <= 1.0
+    if kind == "ring":
+        return (r2 <= 1.0) & (r2 >= 0.55**2)
+    if kind == "square":
+        return np.maximum(abs(a), abs(b)) <= 0.8
+    if kind == "cross":
+        return ((abs(a) <= 1.0) & (abs(b) <= 0.3)) | ((abs(b) <= 1.0) & (abs(a) <= 0.3))
+    if kind == "triangle":  # equilateral, circumradius 1: three half-planes at inradius ½
+        return np.all([np.cos(phi) * a + np.sin(phi) * b <= 0.5 for phi in np.pi / 2 + 2 * np.pi * np.arange(3) / 3], axis=0)
+    return (abs(a) <= 1.0) & (abs(b) <= 0.3)  # bar
+
+
+def shape_images(kinds, centers, sizes, angles, pixels: int = 16, supersampling: int = 4) -> np.ndarray:
+    """Images ``(n, pixels, pixels)`` of the shapes of :data:`SHAPES` on the square
+    [-1, 1]² (rows along y): each pixel the fraction of it a shape covers, read at
+    ``supersampling²`` sub-pixel midpoints (a P0 cell average of the shape's indicator).
+
+    Shape i is ``SHAPES[kinds[i]]`` of size ``sizes[i]`` (the radius of its circumscribed
+    circle, ring and disk their radius) centred at ``centers[i] = (x, y)`` and turned by
+    ``angles[i]`` radians.
+
+    Examples
+    --------
+    >>> disk = shape_images([0], [(0.0, 0.0)], [0.5], [0.0], pixels=16, supersampling=8)[0]
+    >>> round(float(disk.sum()) * (2 / 16) ** 2 / (np.pi * 0.25), 2)  # its area, π r²
+    1.0
+    """
+    kinds, sizes, angles = np.asarray(kinds), np.asarray(sizes, dtype=float), np.asarray(angles, dtype=float)
+    centers = np.asarray(centers, dtype=float).reshape(-1, 2)
+    if not (len(kinds) == len(centers) == len(sizes) == len(angles)):
+        raise ValueError(f"kinds, centers, sizes and angles must be as many, got {len(kinds)}, {len(centers)}, "
+                         f"{len(sizes)}, {len(angles)}")
+    if kinds.size and (kinds.min() < 0 or kinds.max() >= len(SHAPES)):
+        raise ValueError(f"kinds must be indices into SHAPES (0 … {len(SHAPES) - 1}), got {kinds.min()} … {kinds.max()}")
+    fine = pixels * supersampling
+    t = -1.0 + (np.arange(fine) + 0.5) * 2.0 / fine
+    x, y = t[None, None, :], t[None, :, None]
+    coverage = np.empty((len(kinds), fine, fine))
+    for k, kind in enumerate(SHAPES):
+        chosen = np.flatnonzero(kinds == k)
+        dx, dy = x - centers[chosen, 0, None, None], y - centers[chosen, 1, None, None]
+        c, s, r = (v[chosen, None, None] for v in (np.cos(angles), np.sin(angles), sizes))
+        coverage[chosen] = _inside(kind, (c * dx + s * dy) / r, (c * dy - s * dx) / r)
+    return coverage.reshape(len(kinds), pixels, supersampling, pixels, supersampling).mean(axis=(2, 4))
+
+
+def shapes_images_task(n: int = 2400, noise: float = 0.3, test_fraction: float = 0.25, seed: int = 0) -> Task:
+    """Classify the shapes of :data:`SHAPES` in images ``(n, 1, 16, 16)`` (:func:`shape_images`):
+    as many of each kind, sizes in [0.35, 0.7] of the half-width, centred anywhere the shape
+    fits, any orientation, a contrast in [0.6, 1], Gaussian noise of standard deviation
+    `noise` added and the pixels clipped to [0, 1] (the digits' range); a fixed stratified
+    held-out split; logit scale 1.
+
+    Examples
+    --------
+    >>> task = shapes_images_task()
+    >>> tuple(task.x_train.shape), tuple(task.x_test.shape), task.output_cells
+    ((1800, 1, 16, 16), (600, 1, 16, 16), 6)
+    """
+    from sklearn.model_selection import train_test_split
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < len(SHAPES) or n % len(SHAPES):
+        raise ValueError(f"n must be a positive multiple of {len(SHAPES)} (as many of each shape), got {n!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    kinds = rng.permutation(np.repeat(np.arange(len(SHAPES)), n // len(SHAPES)))
+    sizes = rng.uniform(0.35, 0.7, n)
+    centers = rng.uniform(-1.0, 1.0, (n, 2)) * (0.95 - sizes[:, None])
+    images = shape_images(kinds, centers, sizes, rng.uniform(0.0, 2 * np.pi, n))
+    images = np.clip(rng.uniform(0.6, 1.0, (n, 1, 1)) * images + noise * rng.standard_normal(images.shape), 0.0, 1.0)
+    x_train, x_test, y_train, y_test = train_test_split(images[:, None], kinds, test_size=test_fraction,
+                                                        random_state=seed, stratify=kinds)
+    as_x, as_y = (lambda a: torch.tensor(a, dtype=torch.float32)), (lambda a: torch.tensor(a, dtype=torch.long))
+    return Task("shapes_images", "classification", as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), len(SHAPES))
 
 
 def waveforms(n: int, seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -432,6 +518,7 @@ def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
 # ``fem-nn bench invariance --tasks`` accept (register_task adds one)
 TASKS: dict[str, Callable[[], Task]] = {
     "digits": digits_task, "burgers": burgers_task, "waveforms": waveforms_task, "digits_images": digits_images_task,
+    "shapes_images": shapes_images_task,
 }
 
 
@@ -465,7 +552,7 @@ def load_task(name: str) -> Task:
     >>> load_task("cifar")
     Traceback (most recent call last):
     ...
-    ValueError: task must be one of ['digits', 'burgers', 'waveforms', 'digits_images'], got 'cifar'
+    ValueError: task must be one of ['digits', 'burgers', 'waveforms', 'digits_images', 'shapes_images'], got 'cifar'
     """
     if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"task must be one of {list(TASKS)}, got {name!r}")

@@ -32,12 +32,27 @@ def test_fit_for_lowers_the_loss_and_leaves_the_manifestation_as_it_was():
     loss = torch.nn.functional.mse_loss
     with torch.no_grad():
         before = float(loss(block(x), y))
-    epochs = fit_for(block, x, y, loss, 1.0, learning_rate=0.05, batch_size=8, manifestations=[("rk4", 2), ("midpoint", 1)])
-    assert epochs >= 1
+    fit = fit_for(block, x, y, loss, 1.0, learning_rate=0.05, batch_size=8, manifestations=[("rk4", 2), ("midpoint", 1)])
+    assert fit.epochs >= 1 and fit.breakdowns == 0
     with torch.no_grad():
         assert float(loss(block(x), y)) < 0.9 * before  # a margin for a slow machine (idle: < 0.1)
     assert (block.tableau.name, block.steps) == ("euler", 2)
     assert not block.training  # left in evaluation mode
+
+
+def test_fit_for_counts_the_batches_that_break_down_and_rolls_them_back():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 1))
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    x[5, 1] = float("nan")  # one batch of eight an epoch breaks down
+    fit = fit_for(model, x, y, torch.nn.functional.mse_loss, 0.3, learning_rate=1e-2, batch_size=8)
+    assert fit.epochs >= 1 and fit.breakdowns == fit.epochs
+    assert all(bool(torch.isfinite(t).all()) for t in model.state_dict().values())  # parameters and BN statistics
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fit = fit_for(model, torch.full_like(x, float("nan")), y, torch.nn.functional.mse_loss, 0.1, learning_rate=1e-2,
+                  batch_size=8)
+    assert fit.breakdowns == 8 * fit.epochs  # every batch: the model stays as it was, exactly
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
 @pytest.mark.skipif(importlib.util.find_spec("neuralop") is not None, reason="neuraloperator is installed")

@@ -5,9 +5,9 @@ Each module has ``add_arguments(parser)`` and ``run(args) -> dict``: ``run`` pri
 that ``--json`` prints as the last line.
 """
 
-from . import channels, invariance, kernels, models, network, projection, training
+from . import channels, hyperbolic, invariance, kernels, models, network, projection, training
 
 BENCHMARKS = {
     "projection": projection, "network": network, "training": training, "invariance": invariance, "kernels": kernels,
-    "channels": channels, "models": models,
+    "channels": channels, "models": models, "hyperbolic": hyperbolic,
 }

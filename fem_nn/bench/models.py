@@ -105,7 +105,7 @@ def _burgers(seconds: float, pairs: int) -> dict:
         operator = isinstance(model, OperatorNetwork)
         epochs = fit_for(model, task.x_train, task.y_train, relative_l2, seconds,
                          learning_rate=OPERATOR_LEARNING_RATE if operator else LEARNING_RATE,
-                         manifestations=OPERATOR_DRAWS if operator else None)
+                         manifestations=OPERATOR_DRAWS if operator else None).epochs
         errors = _errors(model, tests, (64,) if isinstance(model, PlainMLP) else RESOLUTIONS)
         rows[name] = {"parameters": parameter_count(model), "epochs": epochs, "errors": errors, "model": model}
         print(f"{name:<22} {parameter_count(model):>7} {epochs:>6} "
@@ -154,7 +154,7 @@ def _images(seconds: float) -> dict:
     for name, model in (("ContinuousNet (fem_nn)", classifier), ("plain ResNet", resnet), ("ContinuousNet, fields", fields)):
         draws = IMAGE_DRAWS if isinstance(model, ContinuousNetClassifier) else None
         epochs = fit_for(model, task.x_train, task.y_train, loss, seconds, learning_rate=1e-2, manifestations=draws,
-                         transform=random_shifts)
+                         transform=random_shifts).epochs
         rows[name] = _accuracy(model, task.x_test, task.y_test)
         at_16 = f", at 16 × 16 {_accuracy(model, fine, task.y_test):.4f}" if model is fields else ""
         print(f"  {name:<24} {parameter_count(model):>7} parameters, {epochs:>4} epochs: {rows[name]:.4f}{at_16}", flush=True)

@@ -4,7 +4,8 @@ shares (so that equal time means equal treatment).
 - :func:`fourier_neural_operator`: neuraloperator's FNO (the ``bench`` extra; None without it);
 - :class:`PlainMLP`: a fully connected map of the sample vector (one resolution only);
 - :class:`PlainResNet`: a hand-written torch ResNet for images, stem → stages of residual
-  blocks joined by strided convolutions → pooling → linear head.
+  blocks joined by strided convolutions → pooling → linear head;
+- :func:`fit_for`: the loop, for a time budget, counting its breakdowns (:class:`Fit`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import importlib.util
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
 from ..odeblock import manifested
 
-__all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "fit_for", "random_shifts"]
+__all__ = ["PlainMLP", "PlainResNet", "fourier_neural_operator", "parameter_count", "Fit", "fit_for", "random_shifts"]
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -112,18 +114,46 @@ def random_shifts(x: torch.Tensor, generator: torch.Generator, pixels: int = 1) 
     return padded[torch.arange(batch)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, columns]
 
 
+class Fit(NamedTuple):
+    """What :func:`fit_for` ran: the epochs, and the breakdowns (batches whose loss or a
+    gradient was not finite: skipped, the model as before the batch).
+
+    Examples
+    --------
+    >>> Fit(epochs=3, breakdowns=0).breakdowns
+    0
+    """
+
+    epochs: int
+    breakdowns: int
+
+
 def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Callable, seconds: float,
             learning_rate: float, batch_size: int = 32, weight_decay: float = 1e-4, seed: int = 0,
-            manifestations=None, transform: Callable | None = None) -> int:
+            manifestations=None, transform: Callable | None = None) -> Fit:
     """Train `model` on ``(x, y)`` with AdamW for `seconds` of wall time, the learning rate on
-    a cosine over that time (each batch reads the clock); returns the epochs run.
+    a cosine over that time (each batch reads the clock); returns the epochs run and the
+    breakdowns. A batch whose loss or a gradient is not finite is a breakdown: its step is
+    not taken (parameters and optimizer state stay at the last finite state) and the buffers
+    its forward changed (batch-norm statistics) are put back.
     `manifestations`, a list of ``(scheme, steps_factor)``, draws one per batch for the
     model's OdeBlocks (:func:`~fem_nn.odeblock.manifested`); `transform(inputs, generator)`
-    augments each batch (e.g. :func:`random_shifts`)."""
+    augments each batch (e.g. :func:`random_shifts`).
+
+    Examples
+    --------
+    >>> model = torch.nn.Linear(2, 1)
+    >>> x = torch.tensor([[1.0, 2.0], [float("nan"), 0.0]])
+    >>> fit = fit_for(model, x, torch.zeros(2, 1), torch.nn.functional.mse_loss, 0.05, 1e-2, batch_size=1)
+    >>> fit.breakdowns == fit.epochs, bool(torch.isfinite(model.weight).all())  # one NaN batch an epoch
+    (True, True)
+    """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    buffers = [b for b in model.buffers()]
+    finite_buffers = [b.detach().clone() for b in buffers]
     model.train()
-    start, epochs = time.perf_counter(), 0
+    start, epochs, breakdowns = time.perf_counter(), 0, 0
     while (elapsed := time.perf_counter() - start) < seconds:
         for index in torch.randperm(len(x), generator=generator).split(batch_size):
             elapsed = min(time.perf_counter() - start, seconds)
@@ -132,10 +162,21 @@ def fit_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Call
             optimizer.zero_grad()
             drawn = (None, 1) if not manifestations else manifestations[
                 int(torch.randint(len(manifestations), (1,), generator=generator))]
+            with torch.no_grad():
+                for saved, buffer in zip(finite_buffers, buffers):
+                    saved.copy_(buffer)
             with manifested(model, *drawn):
                 inputs = x[index] if transform is None else transform(x[index], generator)
-                loss(model(inputs), y[index]).backward()
-            optimizer.step()
+                value = loss(model(inputs), y[index])
+                value.backward()
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            if bool(torch.stack([torch.isfinite(value).all()] + [torch.isfinite(g).all() for g in grads]).all()):
+                optimizer.step()
+            else:
+                breakdowns += 1
+                with torch.no_grad():
+                    for saved, buffer in zip(finite_buffers, buffers):
+                        buffer.copy_(saved)
         epochs += 1
     model.eval()
-    return epochs
+    return Fit(epochs, breakdowns)
