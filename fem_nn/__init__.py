@@ -67,7 +67,7 @@ _LAZY = {
     ),
     **dict.fromkeys(["Phase", "register_phase"], "phases"),
     **dict.fromkeys(["Schedule", "load_schedule"], "schedule"),
-    **dict.fromkeys(["Task", "burgers_task", "digits_task", "digits_images_task", "task_network", "register_task"], "tasks"),
+    **dict.fromkeys(["Task", "burgers_task", "digits_task", "digits_images_task", "shapes_images_task", "task_network", "register_task"], "tasks"),
     **dict.fromkeys(["OdeBlock", "Residual"], "odeblock"),
     **dict.fromkeys(["ContinuousNetClassifier", "FieldConv2d", "conv_residual_unit", "train_model"], "models"),
     **dict.fromkeys(["Manifestations", "Trainer"], "trainer"),

@@ -113,8 +113,8 @@ def integrate(
     times : array_like, optional
         Output times, strictly increasing (decreasing backwards), between `t0` and `t1`: the
         states there are returned, stacked (a new leading axis). Each is a step end: the
-        uniform ends stay, and a time within 1e-12·|t1 − t0| of one is taken there; any
-        other splits its step in two.
+        uniform ends stay, and a time within 1e-12 times the interval's length of one is
+        taken there; any other splits its step in two.
     gradient : {"backprop", "checkpoint", "adjoint", "discrete"}, optional
         How torch states are differentiated (default "backprop", or "checkpoint" with
         `checkpoint`):

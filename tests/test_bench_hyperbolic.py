@@ -28,6 +28,12 @@ def test_bench_hyperbolic_prints_its_table_and_figures(capsys):
     assert figures["digits_images_compressed"] == "eq3 hardball@ds"
     assert figures["digits_images_compression_output_change"] <= 1e-10  # round-off (the bench's bar: 1e-6)
     assert figures["digits_images_compression_accuracy_unchanged"] is True
+    # the depth continuum read at other manifestations, trained as the discrete net and sampled
+    for key in ("discrete", "sampled"):
+        invariance = figures[f"digits_images_depth_invariance_{key}"]
+        accuracies = invariance["accuracies"]
+        assert set(accuracies) == {"trained", "euler x2", "euler x4", "rk4 x1", "rk4 x2"}
+        assert invariance["max_drop_depth"] == pytest.approx(max(0.0, 100 * (accuracies["trained"] - min(accuracies.values()))))
     fraction = figures["symmetry_compression"]
     assert 0 < fraction < 1
     verdict = "met" if fraction >= 0.25 else "NOT met"

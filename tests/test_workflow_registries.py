@@ -119,9 +119,9 @@ def test_unknown_phase_task_and_optimizer_names_fail_loudly_with_the_known_ones(
     base = {"task": "digits", "phases": [{"phase": "train", "epochs": 1}]}
     with pytest.raises(ValueError, match=re.escape(f"phases[0]: unknown phase 'grow'; expected one of {BUILT_IN}")):
         Schedule.from_dict({**base, "phases": [{"phase": "grow"}]})
-    with pytest.raises(ValueError, match=r"task must be one of \['digits', 'burgers', 'waveforms', 'digits_images'\], got 'cifar'"):
+    with pytest.raises(ValueError, match=r"task must be one of \['digits', 'burgers', 'waveforms', 'digits_images', 'shapes_images'\], got 'cifar'"):
         Schedule.from_dict({**base, "task": "cifar"})
-    with pytest.raises(ValueError, match=r"task must be one of \['digits', 'burgers', 'waveforms', 'digits_images'\], got 'cifar'"):
+    with pytest.raises(ValueError, match=r"task must be one of \['digits', 'burgers', 'waveforms', 'digits_images', 'shapes_images'\], got 'cifar'"):
         load_task("cifar")
     with pytest.raises(ValueError, match=r"training.optimizer must be one of \['adamw', 'adam', 'sgd'\], got 'lbfgs'"):
         Schedule.from_dict({**base, "training": {"optimizer": "lbfgs"}})
@@ -172,7 +172,7 @@ def test_the_command_line_and_the_benchmarks_accept_a_registered_task(toys, tmp_
     assert final["epochs"] == 1 and "test_relative_error" in final  # the toy regression, not the digits
     with pytest.raises(SystemExit):
         main(["train", str(tmp_path / "s.json"), "--task", "cifar"])
-    assert "--task: must be one of digits, burgers, waveforms, digits_images, toy, got 'cifar'" in capsys.readouterr().err
+    assert "--task: must be one of digits, burgers, waveforms, digits_images, shapes_images, toy, got 'cifar'" in capsys.readouterr().err
     assert main(["bench", "invariance", "--tasks", "toy", "--epochs", "1", "--mechanisms", "default", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(figures) == {"toy", "mechanisms"} and figures["toy"]["metric"] > 0

@@ -17,13 +17,18 @@ machine's size, and the lossless compression its channel symmetry allows.
   elementwise activation leaves only permutations, nothing to compress), in float64: the
   logits on the test set unchanged to :data:`OUTPUT_TOLERANCE` relative, and the accuracy.
 
+- Depth invariance (a trained network must stay a continuum): the best "@ds" Eq. (3) row
+  trained as above (its discrete manifestation: P0, Euler, one step per cell) and once more
+  with the manifestations of :data:`SAMPLED` drawn per batch, each read at :data:`READS`
+  (another scheme or more steps of the same depth fields): the worst accuracy drop, points.
+
 Figures: ``hyperbolic_vs_resnet_accuracy`` (the best Eq. (3) row minus the ResNet on the
 digits, accuracy points, means over seeds; the issue's target ≥ −1.0) and
 ``symmetry_compression`` (the fraction of mixing weights removed on the digits; target
 ≥ 0.25), each also per task, with every row's parameters, accuracies and breakdowns.
 
-Runtime, one thread: about ``2 · 10 · --seeds · --seconds`` (default 12 min) plus half a
-minute (the defaults: 14 min on two cores shared with other jobs).
+Runtime, one thread: about ``2 · (10 · --seeds + 1) · --seconds`` (default 12.4 min) plus
+half a minute.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch
 from .._threads import steady_threads
 from ..hyperbolic import HyperbolicConvNet, stream_activation
 from ..hyperbolic.compression import compressed
+from ..odeblock import manifested
 from ..tasks import load_task
 from .peers import PlainResNet, fit_for, parameter_count, random_shifts
 
@@ -64,6 +70,9 @@ LEARNING_RATE = 1e-2
 CONTINUOUS = ("orthogonal", "general_linear")  # the stream groups that leave weights to remove
 OUTPUT_TOLERANCE = 1e-6  # max |Δ logit| / max |logit| of the compressed model, float64
 TARGETS = {"hyperbolic_vs_resnet_accuracy": -1.0, "symmetry_compression": 0.25}
+# the manifestations of the depth-invariance check: drawn per batch in training, and read after
+SAMPLED = [("euler", 1), ("euler", 2), ("rk4", 1)]
+READS = [("euler", 2), ("euler", 4), ("rk4", 1), ("rk4", 2)]
 
 
 def add_arguments(parser) -> None:
@@ -146,6 +155,32 @@ def _compressions(row: str, models: list, task) -> dict:
     return figures
 
 
+def _read_at(model: HyperbolicConvNet, task) -> dict:
+    """Test accuracy of `model` as trained and at each manifestation of :data:`READS`."""
+    accuracies = {"trained": _accuracy(model, task.x_test, task.y_test)}
+    for scheme, factor in READS:
+        with manifested(model, scheme, factor):
+            accuracies[f"{scheme} x{factor}"] = _accuracy(model, task.x_test, task.y_test)
+    return accuracies
+
+
+def _invariance(row: str, build, model: HyperbolicConvNet, task, seconds: float) -> dict:
+    """The depth-invariance figures of `row`: its trained seed-0 `model`, and the same build
+    trained with :data:`SAMPLED` drawn per batch; printed."""
+    sampled = build(0)
+    fit_for(sampled, task.x_train, task.y_train, torch.nn.functional.cross_entropy, seconds,
+            learning_rate=LEARNING_RATE, seed=0, transform=random_shifts, manifestations=SAMPLED)
+    figures = {}
+    for key, trained in (("discrete", model), ("sampled", sampled)):
+        accuracies = _read_at(trained, task)
+        drop = max(0.0, 100 * (accuracies["trained"] - min(accuracies.values())))
+        figures[f"depth_invariance_{key}"] = {"accuracies": accuracies, "max_drop_depth": drop}
+        shown = ", ".join(f"{name} {100 * a:.2f}" for name, a in accuracies.items())
+        print(f"  {row!r} trained {'as the discrete network' if key == 'discrete' else f'with {SAMPLED} per batch'}: "
+              f"{shown} %; max drop {drop:.2f} points")
+    return figures
+
+
 def _table(name: str, args) -> dict:
     task = load_task(name)
     classes = task.output_cells
@@ -178,6 +213,10 @@ def _table(name: str, args) -> dict:
         figures["best_eq3"] = best
         figures["hyperbolic_vs_resnet_accuracy"] = 100 * (rows[best]["accuracy"] - rows[RESNET_ROW]["accuracy"])
         print(f"  best Eq. (3) row {best!r} minus the ResNet: {figures['hyperbolic_vs_resnet_accuracy']:+.2f} points")
+    continua = [row for row in eq3 if ROWS[row]["placement"] == "downsampling"]
+    if continua:
+        best = max(continua, key=lambda row: rows[row]["accuracy"])
+        figures.update(_invariance(best, builds[best], models[best][0], task, args.seconds))
     continuous = [row for row in args.rows if stream_activation(ROWS[row]["activation"]).group_name in CONTINUOUS]
     if continuous:
         best = max(continuous, key=lambda row: rows[row]["accuracy"])
@@ -203,7 +242,8 @@ def _run(args) -> dict:
     figures = {}
     for name, table in tables.items():
         for key in ("hyperbolic_vs_resnet_accuracy", "symmetry_compression", "compression_output_change",
-                    "compression_accuracy_unchanged", "best_eq3", "compressed"):
+                    "compression_accuracy_unchanged", "best_eq3", "compressed", "depth_invariance_discrete",
+                    "depth_invariance_sampled"):
             if key in table:
                 figures[f"{name}_{key}"] = table[key]
         figures[f"{name}_rows"] = table["rows"]
