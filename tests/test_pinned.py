@@ -1,9 +1,14 @@
-"""Outputs pinned bit for bit: fixed seeded networks, their refinements and a short seeded
+"""Outputs pinned to round-off: fixed seeded networks, their refinements and a short seeded
 training run, against values saved before the network layer was restructured (issue 17).
 
-A change of the arithmetic (another order of the sums, a float32 projection, a copy through
-another dtype) shows here as a failed exact comparison, however small. Regenerate only for a
-change that is meant to alter results: ``python tests/test_pinned.py --write``.
+On the machine that wrote them the values are reproduced bit for bit; across CPUs numpy's
+OpenBLAS picks its kernels by the core type (``OPENBLAS_CORETYPE``: an AMD Zen core and an
+Intel SkylakeX core differ in the last bit of some products, and the SkylakeX kernels
+reproduce the saved file on AMD EPYC), so the comparison allows :data:`ULPS` units in the
+last place of each array's scale. A change of the arithmetic that matters (a float32
+projection, a copy through another dtype, another formula) still shows, as differences of
+1e-8 and more. Regenerate only for a change that is meant to alter results:
+``python tests/test_pinned.py --write``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fem_nn._threads import steady_threads
 from fem_nn.training import projected_depth, projected_width
 
 PINNED = Path(__file__).parent / "data" / "pinned_values.npz"
+ULPS = 4  # round-off allowed, in units in the last place of an array's largest entry (see above)
 
 
 def _networks() -> dict[str, ContinuumNetwork]:
@@ -93,11 +99,17 @@ def computed():
     return pinned_values()
 
 
-def test_pinned_values_are_reproduced_bit_for_bit(computed):
+def _within_round_off(saved: np.ndarray, computed: np.ndarray) -> bool:
+    scale = float(np.abs(saved).max()) if saved.size else 0.0
+    return saved.shape == computed.shape and bool(
+        np.all(np.abs(saved - computed) <= ULPS * np.spacing(scale)))
+
+
+def test_pinned_values_are_reproduced_to_round_off(computed):
     saved = np.load(PINNED)
     assert sorted(saved.files) == sorted(computed)
-    differing = [key for key in saved.files if not np.array_equal(saved[key], computed[key])]
-    assert not differing, f"changed bits in {differing}"
+    differing = [key for key in saved.files if not _within_round_off(saved[key], computed[key])]
+    assert not differing, f"changed values in {differing}"
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--write"]:
