@@ -24,6 +24,7 @@ import torch
 from ..odeblock import OdeBlock
 from .groups import channel_group
 from .network import HyperbolicConvNet
+from .units import batch_norm_affine
 
 __all__ = ["fused", "transformed", "stream_maps", "stream_activations", "check_transform"]
 
@@ -44,8 +45,7 @@ def _has_norm(model: HyperbolicConvNet) -> bool:
 
 def _folded(conv: torch.nn.Conv2d, norm: torch.nn.BatchNorm2d) -> torch.nn.Conv2d:
     """`conv` then evaluation `norm`, as one convolution with a bias."""
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    shift = norm.bias - scale * norm.running_mean
+    scale, shift = batch_norm_affine(norm)
     folded = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
                              bias=True).to(conv.weight.dtype)
     with torch.no_grad():

@@ -132,10 +132,10 @@ class HyperbolicUnit(torch.nn.Module):
                 fused.out.weight.copy_(self.out.weight)
                 fused.out.bias.copy_(self.out.bias)
             else:
-                scale, shift = _affine(self.hidden_norm)
+                scale, shift = batch_norm_affine(self.hidden_norm)
                 fused.kernel.copy_(kernel * scale[:, None, None, None])
                 fused.kernel_bias.copy_(shift)
-                scale, shift = _affine(self.out_norm)
+                scale, shift = batch_norm_affine(self.out_norm)
                 fused.out.weight.copy_(self.out.weight * scale[:, None, None, None])
                 fused.out.bias.copy_(shift)
         return fused.train(self.training)
@@ -146,7 +146,7 @@ class HyperbolicUnit(torch.nn.Module):
                 f"weight_sharing={s.weight_sharing}, norm={s.norm}, stride={s.stride}")
 
 
-def _affine(norm: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_norm_affine(norm: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Evaluation batch norm as y ↦ scale · y + shift per channel."""
     scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
     return scale, norm.bias - scale * norm.running_mean
