@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -31,11 +31,11 @@ from .integrators import tableau
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
 from .continuum import ContinuumNetwork, network_axes
 from .refinement import elevated_network, refined_network
-from .tasks import Task, burgers_task, waveforms_task
+from .tasks import RESOLUTIONS, Task, at_resolution
 
 __all__ = [
     "Manifestation", "Restepped", "Requadrature", "Refined", "Elevated", "Resampled", "MANIFESTATIONS",
-    "manifestation", "DEFAULT_SET", "RESOLUTION_SOURCES", "InvarianceRow", "InvarianceReport", "invariance", "drop",
+    "manifestation", "DEFAULT_SET", "InvarianceRow", "InvarianceReport", "invariance", "drop",
 ]
 
 AXES = ("depth", "width", "resolution")
@@ -182,19 +182,6 @@ class Elevated(Manifestation):
         return elevated_network(network, "width", by=self.by)
 
 
-def _burgers_source(task: Task, cells: int) -> Task:
-    # the test pairs depend on n_test alone (their own seed): one training pair is enough
-    return burgers_task(n_train=1, n_test=len(task.x_test), cells=cells)
-
-
-def _waveforms_source(task: Task, samples: int) -> Task:
-    return waveforms_task(n_train=1, n_test=len(task.x_test), samples=samples)
-
-
-# task name -> source(task, samples): the task's data at another sample count
-RESOLUTION_SOURCES: dict[str, Callable[[Task, int], Task]] = {"burgers": _burgers_source, "waveforms": _waveforms_source}
-
-
 @dataclasses.dataclass(frozen=True)
 class Resampled(Manifestation):
     """The task's test inputs (and, for a regression whose targets share the input's cells,
@@ -202,9 +189,10 @@ class Resampled(Manifestation):
     read by the network's own read-in with ``resample=True``
     (:meth:`~fem_nn.ContinuumNetwork.read_in`).
 
-    The data come from ``source(task, samples)``: the `source` given to :meth:`evaluate`,
-    else the one :data:`RESOLUTION_SOURCES` holds for the task's name. A task without one
-    has no resolution: :func:`invariance` skips this manifestation there.
+    The data come from :func:`~fem_nn.tasks.at_resolution`: the `source` given to
+    :meth:`evaluate`, else the one :data:`~fem_nn.tasks.RESOLUTIONS` holds for the task's
+    name. A task without one has no resolution: :func:`invariance` skips this manifestation
+    there.
 
     Examples
     --------
@@ -232,15 +220,8 @@ class Resampled(Manifestation):
         return int(round(samples))
 
     def task(self, task: Task, source) -> Task:
-        """The task at the new sample count (the trained data checked against the source's)."""
-        source = source or RESOLUTION_SOURCES.get(task.name)
-        if source is None:
-            raise ValueError(f"task {task.name!r} has no resolution source: pass source= or add it to RESOLUTION_SOURCES")
-        trained = task.x_test.shape[1]
-        same = source(task, trained)
-        if same.x_test.shape != task.x_test.shape or not torch.allclose(same.x_test, task.x_test):
-            raise ValueError(f"the resolution source of task {task.name!r} does not reproduce its test inputs at {trained} samples")
-        return source(task, self.samples(trained))
+        """The task at the new sample count."""
+        return at_resolution(task, self.samples(task.x_test.shape[1]), source)
 
     def evaluate(self, network, task, source=None):
         resampled = self.task(task, source)
@@ -376,7 +357,7 @@ def invariance(
         skipped for a task without a resolution source.
     source : callable, optional
         ``source(task, samples) -> Task``: the task's data at another sample count;
-        default the task's entry in :data:`RESOLUTION_SOURCES`.
+        default the task's entry in :data:`~fem_nn.tasks.RESOLUTIONS`.
 
     Returns
     -------
@@ -405,7 +386,7 @@ def invariance(
     if isinstance(manifestations, (str, Mapping)) or not isinstance(manifestations, Sequence):
         raise TypeError(f"manifestations must be a sequence of manifestations, got {manifestations!r}")
     chosen = [_as_manifestation(entry, i) for i, entry in enumerate(manifestations)]
-    has_resolution = source is not None or task.name in RESOLUTION_SOURCES
+    has_resolution = source is not None or task.name in RESOLUTIONS
     chosen = [m for m in chosen if m.axis != "resolution" or has_resolution]
     for m in chosen:
         if m.axis == "resolution":

@@ -20,6 +20,7 @@ download), the network that fits it, and a plain torch training loop.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ __all__ = [
     "Task", "digits_task", "digits_images_task", "shapes_images_task", "shape_images", "SHAPES", "burgers_task",
     "waveforms_task", "task_network", "digits_network", "accuracy",
     "relative_error", "TASKS", "register_task", "load_task", "burgers_initial_conditions", "burgers_solution",
-    "cell_averages", "BURGERS_GRID", "burgers_symmetries", "TRANSFORMS",
+    "cell_averages", "BURGERS_GRID", "burgers_symmetries", "TRANSFORMS", "RESOLUTIONS", "at_resolution",
 ]
 
 BURGERS_GRID = 256  # solver resolution, a multiple of every cell count the task reads
@@ -118,11 +119,13 @@ class Task:
     def higher_is_better(self) -> bool:
         return self.kind == "classification"
 
-    def loss(self, network: ContinuumNetwork, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The training loss of `network` on the batch ``(x, y)``."""
+    def loss(self, network: ContinuumNetwork, x: torch.Tensor, y: torch.Tensor, resample: bool = False) -> torch.Tensor:
+        """The training loss of `network` on the batch ``(x, y)`` (read with `resample`, see
+        :meth:`~fem_nn.ContinuumNetwork.read_in`, for inputs at another sample count)."""
+        prediction = network(x, resample=True) if resample else network(x)
         if self.kind == "classification":
-            return F.cross_entropy(self.logit_scale * network(x), y)
-        return network.l2_loss(network(x), y)
+            return F.cross_entropy(self.logit_scale * prediction, y)
+        return network.l2_loss(prediction, y)
 
     @torch.no_grad()
     def metric(self, network: torch.nn.Module, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> float:
@@ -318,6 +321,12 @@ def shapes_images_task(n: int = 2400, noise: float = 0.3, test_fraction: float =
 def waveforms(n: int, seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` random waveforms of the six kinds of :func:`waveforms_task` as cell averages on
     `samples` cells (from :data:`WAVEFORM_GRID` cell-midpoint samples), and their kinds."""
+    u, kinds = _fine_waveforms(n, seed)
+    return u.reshape(n, samples, -1).mean(axis=2), kinds
+
+
+@functools.lru_cache(maxsize=4)  # every resolution of a task averages the same functions
+def _fine_waveforms(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from scipy import signal
 
     rng = np.random.default_rng(seed)
@@ -335,7 +344,8 @@ def waveforms(n: int, seed: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
     a, b = (rng.standard_normal((n, len(modes))) * 0.1 / modes for _ in range(2))
     noise = a @ np.cos(2 * np.pi * np.outer(modes, t)) + b @ np.sin(2 * np.pi * np.outer(modes, t))
     u = rng.uniform(0.5, 1.5, (n, 1)) * clean + rng.uniform(-0.5, 0.5, (n, 1)) + noise
-    return u.reshape(n, samples, -1).mean(axis=2), kinds
+    u.flags.writeable = kinds.flags.writeable = False  # shared by the cache
+    return u, kinds
 
 
 def waveforms_task(n_train: int = 2000, n_test: int = 1000, samples: int = 32) -> Task:
@@ -429,10 +439,58 @@ def burgers_task(n_train: int = 512, n_test: int = 128, cells: int = 64) -> Task
     """
     if BURGERS_GRID % cells:
         raise ValueError(f"cells must divide {BURGERS_GRID}, got {cells!r}")
-    u0_train, u0_test = burgers_initial_conditions(n_train, 0), burgers_initial_conditions(n_test, 1)
-    x_train, x_test = cell_averages(u0_train, cells), cell_averages(u0_test, cells)
-    y_train, y_test = (cell_averages(burgers_solution(u), cells) for u in (u0_train, u0_test))
+    (u0_train, u_train), (u0_test, u_test) = _burgers_pairs(n_train, 0), _burgers_pairs(n_test, 1)
+    x_train, x_test, y_train, y_test = (cell_averages(u, cells) for u in (u0_train, u0_test, u_train, u_test))
     return Task("burgers", "regression", x_train, y_train, x_test, y_test, cells)
+
+
+@functools.lru_cache(maxsize=4)  # every resolution of a task averages the same solutions
+def _burgers_pairs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    u0 = burgers_initial_conditions(n, seed)
+    u = burgers_solution(u0)
+    u0.flags.writeable = u.flags.writeable = False
+    return u0, u
+
+
+def _burgers_at(task: Task, samples: int) -> Task:
+    return burgers_task(n_train=len(task.x_train), n_test=len(task.x_test), cells=samples)
+
+
+def _waveforms_at(task: Task, samples: int) -> Task:
+    return waveforms_task(n_train=len(task.x_train), n_test=len(task.x_test), samples=samples)
+
+
+# task name -> source(task, samples): the task's pairs (train and test, in order) at another
+# sample count, the same functions averaged on other cells
+RESOLUTIONS: dict[str, Callable[[Task, int], Task]] = {"burgers": _burgers_at, "waveforms": _waveforms_at}
+
+
+def at_resolution(task: Task, samples: int, source: Callable[[Task, int], Task] | None = None) -> Task:
+    """`task` with its signals (and a regression's targets, which share their cells) at
+    `samples` samples: ``source(task, samples)``, by default the task's entry in
+    :data:`RESOLUTIONS`, checked to reproduce the task's own pairs at its own count.
+
+    Examples
+    --------
+    >>> task = burgers_task(n_train=8, n_test=4, cells=64)
+    >>> coarse = at_resolution(task, 32)
+    >>> tuple(coarse.x_train.shape), coarse.output_cells
+    ((8, 32), 32)
+    >>> bool(torch.allclose(coarse.x_train, task.x_train.reshape(8, 32, 2).mean(2)))  # the same functions
+    True
+    """
+    source = RESOLUTIONS.get(task.name) if source is None else source
+    if source is None:
+        raise ValueError(f"task {task.name!r} has no resolution source: pass source= or add it to RESOLUTIONS")
+    if not callable(source):
+        raise TypeError(f"source must be callable (task, samples) -> Task, got {source!r}")
+    own = task.x_test.shape[1]
+    same = source(task, own)
+    for split in ("train", "test"):
+        mine, theirs = getattr(task, f"x_{split}"), getattr(same, f"x_{split}")
+        if mine.shape != theirs.shape or not torch.allclose(mine, theirs):
+            raise ValueError(f"the resolution source of task {task.name!r} does not reproduce its {split} inputs at {own} samples")
+    return same if samples == own else source(task, samples)
 
 
 def task_network(

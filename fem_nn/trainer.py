@@ -27,7 +27,8 @@ from .integrators import tableau
 from .continuum import ContinuumNetwork
 from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
-from .tasks import Task
+from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
+from .tasks import Task, at_resolution
 
 __all__ = [
     "Trainer", "make_optimizer", "Manifestations", "DEFAULT_MANIFESTATIONS", "learning_rate_factor", "LR_SCHEDULES",
@@ -77,9 +78,9 @@ def learning_rate_factor(name: str, progress: float) -> float:
 
 class Manifestations:
     """A distribution of manifestations to train in: each batch draws, uniformly and
-    independently, a step count (a multiple of the network's own), a scheme and a number
-    of extra width quadrature points, so the loss is an average over manifestations of one
-    continuum (the depth analogue of multi-resolution training).
+    independently, a step count (a multiple of the network's own), a scheme, a number of
+    extra width quadrature points and an input resolution, so the loss is an average over
+    manifestations of one continuum (the depth analogue of multi-resolution training).
 
     Parameters
     ----------
@@ -89,17 +90,27 @@ class Manifestations:
         Runge–Kutta scheme names; default the network's own.
     quadrature : sequence of int, default (0,)
         Extra Gauss points per width cell (0: the network's own rule).
+    resolution : sequence of float, default (1,)
+        Multiples of the task's sample count: a batch drawn at another resolution is the
+        same training pairs at that count (:func:`~fem_nn.tasks.at_resolution`; a
+        regression's targets and P0 read-out cells follow), read with ``resample=True``.
 
     Examples
     --------
-    >>> m = Manifestations(steps=[1, 2], schemes=["rk4", "rk4_38"])
-    >>> m.draw(torch.Generator().manual_seed(0))  # (steps multiple, scheme, extra points)
-    (1, 'rk4_38', 0)
+    >>> m = Manifestations(steps=[1, 2], schemes=["rk4", "rk4_38"], resolution=[0.5, 1, 2])
+    >>> m.draw(torch.Generator().manual_seed(0))  # (steps multiple, scheme, extra points, resolution)
+    (1, 'rk4_38', 0, 2.0)
     """
 
-    def __init__(self, steps: Sequence[int] = (1,), schemes: Sequence[str] | None = None, quadrature: Sequence[int] = (0,)):
+    def __init__(self, steps: Sequence[int] = (1,), schemes: Sequence[str] | None = None, quadrature: Sequence[int] = (0,),
+                 resolution: Sequence[float] = (1,)):
         self.steps = self._integers(steps, "steps", 1)
         self.quadrature = self._integers(quadrature, "quadrature", 0)
+        if isinstance(resolution, (str, bytes)) or not isinstance(resolution, Sequence) or not resolution:
+            raise ValueError(f"resolution must be a non-empty list of positive numbers, got {resolution!r}")
+        self.resolution = tuple(float(_checks.real(v, f"resolution[{i}]")) for i, v in enumerate(resolution))
+        if not all(v > 0 for v in self.resolution):
+            raise ValueError(f"resolution must hold positive multiples of the sample count, got {list(resolution)}")
         if schemes is not None:
             if isinstance(schemes, str) or not isinstance(schemes, Sequence) or not schemes:
                 raise ValueError(f"schemes must be a non-empty list of scheme names, got {schemes!r}")
@@ -114,9 +125,10 @@ class Manifestations:
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "manifestations") -> "Manifestations":
-        """From a schedule's table ``{steps = [...], schemes = [...], quadrature = [...]}``."""
-        if not isinstance(data, dict) or not set(data) <= {"steps", "schemes", "quadrature"}:
-            raise ValueError(f"{where} must be a table with keys among steps, schemes, quadrature, got {data!r}")
+        """From a schedule's table ``{steps = [...], schemes = [...], quadrature = [...],
+        resolution = [...]}``."""
+        if not isinstance(data, dict) or not set(data) <= {"steps", "schemes", "quadrature", "resolution"}:
+            raise ValueError(f"{where} must be a table with keys among steps, schemes, quadrature, resolution, got {data!r}")
         try:
             return cls(**data)
         except (TypeError, ValueError) as error:
@@ -124,14 +136,17 @@ class Manifestations:
 
     def to_dict(self) -> dict:
         data = {"steps": list(self.steps), "quadrature": list(self.quadrature)}
+        if self.resolution != (1.0,):  # schedules saved before resolution sampling read the same
+            data["resolution"] = list(self.resolution)
         return data if self.schemes is None else {**data, "schemes": list(self.schemes)}
 
-    def draw(self, generator: torch.Generator) -> tuple[int, str | None, int]:
-        """(steps multiple, scheme or None for the network's own, extra quadrature points)."""
+    def draw(self, generator: torch.Generator) -> tuple[int, str | None, int, float]:
+        """(steps multiple, scheme or None for the network's own, extra quadrature points,
+        resolution multiple)."""
         def pick(options):
             return options[int(torch.randint(len(options), (1,), generator=generator))] if len(options) > 1 else options[0]
 
-        return pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature)
+        return pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature), pick(self.resolution)
 
 
 # measured (digits, 100 epochs; Burgers, 300): rk4 × 4 steps trained alone loses 12x its
@@ -261,33 +276,51 @@ class Trainer:
             raise ValueError(f"network reads {network.n_samples} samples per signal, but the task's inputs have {n_samples}")
         self.network, self.optimizer = network, optimizer
         self.model = distributed.wrap(network)
-        self._drawn_manifestations = {}
+        self._drawn_manifestations, self._resolutions = {}, {}
 
     def _manifested(self):
-        """The module to train this batch in: the network's own, or a manifestation of it
-        with the steps, scheme and quadrature drawn, sharing its parameters (made once per
-        draw, :meth:`~fem_nn.ContinuumNetwork.replaced`; the network itself is left as is)."""
+        """The module to train this batch in and the task its pairs come from: the network's
+        own and the task, or a manifestation of the network with the steps, scheme and
+        quadrature drawn, sharing its parameters (made once per draw,
+        :meth:`~fem_nn.ContinuumNetwork.replaced`; the network itself is left as is), and
+        the task at the resolution drawn (with a regression's read-out cells to match)."""
         if self.manifestations is None:
-            return self.model
-        draw = multiple, scheme, extra = self.manifestations.draw(self.generator)
-        if multiple == 1 and scheme is None and not extra:
-            return self.model
+            return self.model, self.task
+        draw = multiple, scheme, extra, resolution = self.manifestations.draw(self.generator)
+        task = self.task if resolution == 1 else self._resolution(resolution)
+        if multiple == 1 and scheme is None and not extra and task is self.task:
+            return self.model, task
         model = self._drawn_manifestations.get(draw)
         if model is None:
             points = self.network.weight_mesh.axes[1].quadrature_points + extra if extra else None
-            shadow = self.network.replaced(steps=self.network.steps * multiple, scheme=scheme, quadrature_points=points, share=True)
+            output = None
+            if task.output_cells != self.task.output_cells:  # a regression's P0 read-out at the drawn cells
+                output = Mesh([uniform_axis(WIDTH_INTERVAL, task.output_cells, "p0", 0)])
+            shadow = self.network.replaced(steps=self.network.steps * multiple, scheme=scheme, quadrature_points=points,
+                                           output_mesh=output, share=True)
             model = self._drawn_manifestations[draw] = distributed.wrap(shadow)
-        return model
+        return model, task
+
+    def _resolution(self, factor: float) -> Task:
+        """The task's pairs at `factor` × its sample count (built once)."""
+        task = self._resolutions.get(factor)
+        if task is None:
+            samples = factor * self.task.x_train.shape[1]
+            if samples != round(samples):
+                raise ValueError(f"manifestations: resolution {factor:g} × {self.task.x_train.shape[1]} samples is not a whole number")
+            task = self._resolutions[factor] = at_resolution(self.task, int(round(samples)))
+        return task
 
     # --- training ------------------------------------------------------------------------
     def _step(self, indices: torch.Tensor) -> float | None:
         """One optimizer step on a global batch; None, with nothing changed, when the loss
         or a gradient is not finite (the step is never taken, so there is nothing to undo)."""
         share, scale = distributed.shard(indices)
-        x, y = self.task.x_train[share], self.task.y_train[share]
+        model, task = self._manifested()
+        x, y = task.x_train[share], task.y_train[share]
         if self.transform is not None:
             x, y = self.transform(x, y, self.generator)
-        loss = self.task.loss(self._manifested(), x, y)
+        loss = self.task.loss(model, x, y, resample=task is not self.task)
         if self.penalty is not None:
             loss = loss + self.penalty(self.network)
         loss = loss * scale

@@ -156,7 +156,7 @@ def test_bad_input_fails_loudly():
         invariance(net, task, [3])
     with pytest.raises(ValueError, match="not a whole number of samples"):
         invariance(net, line_source(None, 8), [Resampled(0.3)], source=line_source)
-    with pytest.raises(ValueError, match="does not reproduce its test inputs"):
+    with pytest.raises(ValueError, match="does not reproduce its train inputs"):
         invariance(identity_network(6), line_source(None, 6), [Resampled(2)], source=lambda task, n: line_source(task, n + 1))
 
 

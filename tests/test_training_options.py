@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fem_nn import Schedule
-from fem_nn.tasks import Task, burgers_symmetries, digits_task, task_network
+from fem_nn.tasks import Task, at_resolution, burgers_symmetries, burgers_task, digits_task, task_network
 from fem_nn.trainer import LR_SCHEDULES, Manifestations, Trainer, learning_rate_factor
 
 
@@ -92,14 +92,14 @@ def test_the_default_trains_in_drawn_steps_and_schemes_and_none_turns_it_off(tas
     seen = []
     trainer = Trainer(small(task), task, progress=False)
     real = trainer._manifested
-    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real())) or trainer.network
+    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real()[0])) or (trainer.network, task)
     trainer.fit(4)
     combinations = {(s, t) for s in (2, 4) for t in ("rk4", "rk4_38", "midpoint")}
     assert len(seen) == 12 and len(set(seen)) >= 4 and set(seen) <= combinations
     generator = torch.Generator().manual_seed(0)
-    assert {trainer.manifestations.draw(generator) for _ in range(60)} == {(m, t, 0) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint")}
+    assert {trainer.manifestations.draw(generator) for _ in range(60)} == {(m, t, 0, 1.0) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint")}
     off = Trainer(small(task), task, progress=False, manifestations=None)
-    assert off.manifestations is None and off._manifested() is off.network
+    assert off.manifestations is None and off._manifested() == (off.network, task)
 
 
 def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
@@ -125,9 +125,9 @@ def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
     real = trainer._manifested
 
     def manifested():
-        model = real()
+        model, drawn = real()
         seen.append((model.steps, model.tableau.name, len(model.nodes)))
-        return model
+        return model, drawn
 
     trainer._manifested = manifested
     trainer.fit(3)
@@ -140,6 +140,39 @@ def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
         Manifestations(steps=[0])
     with pytest.raises(ValueError, match="unknown|scheme"):
         Manifestations(schemes=["rk5"])
+
+
+def test_resolution_sampling_trains_on_the_same_pairs_at_the_drawn_sample_count():
+    # one choice, twice the cells: the same training as a network built for the fine data
+    # (a projection read-in reads any count the same way; the read-out follows the cells)
+    coarse = burgers_task(n_train=16, n_test=8, cells=16)
+    fine = at_resolution(coarse, 32)
+    assert torch.allclose(fine.x_train.reshape(16, 16, 2).mean(2), coarse.x_train, atol=1e-6)
+
+    def trained(task, **options):
+        torch.manual_seed(0)
+        trainer = Trainer(task_network(task, width_cells=4, width_order=1, depth_cells=2, steps=2), task, batch_size=8,
+                          progress=False, **options)
+        trainer.fit(2)
+        return trainer
+
+    sampled, direct = trained(coarse, manifestations={"resolution": [2]}), trained(fine, manifestations=None)
+    assert sampled.network.n_samples == 16 and sampled.network.output_mesh.shape == (16,)
+    losses = [[row["loss"] for row in t.history] for t in (sampled, direct)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    for p, q in zip(sampled.network.parameters(), direct.network.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    # drawn among several: the shadows share the parameters and read their own cells
+    mixed = trained(coarse, manifestations={"resolution": [0.5, 1, 2]})
+    assert sorted(t.x_train.shape[1] for t in mixed._resolutions.values()) == [8, 32]
+    assert {m.output_mesh.shape for m in mixed._drawn_manifestations.values()} == {(8,), (32,)}
+    assert all(p is q for m in mixed._drawn_manifestations.values() for p, q in zip(m.parameters(), mixed.network.parameters()))
+    with pytest.raises(ValueError, match="resolution must hold positive"):
+        Manifestations(resolution=[0])
+    with pytest.raises(ValueError, match="not a whole number"):
+        trained(coarse, manifestations={"resolution": [0.3]})
+    with pytest.raises(ValueError, match="no resolution source"):
+        trained(digits_task(), manifestations={"resolution": [2]})
 
 
 def test_time_budget_stops_after_the_epoch_that_reaches_it(task):
