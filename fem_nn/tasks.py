@@ -80,6 +80,7 @@ class Task:
     logit_scale: float = 1.0  # multiplies the read-out before the cross-entropy
     x_val: torch.Tensor | None = None
     y_val: torch.Tensor | None = None
+    held_out: torch.Tensor | None = None  # which pairs of the unsplit training set are x_val (with_validation's)
 
     def __post_init__(self):
         _check_task(self)
@@ -105,6 +106,8 @@ class Task:
         """
         if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1):
             raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+        if self.x_val is not None:
+            raise ValueError(f"task {self.name!r} has a validation split already")
         generator = torch.Generator().manual_seed(seed)
         n = len(self.x_train)
         groups = [torch.nonzero(self.y_train == c).ravel() for c in self.y_train.unique()] if self.kind == "classification" else [torch.arange(n)]
@@ -112,8 +115,20 @@ class Task:
         for group in groups:
             chosen = group[torch.randperm(len(group), generator=generator)[: int(round(fraction * len(group)))]]
             held[chosen] = True
+        return self._split(held)
+
+    def _unsplit(self) -> "Task":
+        """The task before :meth:`with_validation`."""
+        held, parts = self.held_out, {}
+        for name in ("x", "y"):
+            train, val = getattr(self, f"{name}_train"), getattr(self, f"{name}_val")
+            whole = parts[f"{name}_train"] = train.new_empty((len(held), *train.shape[1:]))
+            whole[~held], whole[held] = train, val
+        return dataclasses.replace(self, **parts, x_val=None, y_val=None, held_out=None)
+
+    def _split(self, held: torch.Tensor) -> "Task":
         return dataclasses.replace(self, x_train=self.x_train[~held], y_train=self.y_train[~held],
-                                   x_val=self.x_train[held], y_val=self.y_train[held])
+                                   x_val=self.x_train[held], y_val=self.y_train[held], held_out=held)
 
     @property
     def higher_is_better(self) -> bool:
@@ -468,7 +483,8 @@ RESOLUTIONS: dict[str, Callable[[Task, int], Task]] = {"burgers": _burgers_at, "
 def at_resolution(task: Task, samples: int, source: Callable[[Task, int], Task] | None = None) -> Task:
     """`task` with its signals (and a regression's targets, which share their cells) at
     `samples` samples: ``source(task, samples)``, by default the task's entry in
-    :data:`RESOLUTIONS`, checked to reproduce the task's own pairs at its own count.
+    :data:`RESOLUTIONS`, checked to reproduce the task's own pairs at its own count. A
+    validation split (:meth:`Task.with_validation`) is made of the same pairs.
 
     Examples
     --------
@@ -485,12 +501,18 @@ def at_resolution(task: Task, samples: int, source: Callable[[Task, int], Task] 
     if not callable(source):
         raise TypeError(f"source must be callable (task, samples) -> Task, got {source!r}")
     own = task.x_test.shape[1]
-    same = source(task, own)
+    unsplit = task if task.held_out is None else task._unsplit()
+
+    def at(count: int) -> Task:
+        made = source(unsplit, count)
+        return made if task.held_out is None else made._split(task.held_out)
+
+    same = at(own)
     for split in ("train", "test"):
         mine, theirs = getattr(task, f"x_{split}"), getattr(same, f"x_{split}")
         if mine.shape != theirs.shape or not torch.allclose(mine, theirs):
             raise ValueError(f"the resolution source of task {task.name!r} does not reproduce its {split} inputs at {own} samples")
-    return same if samples == own else source(task, samples)
+    return same if samples == own else at(samples)
 
 
 def task_network(

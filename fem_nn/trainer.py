@@ -28,7 +28,7 @@ from .continuum import ContinuumNetwork
 from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
-from .tasks import Task, at_resolution
+from .tasks import RESOLUTIONS, Task, at_resolution
 
 __all__ = [
     "Trainer", "make_optimizer", "Manifestations", "DEFAULT_MANIFESTATIONS", "learning_rate_factor", "LR_SCHEDULES",
@@ -94,6 +94,8 @@ class Manifestations:
         Multiples of the task's sample count: a batch drawn at another resolution is the
         same training pairs at that count (:func:`~fem_nn.tasks.at_resolution`; a
         regression's targets and P0 read-out cells follow), read with ``resample=True``.
+        A task without a resolution (no entry in :data:`~fem_nn.tasks.RESOLUTIONS`, e.g.
+        digits) is trained at its own, as :func:`~fem_nn.invariance.invariance` skips it.
 
     Examples
     --------
@@ -287,7 +289,7 @@ class Trainer:
         if self.manifestations is None:
             return self.model, self.task
         draw = multiple, scheme, extra, resolution = self.manifestations.draw(self.generator)
-        task = self.task if resolution == 1 else self._resolution(resolution)
+        task = self.task if resolution == 1 or self.task.name not in RESOLUTIONS else self._resolution(resolution)
         if multiple == 1 and scheme is None and not extra and task is self.task:
             return self.model, task
         model = self._drawn_manifestations.get(draw)

@@ -171,8 +171,14 @@ def test_resolution_sampling_trains_on_the_same_pairs_at_the_drawn_sample_count(
         Manifestations(resolution=[0])
     with pytest.raises(ValueError, match="not a whole number"):
         trained(coarse, manifestations={"resolution": [0.3]})
-    with pytest.raises(ValueError, match="no resolution source"):
-        trained(digits_task(), manifestations={"resolution": [2]})
+    # a task without a resolution trains at its own; a validation split holds the same pairs
+    own = trained(digits_task(), manifestations={"resolution": [2]})
+    assert not own._resolutions and not own._drawn_manifestations
+    split = coarse.with_validation(0.25)
+    fine_split = trained(split, manifestations={"resolution": [2]})._resolutions[2.0]
+    assert torch.allclose(fine_split.x_val.reshape(-1, 16, 2).mean(2), split.x_val, atol=1e-6)
+    with pytest.raises(ValueError, match="has a validation split already"):
+        split.with_validation(0.5)
 
 
 def test_time_budget_stops_after_the_epoch_that_reaches_it(task):

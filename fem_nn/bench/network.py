@@ -178,8 +178,8 @@ def _geomean(values) -> float:
 
 
 def _adjoint_part(args) -> dict:
-    memory = lambda steps, mode: training_memory(adjoint.NODES, steps, False, args.device, mode)  # noqa: E731
-    return adjoint.run_part(args.repeat, args.device, memory)
+    memory = lambda steps, mode, nodes=adjoint.NODES: training_memory(nodes, steps, False, args.device, mode)  # noqa: E731
+    return adjoint.run_part(args.repeat, args.device, memory, max(args.nodes))
 
 
 def run(args) -> dict:
