@@ -41,8 +41,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no __doc__ in the gallery
     parser.add_argument("--epochs", type=int, default=8 if GALLERY else 20)
     parser.add_argument("--seconds", type=float, default=20.0 if GALLERY else 60.0, help="training budget")
-    default_out = "" if GALLERY else "continuousnet_digits.png"
-    parser.add_argument("--out", default=default_out, help="figure path ('' for none)")
+    parser.add_argument("--out", default="", help="figure path (default: none)")
     args = parser.parse_args(argv)
 
     task = digits_images_task()

@@ -40,8 +40,7 @@ GALLERY = os.environ.get("FEM_NN_GALLERY", "") not in ("", "0")  # set by docs/c
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no __doc__ in the gallery
     parser.add_argument("--epochs", type=int, default=40 if GALLERY else 100)
-    default_out = "" if GALLERY else "digits_classification.png"
-    parser.add_argument("--out", default=default_out, help="figure path ('' for none)")
+    parser.add_argument("--out", default="", help="figure path (default: none)")
     args = parser.parse_args(argv)
 
     task = digits_task()

@@ -154,7 +154,7 @@ def continuum(net: HyperbolicConvNet, x: torch.Tensor, y: torch.Tensor) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no __doc__ in the gallery
     parser.add_argument("--epochs", type=int, default=4 if GALLERY else 6)
-    parser.add_argument("--out", default="" if GALLERY else "hyperbolic_symmetry.png", help="figure path ('' for none)")
+    parser.add_argument("--out", default="", help="figure path (default: none)")
     args = parser.parse_args(argv)
 
     model, parameters, history, task = trained(args.epochs)

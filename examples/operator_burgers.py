@@ -47,8 +47,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no __doc__ in the gallery
     parser.add_argument("--seconds", type=float, default=20.0 if GALLERY else 60.0, help="training budget")
     parser.add_argument("--train", type=int, default=512, help="training pairs (default 512)")
-    default_out = "" if GALLERY else "operator_burgers.png"
-    parser.add_argument("--out", default=default_out, help="figure path ('' for none)")
+    parser.add_argument("--out", default="", help="figure path (default: none)")
     args = parser.parse_args(argv)
 
     task = burgers_task(n_train=args.train, n_test=128, cells=64)

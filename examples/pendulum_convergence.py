@@ -118,8 +118,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no __doc__ in the gallery
     parser.add_argument("--epochs", type=int, default=800 if GALLERY else 1500)
     parser.add_argument("--dt", type=float, default=0.5, help="training step Δt (default 0.5)")
-    default_out = "" if GALLERY else "pendulum_convergence.png"
-    parser.add_argument("--out", default=default_out, help="figure path ('' for none)")
+    parser.add_argument("--out", default="", help="figure path (default: none)")
     args = parser.parse_args(argv)
 
     x_train, y_train = make_pairs(16, args.dt, 20, seed=0)

@@ -97,9 +97,9 @@ def test_a_non_finite_step_is_rolled_back_and_recorded(task, monkeypatch):
     calls = {"n": 0}
     loss = Task.loss
 
-    def poisoned(self, network, x, y):
+    def poisoned(self, network, x, y, **options):
         calls["n"] += 1
-        value = loss(self, network, x, y)
+        value = loss(self, network, x, y, **options)
         return value * float("nan") if calls["n"] in poison["calls"] else value
 
     monkeypatch.setattr(Task, "loss", poisoned)

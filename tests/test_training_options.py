@@ -92,12 +92,13 @@ def test_the_default_trains_in_drawn_steps_and_schemes_and_none_turns_it_off(tas
     seen = []
     trainer = Trainer(small(task), task, progress=False)
     real = trainer._manifested
-    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real()[0])) or (trainer.network, task)
+    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real()[0])) or (trainer.network, task)  # digits: no resolution
     trainer.fit(4)
     combinations = {(s, t) for s in (2, 4) for t in ("rk4", "rk4_38", "midpoint")}
     assert len(seen) == 12 and len(set(seen)) >= 4 and set(seen) <= combinations
     generator = torch.Generator().manual_seed(0)
-    assert {trainer.manifestations.draw(generator) for _ in range(60)} == {(m, t, 0, 1.0) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint")}
+    drawn = {trainer.manifestations.draw(generator) for _ in range(2000)}
+    assert drawn == {(m, t, q, r) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint") for q in (0, 1, 2) for r in (0.5, 1, 2, 4)}
     off = Trainer(small(task), task, progress=False, manifestations=None)
     assert off.manifestations is None and off._manifested() == (off.network, task)
 
