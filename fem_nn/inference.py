@@ -1,6 +1,9 @@
 """Cheaper manifestations of a trained network for inference: its fields projected onto
 fewer depth cells (with other schemes and steps) or coarser width spaces, each measured for
-the task's test metric and its inference time (the ``project_down`` phase of a schedule)."""
+the task's test metric and its inference time (the ``project_down`` phase of a schedule).
+Models whose stages are :class:`~fem_nn.odeblock.OdeBlock` depth fields (an OdeBlock, a
+:class:`~fem_nn.models.ContinuousNetClassifier`, a :class:`~fem_nn.hyperbolic.HyperbolicConvNet`)
+are projected down in depth the same way."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import torch
 from ._timing import best_times
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, uniform_axis
 from .continuum import ContinuumNetwork
+from .odeblock import OdeBlock
 from .refinement import projected_network
 from .tasks import Task
 
@@ -57,7 +61,10 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
 
     Parameters
     ----------
-    network : ContinuumNetwork
+    network : ContinuumNetwork or torch.nn.Module
+        A continuum network, or a model of :class:`~fem_nn.odeblock.OdeBlock` stages with a
+        ``replaced(depth, scheme, steps)`` (its every stage projected; no width options;
+        timed as the module itself, in eval mode).
     task : Task
         Supplies the test data and metric.
     depth_cells : sequence of int
@@ -89,6 +96,8 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
     >>> [(row["width_cells"], row["width_order"]) for row in rows]
     [(4, 1), (2, 0), (2, 1)]
     """
+    if not isinstance(network, ContinuumNetwork):
+        return _project_down_depth_fields(network, task, depth_cells, steps, schemes, width_cells, width_orders)
     width, depth = network.weight_mesh.axes[0], network.weight_mesh.axes[2].n_cells
     own = (width.n_cells, width.max_order)
     manifestations = [(network.tableau.name, network.steps, depth, *own, network)]
@@ -103,9 +112,33 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
                     manifestations.append((network.tableau.name, network.steps, depth, cells, order,
                                            projected_width(network, cells, order)))
     x = task.x_test
-    frozen = [net.frozen(x.shape[1]) for *_, net in manifestations]
+    return _measured(manifestations, [net.frozen(x.shape[1]) for *_, net in manifestations], task)
+
+
+def _project_down_depth_fields(model, task, depth_cells, steps, schemes, width_cells, width_orders) -> list[dict]:
+    """:func:`project_down` of a model of OdeBlock stages: every stage projected onto the
+    uniform depth cells (its family and order) by the model's ``replaced``."""
+    block = next((m for m in model.modules() if isinstance(m, OdeBlock)), None) if isinstance(model, torch.nn.Module) else None
+    if block is None or not callable(getattr(model, "replaced", None)):
+        raise TypeError(f"network must be a ContinuumNetwork or a model of OdeBlock stages with replaced(), got {type(model).__name__}")
+    if width_cells is not None or width_orders is not None:
+        raise ValueError(f"width_cells and width_orders need a ContinuumNetwork (a {type(model).__name__} has no width fields)")
+    family, order = block.depth.family, block.depth.max_order
+    manifestations = [(block.tableau.name, block.steps, block.depth.n_cells, None, None, model)]
+    for cells in depth_cells:
+        depth = uniform_axis(DEPTH_INTERVAL, cells, family, order)
+        for scheme in schemes:
+            for n in steps or [cells]:
+                manifestations.append((scheme, n, cells, None, None, model.replaced(depth, scheme, n)))
+    models = [m.eval() for *_, m in manifestations]
+    return _measured(manifestations, models, task)
+
+
+def _measured(manifestations: list, modules: list, task: Task) -> list[dict]:
+    """The rows of :func:`project_down`: each manifestation's metric and best-of-20 time."""
+    x = task.x_test
     with torch.no_grad():
-        seconds = best_times({i: (lambda m=m: m(x)) for i, m in enumerate(frozen)}, repeat=20, device=x.device)
+        seconds = best_times({i: (lambda m=m: m(x)) for i, m in enumerate(modules)}, repeat=20, device=x.device)
     keys = ("scheme", "steps", "depth_cells", "width_cells", "width_order")
     return [{**dict(zip(keys, m[:5])), task.metric_name: task.metric(m[5]), "seconds": seconds[i], "speedup": seconds[0] / seconds[i]}
             for i, m in enumerate(manifestations)]
@@ -115,6 +148,7 @@ def format_project_down(rows: list[dict], metric: str) -> str:
     """The project-down table."""
     lines = [f"{'scheme':>8} {'steps':>5} {'depth cells':>11} {'width cells':>11} {'order':>5} {metric:>20} {'inference [ms]':>14} {'speedup':>7}"]
     for r in rows:
-        lines.append(f"{r['scheme']:>8} {r['steps']:>5} {r['depth_cells']:>11} {r['width_cells']:>11} {r['width_order']:>5} {r[metric]:>20.4f} "
+        width = ["—" if r[key] is None else r[key] for key in ("width_cells", "width_order")]
+        lines.append(f"{r['scheme']:>8} {r['steps']:>5} {r['depth_cells']:>11} {width[0]:>11} {width[1]:>5} {r[metric]:>20.4f} "
                      f"{1e3 * r['seconds']:>14.2f} {r['speedup']:>7.2f}")
     return "\n".join(lines)

@@ -142,13 +142,14 @@ class Manifestations:
             data["resolution"] = list(self.resolution)
         return data if self.schemes is None else {**data, "schemes": list(self.schemes)}
 
-    def draw(self, generator: torch.Generator) -> tuple[int, str | None, int, float]:
+    def draw(self, generator: torch.Generator, resolution: bool = True) -> tuple[int, str | None, int, float]:
         """(steps multiple, scheme or None for the network's own, extra quadrature points,
-        resolution multiple)."""
+        resolution multiple: 1 without drawing where the task has no `resolution`)."""
         def pick(options):
             return options[int(torch.randint(len(options), (1,), generator=generator))] if len(options) > 1 else options[0]
 
-        return pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature), pick(self.resolution)
+        drawn = pick(self.steps), None if self.schemes is None else pick(self.schemes), pick(self.quadrature)
+        return (*drawn, pick(self.resolution) if resolution else 1.0)
 
 
 # measured (digits, 100 epochs; Burgers, 300): rk4 × 4 steps trained alone loses 12x its
@@ -290,8 +291,8 @@ class Trainer:
         the task at the resolution drawn (with a regression's read-out cells to match)."""
         if self.manifestations is None:
             return self.model, self.task
-        draw = multiple, scheme, extra, resolution = self.manifestations.draw(self.generator)
-        task = self.task if resolution == 1 or self.task.name not in RESOLUTIONS else self._resolution(resolution)
+        draw = multiple, scheme, extra, resolution = self.manifestations.draw(self.generator, self.task.name in RESOLUTIONS)
+        task = self.task if resolution == 1 else self._resolution(resolution)
         if multiple == 1 and scheme is None and not extra and task is self.task:
             return self.model, task
         model = self._drawn_manifestations.get(draw)

@@ -182,3 +182,24 @@ def test_a_checkpoint_keeps_the_classifier_and_its_batch_norm_statistics(tmp_pat
     again, optimizer, _ = load_checkpoint(tmp_path / "classifier.safetensors")
     assert type(again) is ContinuousNetClassifier and optimizer is None
     assert torch.equal(again.eval()(x), model(x))
+
+
+def test_project_down_takes_a_model_of_ode_blocks():
+    from fem_nn.inference import format_project_down, project_down
+    from fem_nn.tasks import Task
+
+    full = digits_images_task()
+    task = Task("digits_images", "classification", full.x_train[:8], full.y_train[:8], full.x_test[:40], full.y_test[:40], 10)
+    model = ContinuousNetClassifier(channels=(4, 8), depth=uniform_axis((0, 1), 4, "lagrange", 1), scheme="rk4", steps=4, seed=0).eval()
+    rows = project_down(model, task, depth_cells=[4, 2], steps=[4, 2], schemes=["rk4", "euler"])
+    assert [(r["scheme"], r["steps"], r["depth_cells"]) for r in rows] == [
+        ("rk4", 4, 4), ("rk4", 4, 4), ("rk4", 2, 4), ("euler", 4, 4), ("euler", 2, 4),
+        ("rk4", 4, 2), ("rk4", 2, 2), ("euler", 4, 2), ("euler", 2, 2)]
+    assert rows[1]["test_accuracy"] == rows[0]["test_accuracy"] == task.metric(model)  # its own space: the same network
+    two = model.replaced(uniform_axis((0, 1), 2, "lagrange", 1), "euler", 2).eval()
+    assert rows[-1]["test_accuracy"] == task.metric(two) and rows[-1]["width_cells"] is None
+    assert "—" in format_project_down(rows, "test_accuracy")
+    with pytest.raises(ValueError, match="width_cells and width_orders need a ContinuumNetwork"):
+        project_down(model, task, [2], None, width_cells=[2])
+    with pytest.raises(TypeError, match="network must be a ContinuumNetwork or a model of OdeBlock stages"):
+        project_down(torch.nn.Linear(2, 2), task, [2], None)

@@ -10,9 +10,9 @@ The first table per task is the library's default training; the per-mechanism ta
 the same recipe once per entry of :data:`MECHANISMS` (the training before issue 16, and
 that training with one mechanism switched on) and reports the metric and the three drops.
 
-Runtime, one thread, an idle machine: about 1 minute for ``--mechanisms default --quick``,
-several minutes for the default run and the full table (``--quick`` cuts every recipe's epochs
-to a fifth; ``--tasks`` and ``--mechanisms`` select).
+Runtime, one thread: about 10 minutes for ``--mechanisms default`` (Burgers' 1500 epochs most
+of it), about 45 for the full table (``--quick`` cuts every recipe's epochs to a fifth;
+``--tasks`` and ``--mechanisms`` select).
 """
 
 from __future__ import annotations
