@@ -9,6 +9,7 @@ from scipy import sparse
 
 from .assembly import mass_factors
 from .continuum import ContinuumNetwork, network_axes
+from .elements import Family
 from .mesh import Axis, Mesh
 from .projection import Projector
 from .quadrature import gauss_legendre, points_for_degree, rule_on_cells
@@ -49,20 +50,27 @@ def _gradient_energies(mesh: Mesh, g: np.ndarray, k: int) -> np.ndarray:
     for j, mass in enumerate(mass_factors(mesh)):
         g = BandedCholesky(mass).solve_along(g, j)
     axis = mesh.axes[k]
-    x, w = rule_on_cells(gauss_legendre(points_for_degree(2 * axis.max_order)), axis.breakpoints)
+    x, w = rule_on_cells(gauss_legendre(points_for_degree(2 * axis.family.quadrature_degree(axis.max_order))), axis.breakpoints)
     return (_slab_energies(mesh, g, k, axis.evaluation_matrix(x.ravel())).reshape(x.shape) * w).sum(axis=1)
 
 
 def _mode_energies(mesh: Mesh, u: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell of axis `k`, the energy of u's highest Legendre mode along `k` on the cell's
-    slab, and its total energy there."""
+    """Per cell of axis `k`, the energy of u's highest mode along `k` on the cell's slab (its
+    highest Legendre mode, or a Fourier axis' highest frequency), and its total energy there."""
     axis = mesh.axes[k]
-    modal = mesh.with_axis(k, Axis(axis.breakpoints, "legendre", axis.orders))  # contains u's space
-    coefficients = Projector(modal, mesh)(u)
+    fourier = axis.family is Family.FOURIER
+    if fourier:  # its own modes: orthogonal on each cell
+        modal, coefficients = mesh, u
+    else:
+        modal = mesh.with_axis(k, Axis(axis.breakpoints, "legendre", axis.orders))  # contains u's space
+        coefficients = Projector(modal, mesh)(u)
     mass = mass_factors(modal)[k]  # diagonal: the modes are orthogonal
     energy = _slab_energies(modal, coefficients, k, sparse.identity(mass.shape[0])) * mass.diagonal()
-    dofs = modal.axes[k].cell_dofs()
-    top = energy[dofs[np.arange(axis.n_cells), axis.orders]]
+    dofs, cells = modal.axes[k].cell_dofs(), np.arange(axis.n_cells)
+    top = energy[dofs[cells, axis.orders]]
+    if fourier:  # an even order ends on the sine of the frequency whose cosine comes before it
+        paired = (axis.orders > 0) & (axis.orders % 2 == 0)
+        top = top + np.where(paired, energy[dofs[cells, np.maximum(axis.orders - 1, 0)]], 0.0)
     return top, np.where(dofs >= 0, energy[dofs], 0.0).sum(axis=1)
 
 

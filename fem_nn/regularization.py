@@ -35,7 +35,9 @@ def seminorm_matrix(axis: Axis) -> np.ndarray:
     >>> float(u @ seminorm_matrix(axis) @ u)
     4.0
     """
-    x, w = rule_on_cells(gauss_legendre(points_for_degree(max(2 * axis.max_order - 2, 0))), axis.breakpoints)
+    # the product of two derivatives: degree 2p - 2 for polynomials, the family's own for Fourier
+    degree = max(2 * axis.family.quadrature_degree(axis.max_order) - 2, 0)
+    x, w = rule_on_cells(gauss_legendre(points_for_degree(degree)), axis.breakpoints)
     derivative = axis.evaluation_matrix(x.ravel(), 1).toarray()
     matrix = derivative.T @ (w.reshape(-1, 1) * derivative)
     interior = axis.breakpoints[1:-1]

@@ -145,6 +145,9 @@ def test_seminorm_is_the_h1_seminorm_for_smooth_fields_and_penalizes_jumps():
     for axis in (uniform_axis((-1, 1), 3, "legendre", 1), uniform_axis((-1, 1), 5, "lagrange", 2)):
         u = Field.from_function(Mesh([axis]), lambda x: x).coefficients
         assert u @ seminorm_matrix(axis) @ u == pytest.approx(2.0, rel=1e-12)
+    # a periodic Fourier axis: cos kπx and sin kπx have |u|² = (kπ)², the modes orthogonal
+    fourier = seminorm_matrix(uniform_axis((-1, 1), 1, "fourier", 4))
+    np.testing.assert_allclose(fourier, np.diag([0.0, 1, 1, 4, 4]) * np.pi**2, rtol=1e-12, atol=1e-12)
     # a unit jump between cells of width h costs 1/h
     p0 = uniform_axis((0, 1), 8, "p0", 0)
     step = (np.arange(8) >= 3).astype(float)

@@ -431,3 +431,28 @@ def test_bad_arguments_are_named(call, error, match):
 def stepped(optimizer, net):
     fit(net, 1, optimizer)
     return optimizer
+
+
+def test_indicators_on_a_fourier_width_read_its_modes_with_its_quadrature():
+    """On a periodic Fourier width (two cells, order 4: 1, cos πx, sin πx, cos 2πx, sin 2πx
+    per cell) a field of the frequency-1 modes has no top mode; one with the top frequency in
+    cell 0 only flags cell 0; the gradient energies add up to gᵀ M⁻¹ g (the family's own
+    quadrature: 2p + 1 Gauss points would not integrate these products)."""
+    width, depth = uniform_axis((-1, 1), 2, "fourier", 4), uniform_axis((0, 1), 2, "lagrange", 1)
+    meshes = weight_mesh(width, depth), bias_mesh(width, depth)
+    low = np.zeros(meshes[0].shape)
+    low[[1, 7], 0, :] = 1.0  # cos in cell 0, sin in cell 1; constant in η
+    net = ContinuumNetwork(*meshes, weights={"weight": low, "bias": np.zeros(meshes[1].shape)}, dtype=torch.float64)
+    assert error_indicators(net, "xi", "smoothness").tolist() == [0.0, 0.0]
+    top = low.copy()
+    top[[3, 4], 0, :] = 1.0  # cos 2πx, sin 2πx in cell 0: 2 of its 3 unit modes, all of mass 1/2 · 2
+    net = ContinuumNetwork(*meshes, weights={"weight": top, "bias": np.zeros(meshes[1].shape)}, dtype=torch.float64)
+    assert np.allclose(error_indicators(net, "xi", "smoothness"), [2 / 3, 0.0], rtol=1e-12, atol=1e-14)
+    g = np.random.default_rng(0).normal(size=meshes[1].shape)
+    from fem_nn.indicators import _gradient_energies
+    from fem_nn.assembly import mass_matrix
+    from scipy import sparse as sp
+
+    mass = sp.kron(mass_matrix(width), mass_matrix(depth)).toarray()
+    flat = g.reshape(-1)
+    assert _gradient_energies(meshes[1], g, 0).sum() == pytest.approx(flat @ np.linalg.solve(mass, flat), rel=1e-12)
