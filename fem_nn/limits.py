@@ -125,21 +125,23 @@ def plot_bytes(mesh, field: bool) -> int:
 
 
 def network_bytes(weight_mesh, bias_mesh, layers: int = 1, itemsize: int = 4, outputs: int | None = None,
-                  channels: int = 1) -> int:
+                  channels: int = 1, kernel_form: str = "auto") -> int:
     """A continuum network of `layers` weight-and-bias pairs of `channels` channels: its
     parameters (drawn in float64, kept at `itemsize` bytes), the
     dense output mass (``outputs`` read-out dofs or points; ``None``: one per Nyström node)
-    and read-out, and one forward pass's tabulated kernels (per depth dof the smaller of a
-    (node · channel)² matrix and the coefficient matrix)."""
+    and read-out, and one forward pass's kernels per depth dof: a (node · channel)² matrix
+    for the ``"dense"`` `kernel_form`, the coefficient matrix for ``"factored"``, the
+    smaller of the two for ``"auto"``."""
     nodes = weight_mesh.axes[1].n_cells * weight_mesh.axes[1].quadrature_points
     n_xi, n_eta, n_depth = weight_mesh.shape
     parameters = layers * (weight_mesh.n_dofs * channels**2 + bias_mesh.n_dofs * channels) * (8 + itemsize)
     output = 8 * nodes**2 if outputs is None else 8 * outputs * (outputs + nodes)
-    kernels = layers * n_depth * min(nodes**2, n_xi * n_eta) * channels**2 * itemsize
+    table = {"dense": nodes**2, "factored": n_xi * n_eta}.get(str(kernel_form), min(nodes**2, n_xi * n_eta))
+    kernels = layers * n_depth * table * channels**2 * itemsize
     return parameters + output + kernels
 
 
-def check_network(weight_mesh, bias_mesh, layers: int, dtype, output_mesh, channels: int = 1) -> None:
+def check_network(weight_mesh, bias_mesh, layers: int, dtype, output_mesh, channels: int = 1, kernel_form: str = "auto") -> None:
     """:func:`check_bytes` of a :class:`~fem_nn.ContinuumNetwork` built with these arguments
     (checked meshes; the others as given to the constructor, checked later)."""
     itemsize = getattr(dtype, "itemsize", None)
@@ -148,5 +150,5 @@ def check_network(weight_mesh, bias_mesh, layers: int, dtype, output_mesh, chann
         outputs = None if output_mesh is None else output_mesh.n_dofs
     else:  # read-out points
         outputs = len(output_mesh) if hasattr(output_mesh, "__len__") else 0
-    nbytes = network_bytes(weight_mesh, bias_mesh, layers, itemsize, outputs, channels)
+    nbytes = network_bytes(weight_mesh, bias_mesh, layers, itemsize, outputs, channels, kernel_form)
     check_bytes(nbytes, f"a continuum network on the weight mesh {weight_mesh.shape}")

@@ -119,3 +119,23 @@ def test_a_bad_limit_is_named(monkeypatch, text):
     monkeypatch.setenv("FEM_NN_MAX_BYTES", text)
     with pytest.raises(ValueError, match="^FEM_NN_MAX_BYTES must be a positive number of bytes"):
         max_bytes()
+
+
+def test_a_dense_kernel_form_counts_its_node_by_node_tabulation(monkeypatch):
+    # 200 cubic cells with 7 Gauss points each: 1400 nodes, 800 dofs a width axis, 64 depth dofs.
+    # Factored (the coefficients, 64 · 800² · 12 bytes, and their float32 copy per pass) about
+    # 0.67 GB, under 900 MiB; with a dense tabulation (64 · 1400² · 4 bytes) 1.0 GB, over it
+    from fem_nn import Axis
+
+    monkeypatch.setenv("FEM_NN_MAX_BYTES", "900M")
+    cubic = uniform_axis((-1.0, 1.0), 200, "legendre", 3)
+    width = Axis(cubic.breakpoints, "legendre", 3, cubic.quadrature, 7)
+    depth = uniform_axis((0.0, 1.0), 63, "lagrange", 1)
+    meshes = weight_mesh(width, depth), bias_mesh(width, depth)
+    message, peak = refused(lambda: ContinuumNetwork(*meshes, kernel_form="dense"))
+    assert "a continuum network on the weight mesh (800, 800, 64) would need about 962.8 MiB" in message
+    assert "more than the limit FEM_NN_MAX_BYTES = 900.0 MiB" in message and peak < PEAK
+    from fem_nn.limits import network_bytes
+
+    dense, factored = (network_bytes(*meshes, kernel_form=form) for form in ("dense", "factored"))
+    assert dense - factored == 64 * (1400**2 - 800**2) * 4 and network_bytes(*meshes) == factored

@@ -162,14 +162,15 @@ class ContinuumNetwork(torch.nn.Module):
         self._check_meshes(weight_mesh, bias_mesh)
         rhs = right_hand_sides(rhs)
         channels = _checks.integer(channels, "channels", 1)
-        limits.check_network(weight_mesh, bias_mesh, len(rhs.layers), dtype, output_mesh, channels)  # before any allocation
+        kernel_form = _choice(KernelForm, kernel_form, "kernel_form")
+        # before any allocation
+        limits.check_network(weight_mesh, bias_mesh, len(rhs.layers), dtype, output_mesh, channels, kernel_form.value)
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be a floating-point torch.dtype (float32 or float64), got {dtype!r}")
         activation = activation_function(activation)
         scheme = scheme if isinstance(scheme, Adaptive) else tableau(scheme)
         steps = weight_mesh.axes[2].n_cells if steps is None else _checks.integer(steps, "steps", 1)
         rate, memory_flat = _checks.real(rate, "rate"), _checks.flag(memory_flat, "memory_flat")
-        kernel_form = _choice(KernelForm, kernel_form, "kernel_form")
         read_in_form, init = read_ins(read_in_form), _choice(Initialization, init, "init")
         n_samples = None if n_samples is None else _checks.integer(n_samples, "n_samples", 1)
         self.continuum = Continuum(weight_mesh, bias_mesh, rhs, activation, rate, output_mesh, read_in_form, n_samples, init,
