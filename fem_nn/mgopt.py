@@ -1,7 +1,11 @@
 """MG/OPT (Nash 2000): multigrid V-cycles over manifestations of one continuum network.
 
 The levels are networks of the same continuum on nested meshes, finest first (e.g. depth
-cells and steps halved per level). With R the L2 projection onto the next coarser level and
+cells and steps halved per level): continuum networks, or any models whose field
+parameters have meshes (``parameter_meshes()``: an :class:`~fem_nn.odeblock.OdeBlock`, a
+:class:`~fem_nn.models.ContinuousNetClassifier`, a :class:`~fem_nn.hyperbolic.HyperbolicConvNet`);
+their other parameters (a stem, a head) are the same space on every level: R copies them and
+P is the identity. With R the L2 projection onto the next coarser level and
 P the L2 projection back (for nested meshes, the injection), a V-cycle on level l with
 objective f_l(x) − ⟨v_l, x⟩ is:
 
@@ -37,9 +41,11 @@ class MGOpt:
 
     Parameters
     ----------
-    levels : sequence of ContinuumNetwork
-        The finest first; each manifests the same continuum on meshes coarser than (or
-        equal to) the previous one, with the same parameter names. Trained in place.
+    levels : sequence of torch.nn.Module
+        The finest first: ContinuumNetworks, or models with ``parameter_meshes()``; each
+        manifests the same continuum on meshes coarser than (or equal to) the previous one,
+        with the same parameter names (and the same shapes where a parameter has no mesh).
+        Trained in place.
     loss : callable
         ``loss(network) -> scalar tensor``: the objective on the current batch, for any level.
     learning_rates : float or sequence of float
@@ -75,8 +81,8 @@ class MGOpt:
 
     def __init__(
         self,
-        levels: Sequence[ContinuumNetwork],
-        loss: Callable[[ContinuumNetwork], torch.Tensor],
+        levels: Sequence[torch.nn.Module],
+        loss: Callable[[torch.nn.Module], torch.Tensor],
         learning_rates: float | Sequence[float],
         pre_smoothing: int = 1,
         post_smoothing: int = 1,
@@ -84,12 +90,15 @@ class MGOpt:
         line_search: int = 4,
     ):
         self.levels = list(levels)
-        if len(self.levels) < 2 or not all(isinstance(n, ContinuumNetwork) for n in self.levels):
-            raise ValueError("levels must be at least two ContinuumNetworks, finest first")
-        names = list(self.levels[0].parameter_shapes())
+        if len(self.levels) < 2 or not all(callable(getattr(n, "parameter_meshes", None)) for n in self.levels):
+            raise ValueError("levels must be at least two ContinuumNetworks or models with parameter_meshes(), finest first")
+        shapes = [{n: tuple(p.shape) for n, p in net.named_parameters()} for net in self.levels]
+        names = list(shapes[0])
         for k, net in enumerate(self.levels[1:], 1):
-            if list(net.parameter_shapes()) != names:
-                raise ValueError(f"levels[{k}] has parameters {list(net.parameter_shapes())}, expected {names}")
+            meshed = net.parameter_meshes()
+            if list(shapes[k]) != names or any(shapes[k][n] != shapes[0][n] for n in names if n not in meshed):
+                raise ValueError(f"levels[{k}] has parameters {list(shapes[k])}, expected {names} "
+                                 f"(the same shapes where a parameter has no mesh)")
         if not callable(loss):
             raise TypeError(f"loss must be callable as loss(network), got {loss!r}")
         rates = [learning_rates] * len(self.levels) if np.isscalar(learning_rates) else list(learning_rates)
@@ -105,12 +114,9 @@ class MGOpt:
         for fine, coarse in zip(self.levels, self.levels[1:]):
             p = next(fine.parameters())
             fine_meshes, coarse_meshes = fine.parameter_meshes(), coarse.parameter_meshes()
-            self.restrictions.append(
-                {n: MeshTransfer(coarse_meshes[n], fine_meshes[n], p.dtype, p.device) for n in names}
-            )
-            self.prolongations.append(
-                {n: MeshTransfer(fine_meshes[n], coarse_meshes[n], p.dtype, p.device) for n in names}
-            )
+            meshed = [n for n in names if n in fine_meshes]
+            self.restrictions.append({n: MeshTransfer(coarse_meshes[n], fine_meshes[n], p.dtype, p.device) for n in meshed})
+            self.prolongations.append({n: MeshTransfer(fine_meshes[n], coarse_meshes[n], p.dtype, p.device) for n in meshed})
         self.fine_gradients = self.fine_evaluations = 0
 
     # --- objectives --------------------------------------------------------------------
@@ -136,12 +142,18 @@ class MGOpt:
         the coherence correction v of the coarse objective f_c(x) − ⟨v, x⟩."""
         fine, coarse = self.levels[level], self.levels[level + 1]
         fine_gradient = self._gradient(level, shift)
+        fine_parameters = dict(fine.named_parameters())
         with torch.no_grad():
             for name, p in coarse.named_parameters():
-                p.copy_(self.restrictions[level][name](getattr(fine, name)))
+                p.copy_(self._transfer(self.restrictions[level], name, fine_parameters[name]))
         coarse_gradient = self._gradient(level + 1, None)
         prolong = self.prolongations[level]
-        return {n: coarse_gradient[n] - prolong[n](g, transpose=True) for n, g in fine_gradient.items()}
+        return {n: coarse_gradient[n] - self._transfer(prolong, n, g, transpose=True) for n, g in fine_gradient.items()}
+
+    @staticmethod
+    def _transfer(transfers: dict, name: str, u: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+        """`u` moved by the transfer of parameter `name`: the identity for one without a mesh."""
+        return transfers[name](u, transpose) if name in transfers else u
 
     # --- the cycle -----------------------------------------------------------------------
     def _smooth(self, level: int, shift: dict | None, steps: int) -> None:
@@ -163,7 +175,7 @@ class MGOpt:
         self._v_cycle(level + 1, coarse_shift)
         with torch.no_grad():
             prolong = self.prolongations[level]
-            step = {n: prolong[n](p - start[n]) for n, p in coarse.named_parameters()}
+            step = {n: self._transfer(prolong, n, p - start[n]) for n, p in coarse.named_parameters()}
             self._line_search(level, shift, step)
         self._smooth(level, shift, self.post_smoothing)
 

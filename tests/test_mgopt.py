@@ -114,3 +114,41 @@ def test_levels_with_other_right_hand_sides_are_refused():
     two_layer = ContinuumNetwork(weight_mesh(), bias_mesh(), rhs="two_layer")
     with pytest.raises(ValueError, match=r"levels\[1\]"):
         MGOpt([network(2, 2), two_layer], lambda net: net(data()[0]).sum(), 0.1)
+
+
+def test_levels_of_ode_blocks_keep_the_coherence_and_descend():
+    """A ContinuousNet classifier's stages on 4 and 2 Legendre P1 depth cells (stem, stitch and
+    head copied between levels): the corrected coarse gradient is the fine gradient through P,
+    and a V-cycle lowers the loss."""
+    from fem_nn.models import ContinuousNetClassifier
+
+    def model(cells, steps, seed):
+        depth = uniform_axis((0, 1), cells, "legendre", 1)
+        return ContinuousNetClassifier(channels=(3, 4), depth=depth, steps=steps, dtype=torch.float64, seed=seed)
+
+    fine, coarse = model(4, 4, 0), model(2, 2, 3)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.rand(6, 1, 8, 8, generator=g, dtype=torch.float64), torch.randint(0, 10, (6,), generator=g)
+
+    def loss(net):
+        return torch.nn.functional.cross_entropy(net(x), y)
+
+    mg = MGOpt([fine, coarse], loss, learning_rates=0.1)
+    meshed = fine.parameter_meshes()
+    assert set(mg.prolongations[0]) == set(meshed) and any(n not in meshed for n, _ in fine.named_parameters())
+    start = {n: p.detach().clone().requires_grad_(True) for n, p in coarse.named_parameters()}
+    prolonged = {n: mg._transfer(mg.prolongations[0], n, start[n]) for n in start}
+    through_p = torch.autograd.grad(loss_of(fine, prolonged, loss), list(start.values()))
+    with torch.no_grad():
+        for n, p in fine.named_parameters():
+            p.copy_(prolonged[n])
+    shift = mg.coarse_correction(0)
+    for n, p in coarse.named_parameters():  # the restriction gave back y
+        assert torch.allclose(p, start[n], rtol=0, atol=1e-13)
+    gradient = torch.autograd.grad(mg._objective(1, shift), list(coarse.parameters()))
+    for grad, reference in zip(gradient, through_p):
+        assert torch.linalg.norm(grad - reference) <= 1e-8 * torch.linalg.norm(reference) + 1e-15
+    before = float(loss(fine).detach())
+    assert mg.cycle() < before
+    with pytest.raises(ValueError, match="models with parameter_meshes"):
+        MGOpt([fine, torch.nn.Linear(2, 2)], loss, 0.1)
