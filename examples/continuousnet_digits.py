@@ -31,7 +31,8 @@ GALLERY = os.environ.get("FEM_NN_GALLERY", "") not in ("", "0")  # set by docs/c
 # Train, then re-manifest
 # -----------------------
 # :func:`fem_nn.models.train_model` trains with AdamW and a one-cycle learning rate over
-# `--epochs`, stopping after the epoch that passes `--seconds`. Each stage's residual unit
+# `--epochs`, stopping after the epoch that passes `--seconds`, each batch in a scheme and
+# step multiple drawn by default (rk4, rk4_38 or midpoint at 1 or 2 times the steps). Each stage's residual unit
 # (conv, GroupNorm, ReLU, conv) is a function of the state alone, so every manifestation
 # evaluates the same depth fields; :meth:`~fem_nn.models.ContinuousNetClassifier.replaced`
 # re-manifests all the stages at once.

@@ -203,3 +203,23 @@ def test_project_down_takes_a_model_of_ode_blocks():
         project_down(model, task, [2], None, width_cells=[2])
     with pytest.raises(TypeError, match="network must be a ContinuumNetwork or a model of OdeBlock stages"):
         project_down(torch.nn.Linear(2, 2), task, [2], None)
+
+
+def test_train_model_trains_in_the_drawn_manifestations():
+    # one choice, twice the steps: the same training as a model built with those steps
+    full = digits_images_task()
+    from fem_nn.tasks import Task
+
+    task = Task("digits_images", "classification", full.x_train[:64], full.y_train[:64], full.x_test[:32], full.y_test[:32], 10)
+
+    def trained(steps, **options):
+        model = ContinuousNetClassifier(channels=(4,), depth=2, scheme="rk4", steps=steps, dtype=D, seed=0)
+        return model, train_model(model, task, epochs=2, batch_size=16, **options)
+
+    drawn, doubled = trained(2, manifestations={"steps": [2]}), trained(4, manifestations=None)
+    assert [r["loss"] for r in drawn[1]] == pytest.approx([r["loss"] for r in doubled[1]], rel=1e-12)
+    assert drawn[0].blocks[0].steps == 2  # restored after each batch
+    for p, q in zip(drawn[0].parameters(), doubled[0].parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="quadrature and resolution draws need a ContinuumNetwork"):
+        train_model(drawn[0], task, epochs=1, manifestations={"quadrature": [0, 1]})
