@@ -80,10 +80,10 @@ def main(argv=None) -> dict:
     # batch, 1 or 2 times the steps of rk4, rk4_38 or midpoint, 0 to 2 extra Gauss points per
     # width cell, and the pairs at 32, 64, 128 or 256 cells (1500 epochs: 3.77 % at 64 cells;
     # every scheme, step count, width manifestation and resolution of the invariance set
-    # within 7.5 % of it. Cubic cells, 1000 epochs: 4.38 %; without the resolution draws
-    # 4.03 %, but 37 % worse at 32 cells; without the quadrature draws 3.71 %, but +1 Gauss
-    # point 4.69 %; the old recipe, rk4 × 4 alone and point-sampled read-in, 300 epochs:
-    # 5.3 %, but 41 % at rk4 × 8)
+    # within 7.5 % of it. Cubic cells, 1000 epochs: 4.38 %; without the ½× draw 4.16 %,
+    # but 18 % worse at 32 cells; without the quadrature draws 3.71 %, but +1 Gauss point
+    # 4.69 %; the old recipe, rk4 × 4 alone and point-sampled read-in, 300 epochs: 5.3 %,
+    # but 41 % at rk4 × 8)
     network = task_network(task, width_cells=16, width_order=4, depth_cells=8, steps=8)
     # a kernel's coefficients are O(nodes) for an O(1) integral over node weights ~2/nodes,
     # and Adam's steps must match them (unaugmented, 300 epochs: lr 0.01 33%, 0.1 14%,
