@@ -303,9 +303,8 @@ def train_model(model: torch.nn.Module, task: Task, epochs: int = 20, learning_r
         manifestations = Manifestations.from_dict(manifestations)
     if manifestations is not None and not isinstance(manifestations, Manifestations):
         raise TypeError(f"manifestations must be a Manifestations, a dict or None, got {type(manifestations).__name__}")
-    if manifestations is not None and (manifestations.quadrature != (0,) or manifestations.resolution != (1.0,)):
-        raise ValueError("manifestations: quadrature and resolution draws need a ContinuumNetwork (fem_nn.Trainer); "
-                         "train_model draws steps and schemes")
+    if manifestations is not None:
+        manifestations.depth_only()
     optimizer = make_optimizer(model, "adamw", learning_rate, weight_decay)
     generator = torch.Generator().manual_seed(_checks.integer(seed, "seed", 0))
     n = len(task.x_train)

@@ -11,11 +11,12 @@ resumed run repeats an uninterrupted one bit for bit on the CPU.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -28,6 +29,7 @@ from .continuum import ContinuumNetwork
 from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
+from .odeblock import OdeBlock, manifested
 from .tasks import RESOLUTIONS, Task, at_resolution
 
 __all__ = [
@@ -142,6 +144,14 @@ class Manifestations:
             data["resolution"] = list(self.resolution)
         return data if self.schemes is None else {**data, "schemes": list(self.schemes)}
 
+    def depth_only(self, where: str = "manifestations") -> "Manifestations":
+        """This distribution, checked to draw no width quadrature and no input resolution:
+        what models of OdeBlock stages (no width fields) can be trained in."""
+        if self.quadrature != (0,) or self.resolution != (1.0,):
+            raise ValueError(f"{where}: quadrature and resolution draws need a ContinuumNetwork; "
+                             "models of OdeBlock stages draw steps and schemes")
+        return self
+
     def draw(self, generator: torch.Generator, resolution: bool = True) -> tuple[int, str | None, int, float]:
         """(steps multiple, scheme or None for the network's own, extra quadrature points,
         resolution multiple: 1 without drawing where the task has no `resolution`)."""
@@ -163,6 +173,16 @@ DEFAULT_MANIFESTATIONS = Manifestations(steps=DEPTH_MANIFESTATIONS.steps, scheme
                                         quadrature=(0, 1, 2), resolution=(0.5, 1, 2, 4))
 
 
+def _check_trainable(network) -> None:
+    """TypeError unless `network` is a ContinuumNetwork or a model of OdeBlock stages."""
+    if isinstance(network, ContinuumNetwork):
+        return
+    if not (isinstance(network, torch.nn.Module) and callable(getattr(network, "parameter_meshes", None))
+            and any(isinstance(m, OdeBlock) for m in network.modules())):
+        raise TypeError(f"network must be a ContinuumNetwork or a model of OdeBlock stages with parameter_meshes(), "
+                        f"got {type(network).__name__}")
+
+
 def _span(lr_span, epoch: int, epochs: int) -> tuple[int, int]:
     """`lr_span` checked to hold the epochs ``epoch … epoch + epochs``."""
     if not (isinstance(lr_span, tuple) and len(lr_span) == 2):
@@ -178,7 +198,12 @@ class Trainer:
 
     Parameters
     ----------
-    network : ContinuumNetwork
+    network : ContinuumNetwork or torch.nn.Module
+        A continuum network, or a model of :class:`~fem_nn.odeblock.OdeBlock` stages with
+        ``parameter_meshes()`` (:class:`~fem_nn.models.ContinuousNetClassifier`,
+        :class:`~fem_nn.hyperbolic.HyperbolicConvNet`): trained itself, its stages in the
+        drawn steps and schemes (by default :data:`DEPTH_MANIFESTATIONS`; no width draws,
+        no smoothness penalty).
     task : Task
     optimizer : torch.optim.Optimizer or str, default "adamw"
         An optimizer over the network's parameters, or a name for :func:`make_optimizer`.
@@ -235,8 +260,7 @@ class Trainer:
         transform: Callable | None = None,
         smoothness: float = 0.0,
     ):
-        if not isinstance(network, ContinuumNetwork):
-            raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
+        _check_trainable(network)
         if not isinstance(task, Task):
             raise TypeError(f"task must be a fem_nn.tasks.Task, got {type(task).__name__}")
         self.task = task
@@ -249,6 +273,9 @@ class Trainer:
             manifestations = Manifestations.from_dict(manifestations)
         if manifestations is not None and not isinstance(manifestations, Manifestations):
             raise TypeError(f"manifestations must be a Manifestations or a dict, got {type(manifestations).__name__}")
+        continuum = isinstance(network, ContinuumNetwork)
+        if not continuum and manifestations is not None:  # no width: the default's depth part
+            manifestations = DEPTH_MANIFESTATIONS if manifestations is DEFAULT_MANIFESTATIONS else manifestations.depth_only()
         self.manifestations = manifestations
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable (x, y, generator) -> (x, y), got {transform!r}")
@@ -256,6 +283,8 @@ class Trainer:
         smoothness = _checks.real(smoothness, "smoothness")
         if smoothness < 0:
             raise ValueError(f"smoothness must be >= 0, got {smoothness}")
+        if smoothness > 0 and not continuum:
+            raise ValueError(f"smoothness needs a ContinuumNetwork (its width and depth fields), got a {type(network).__name__}")
         self.penalty = SmoothnessPenalty(smoothness) if smoothness > 0 else None
         self.generator = torch.Generator().manual_seed(_checks.integer(seed, "seed", 0))
         torch.manual_seed(seed)
@@ -275,28 +304,39 @@ class Trainer:
         label = "network replaced" if event is None else str(event)
         self.history.append({"epoch": self.epoch, "event": label, "parameters": sum(p.numel() for p in network.parameters())})
 
-    def _use(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer) -> None:
-        n_samples = self.task.x_train.shape[1]
-        if network.n_samples is None:
-            network.n_samples = n_samples
-        elif network.n_samples != n_samples:
-            raise ValueError(f"network reads {network.n_samples} samples per signal, but the task's inputs have {n_samples}")
+    def _use(self, network: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        _check_trainable(network)
+        if isinstance(network, ContinuumNetwork):
+            n_samples = self.task.x_train.shape[1]
+            if network.n_samples is None:
+                network.n_samples = n_samples
+            elif network.n_samples != n_samples:
+                raise ValueError(f"network reads {network.n_samples} samples per signal, but the task's inputs have {n_samples}")
         self.network, self.optimizer = network, optimizer
         self.model = distributed.wrap(network)
         self._drawn_manifestations, self._resolutions = {}, {}
 
-    def _manifested(self):
+    @contextlib.contextmanager
+    def _manifested(self) -> Iterator[tuple[torch.nn.Module, Task]]:
         """The module to train this batch in and the task its pairs come from: the network's
         own and the task, or a manifestation of the network with the steps, scheme and
         quadrature drawn, sharing its parameters (made once per draw,
         :meth:`~fem_nn.ContinuumNetwork.replaced`; the network itself is left as is), and
-        the task at the resolution drawn (with a regression's read-out cells to match)."""
+        the task at the resolution drawn (with a regression's read-out cells to match). A
+        model of OdeBlock stages is trained itself, its stages re-manifested while the batch
+        lasts (:func:`~fem_nn.odeblock.manifested`)."""
         if self.manifestations is None:
-            return self.model, self.task
+            yield self.model, self.task
+            return
         draw = multiple, scheme, extra, resolution = self.manifestations.draw(self.generator, self.task.name in RESOLUTIONS)
+        if not isinstance(self.network, ContinuumNetwork):
+            with manifested(self.network, scheme, multiple):
+                yield self.model, self.task
+            return
         task = self.task if resolution == 1 else self._resolution(resolution)
         if multiple == 1 and scheme is None and not extra and task is self.task:
-            return self.model, task
+            yield self.model, task
+            return
         model = self._drawn_manifestations.get(draw)
         if model is None:
             points = self.network.weight_mesh.axes[1].quadrature_points + extra if extra else None
@@ -306,7 +346,7 @@ class Trainer:
             shadow = self.network.replaced(steps=self.network.steps * multiple, scheme=scheme, quadrature_points=points,
                                            output_mesh=output, share=True)
             model = self._drawn_manifestations[draw] = distributed.wrap(shadow)
-        return model, task
+        yield model, task
 
     def _resolution(self, factor: float) -> Task:
         """The task's pairs at `factor` × its sample count (built once)."""
@@ -323,16 +363,16 @@ class Trainer:
         """One optimizer step on a global batch; None, with nothing changed, when the loss
         or a gradient is not finite (the step is never taken, so there is nothing to undo)."""
         share, scale = distributed.shard(indices)
-        model, task = self._manifested()
-        x, y = task.x_train[share], task.y_train[share]
-        if self.transform is not None:
-            x, y = self.transform(x, y, self.generator)
-        loss = self.task.loss(model, x, y, resample=task is not self.task)
-        if self.penalty is not None:
-            loss = loss + self.penalty(self.network)
-        loss = loss * scale
-        self.optimizer.zero_grad()
-        loss.backward()
+        with self._manifested() as (model, task):
+            x, y = task.x_train[share], task.y_train[share]
+            if self.transform is not None:
+                x, y = self.transform(x, y, self.generator)
+            loss = self.task.loss(model, x, y, resample=task is not self.task)
+            if self.penalty is not None:
+                loss = loss + self.penalty(self.network)
+            loss = loss * scale
+            self.optimizer.zero_grad()
+            loss.backward()
         finite = torch.stack([torch.isfinite(loss).all()] + [torch.isfinite(p.grad).all() for p in self.network.parameters()]).all()
         if not finite:
             self.optimizer.zero_grad()

@@ -223,3 +223,29 @@ def test_train_model_trains_in_the_drawn_manifestations():
         torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="quadrature and resolution draws need a ContinuumNetwork"):
         train_model(drawn[0], task, epochs=1, manifestations={"quadrature": [0, 1]})
+
+
+def test_the_trainer_trains_a_model_of_ode_blocks_like_train_model_draws():
+    from fem_nn.tasks import Task
+    from fem_nn.trainer import DEPTH_MANIFESTATIONS, Trainer
+
+    full = digits_images_task()
+    task = Task("digits_images", "classification", full.x_train[:64], full.y_train[:64], full.x_test[:32], full.y_test[:32], 10)
+
+    def model(steps):
+        return ContinuousNetClassifier(channels=(4,), depth=2, scheme="rk4", steps=steps, dtype=D, seed=0)
+
+    # one drawn choice, twice the steps: the same training as the model with twice the steps
+    drawn = Trainer(model(2), task, "adam", 0.01, 0.0, batch_size=16, progress=False, manifestations={"steps": [2]})
+    direct = Trainer(model(4), task, "adam", 0.01, 0.0, batch_size=16, progress=False, manifestations=None)
+    drawn.fit(2)
+    direct.fit(2)
+    assert [r["loss"] for r in drawn.history] == pytest.approx([r["loss"] for r in direct.history], rel=1e-12)
+    assert drawn.network.blocks[0].steps == 2  # restored after each batch
+    assert Trainer(model(2), task, progress=False).manifestations is DEPTH_MANIFESTATIONS  # the default's depth part
+    with pytest.raises(ValueError, match="quadrature and resolution draws need a ContinuumNetwork"):
+        Trainer(model(2), task, progress=False, manifestations={"quadrature": [0, 1]})
+    with pytest.raises(ValueError, match="smoothness needs a ContinuumNetwork"):
+        Trainer(model(2), task, progress=False, smoothness=1e-3)
+    with pytest.raises(TypeError, match="network must be a ContinuumNetwork or a model of OdeBlock stages"):
+        Trainer(torch.nn.Linear(64, 10), task, progress=False)

@@ -1,6 +1,7 @@
 """Trainer options: learning-rate schedules by name, the batch transform, manifestation sampling,
 the time budget, the validation split, the recorded sample count; schedules that declare them."""
 
+import contextlib
 import math
 
 import pytest
@@ -93,7 +94,13 @@ def test_the_default_trains_in_drawn_steps_and_schemes_and_none_turns_it_off(tas
     seen = []
     trainer = Trainer(small(task), task, progress=False)
     real = trainer._manifested
-    trainer._manifested = lambda: seen.append((lambda m: (m.steps, m.tableau.name))(real()[0])) or (trainer.network, task)  # digits: no resolution
+    @contextlib.contextmanager
+    def spy():
+        with real() as (model, drawn):
+            seen.append((model.steps, model.tableau.name))
+            yield model, drawn
+
+    trainer._manifested = spy
     trainer.fit(4)
     combinations = {(s, t) for s in (2, 4) for t in ("rk4", "rk4_38", "midpoint")}
     assert len(seen) == 12 and len(set(seen)) >= 4 and set(seen) <= combinations
@@ -101,7 +108,8 @@ def test_the_default_trains_in_drawn_steps_and_schemes_and_none_turns_it_off(tas
     drawn = {trainer.manifestations.draw(generator) for _ in range(2000)}
     assert drawn == {(m, t, q, r) for m in (1, 2) for t in ("rk4", "rk4_38", "midpoint") for q in (0, 1, 2) for r in (0.5, 1, 2, 4)}
     off = Trainer(small(task), task, progress=False, manifestations=None)
-    assert off.manifestations is None and off._manifested() == (off.network, task)
+    with off._manifested() as drawn:
+        assert off.manifestations is None and drawn == (off.network, task)
 
 
 def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
@@ -126,10 +134,11 @@ def test_manifestation_sampling_trains_in_the_drawn_manifestations(task):
     trainer.transform = spy
     real = trainer._manifested
 
+    @contextlib.contextmanager
     def manifested():
-        model, drawn = real()
-        seen.append((model.steps, model.tableau.name, len(model.nodes)))
-        return model, drawn
+        with real() as (model, drawn):
+            seen.append((model.steps, model.tableau.name, len(model.nodes)))
+            yield model, drawn
 
     trainer._manifested = manifested
     trainer.fit(3)
