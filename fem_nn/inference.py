@@ -12,7 +12,7 @@ import torch
 from ._timing import best_times
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, uniform_axis
 from .continuum import ContinuumNetwork
-from .odeblock import OdeBlock
+from .odeblock import ode_blocks
 from .refinement import projected_network
 from .tasks import Task
 
@@ -118,11 +118,12 @@ def project_down(network: ContinuumNetwork, task: Task, depth_cells, steps, sche
 def _project_down_depth_fields(model, task, depth_cells, steps, schemes, width_cells, width_orders) -> list[dict]:
     """:func:`project_down` of a model of OdeBlock stages: every stage projected onto the
     uniform depth cells (its family and order) by the model's ``replaced``."""
-    block = next((m for m in model.modules() if isinstance(m, OdeBlock)), None) if isinstance(model, torch.nn.Module) else None
-    if block is None or not callable(getattr(model, "replaced", None)):
+    blocks = ode_blocks(model)
+    if not blocks or not callable(getattr(model, "replaced", None)):
         raise TypeError(f"network must be a ContinuumNetwork or a model of OdeBlock stages with replaced(), got {type(model).__name__}")
     if width_cells is not None or width_orders is not None:
         raise ValueError(f"width_cells and width_orders need a ContinuumNetwork (a {type(model).__name__} has no width fields)")
+    block = blocks[0]
     family, order = block.depth.family, block.depth.max_order
     manifestations = [(block.tableau.name, block.steps, block.depth.n_cells, None, None, model)]
     for cells in depth_cells:

@@ -299,10 +299,7 @@ def train_model(model: torch.nn.Module, task: Task, epochs: int = 20, learning_r
     batch_size = _checks.integer(batch_size, "batch_size", 1)
     if time_budget is not None and not _checks.real(time_budget, "time_budget") > 0:
         raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
-    if isinstance(manifestations, dict):
-        manifestations = Manifestations.from_dict(manifestations)
-    if manifestations is not None and not isinstance(manifestations, Manifestations):
-        raise TypeError(f"manifestations must be a Manifestations, a dict or None, got {type(manifestations).__name__}")
+    manifestations = Manifestations.coerce(manifestations)
     if manifestations is not None:
         manifestations.depth_only()
     optimizer = make_optimizer(model, "adamw", learning_rate, weight_decay)

@@ -42,7 +42,7 @@ from .refinement import _steps
 from .tableaus import ButcherTableau, tableau, tableau_names
 from .transfer import projected_coefficients
 
-__all__ = ["OdeBlock", "Residual", "BlockSettings", "depth_axis", "manifested"]
+__all__ = ["OdeBlock", "ode_blocks", "Residual", "BlockSettings", "depth_axis", "manifested"]
 
 _GRADIENTS = ("backprop", "checkpoint", "adjoint", "discrete")
 
@@ -439,6 +439,17 @@ class OdeBlock(torch.nn.Module):
                 f"parameters={sum(p.numel() for p in self.parameters())}")
 
 
+def ode_blocks(model) -> list["OdeBlock"]:
+    """The :class:`OdeBlock` stages of `model` (empty for anything else).
+
+    Examples
+    --------
+    >>> len(ode_blocks(torch.nn.Sequential(OdeBlock(torch.nn.Linear(2, 2)), torch.nn.ReLU()))), ode_blocks(3)
+    (1, [])
+    """
+    return [m for m in model.modules() if isinstance(m, OdeBlock)] if isinstance(model, torch.nn.Module) else []
+
+
 @contextlib.contextmanager
 def manifested(model: torch.nn.Module, scheme=None, steps_factor: int = 1) -> Iterator[torch.nn.Module]:
     """Every :class:`OdeBlock` of `model` in another scheme and/or `steps_factor` times its
@@ -456,7 +467,7 @@ def manifested(model: torch.nn.Module, scheme=None, steps_factor: int = 1) -> It
     """
     steps_factor = _checks.integer(steps_factor, "steps_factor", 1)
     chosen = None if scheme is None else tableau(scheme)
-    blocks = [m for m in model.modules() if isinstance(m, OdeBlock)]
+    blocks = ode_blocks(model)
     saved = [b.settings for b in blocks]
     try:
         for block, settings in zip(blocks, saved):

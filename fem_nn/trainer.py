@@ -29,7 +29,7 @@ from .continuum import ContinuumNetwork
 from .optimizers import make_optimizer
 from .regularization import SmoothnessPenalty
 from .mesh import WIDTH_INTERVAL, Mesh, uniform_axis
-from .odeblock import OdeBlock, manifested
+from .odeblock import manifested, ode_blocks
 from .tasks import RESOLUTIONS, Task, at_resolution
 
 __all__ = [
@@ -138,6 +138,15 @@ class Manifestations:
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: {error}") from None
 
+    @classmethod
+    def coerce(cls, value) -> "Manifestations | None":
+        """`value` as a Manifestations: one, a schedule's table (:meth:`from_dict`) or None."""
+        if isinstance(value, dict):
+            value = cls.from_dict(value)
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"manifestations must be a Manifestations, a dict or None, got {type(value).__name__}")
+        return value
+
     def to_dict(self) -> dict:
         data = {"steps": list(self.steps), "quadrature": list(self.quadrature)}
         if self.resolution != (1.0,):  # schedules saved before resolution sampling read the same
@@ -177,8 +186,7 @@ def _check_trainable(network) -> None:
     """TypeError unless `network` is a ContinuumNetwork or a model of OdeBlock stages."""
     if isinstance(network, ContinuumNetwork):
         return
-    if not (isinstance(network, torch.nn.Module) and callable(getattr(network, "parameter_meshes", None))
-            and any(isinstance(m, OdeBlock) for m in network.modules())):
+    if not (ode_blocks(network) and callable(getattr(network, "parameter_meshes", None))):
         raise TypeError(f"network must be a ContinuumNetwork or a model of OdeBlock stages with parameter_meshes(), "
                         f"got {type(network).__name__}")
 
@@ -269,10 +277,7 @@ class Trainer:
         self.metrics_path = None if metrics_path is None else Path(metrics_path)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.progress = progress
-        if isinstance(manifestations, dict):
-            manifestations = Manifestations.from_dict(manifestations)
-        if manifestations is not None and not isinstance(manifestations, Manifestations):
-            raise TypeError(f"manifestations must be a Manifestations or a dict, got {type(manifestations).__name__}")
+        manifestations = Manifestations.coerce(manifestations)
         continuum = isinstance(network, ContinuumNetwork)
         if not continuum and manifestations is not None:  # no width: the default's depth part
             manifestations = DEPTH_MANIFESTATIONS if manifestations is DEFAULT_MANIFESTATIONS else manifestations.depth_only()
@@ -294,18 +299,21 @@ class Trainer:
         self.checkpoint_metadata = None
         self._use(network, optimizer)
 
-    def replace(self, network: ContinuumNetwork, optimizer: torch.optim.Optimizer, event: str | None = None) -> None:
+    def replace(self, network: torch.nn.Module, optimizer: torch.optim.Optimizer, event: str | None = None) -> None:
         """Train `network` with `optimizer` from now on (after a refinement: see
         :func:`fem_nn.refinement.transfer_optimizer`); re-wrapped for DDP on every rank.
         A network without a sample count records the task's. The history records the change
         as an event (labelled `event`, default "network replaced") with the new parameter
         count, so that training curves mark refinements made by hand too."""
+        _check_trainable(network)
+        if isinstance(network, ContinuumNetwork) != isinstance(self.network, ContinuumNetwork):
+            raise TypeError(f"network must be of the kind the trainer was made for: a {type(self.network).__name__} "
+                            f"cannot be replaced by a {type(network).__name__}")
         self._use(network, optimizer)
         label = "network replaced" if event is None else str(event)
         self.history.append({"epoch": self.epoch, "event": label, "parameters": sum(p.numel() for p in network.parameters())})
 
     def _use(self, network: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        _check_trainable(network)
         if isinstance(network, ContinuumNetwork):
             n_samples = self.task.x_train.shape[1]
             if network.n_samples is None:

@@ -249,3 +249,8 @@ def test_the_trainer_trains_a_model_of_ode_blocks_like_train_model_draws():
         Trainer(model(2), task, progress=False, smoothness=1e-3)
     with pytest.raises(TypeError, match="network must be a ContinuumNetwork or a model of OdeBlock stages"):
         Trainer(torch.nn.Linear(64, 10), task, progress=False)
+    from fem_nn.tasks import digits_task, task_network
+
+    continuum = task_network(digits_task(), width_cells=2)
+    with pytest.raises(TypeError, match="the kind the trainer was made for"):
+        drawn.replace(continuum, torch.optim.SGD(continuum.parameters(), lr=0.1))
