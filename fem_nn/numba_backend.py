@@ -10,43 +10,14 @@ combinations, on buffers allocated once per call. The state is kept as columns
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse, special
+from scipy import sparse
 
 from .kernels import network as kernels
-from .activations import ACTIVATIONS, ScaledActivation
 from .continuum import ContinuumNetwork, DepthLookup
 from .continuum.channels import lifted, projected
+from .numba_pass import RungeKuttaPass, StageField, activation_ufunc
 
 __all__ = ["NumbaNetwork"]
-
-def _gelu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.multiply(z, 0.5 * (1.0 + special.erf(z / np.sqrt(2.0))), out=out)
-
-
-# in-place numpy ufuncs (SIMD) for the named activations
-_UFUNCS = {
-    ACTIVATIONS["identity"]: lambda z, out: z,
-    ACTIVATIONS["tanh"]: np.tanh,
-    ACTIVATIONS["relu"]: lambda z, out: np.maximum(z, 0.0, out=out),
-    ACTIVATIONS["softplus"]: lambda z, out: np.logaddexp(z, 0.0, out=out),
-    ACTIVATIONS["gelu"]: _gelu,
-    ACTIVATIONS["sigmoid"]: special.expit,
-    ACTIVATIONS["hardtanh"]: lambda z, out: np.clip(z, -1.0, 1.0, out=out),
-}
-
-
-def _activation(activation) -> tuple:
-    """The in-place ufunc and the scale of a named (optionally scaled) activation."""
-    scale = 1.0
-    if isinstance(activation, ScaledActivation):
-        activation, scale = activation.function, activation.scale
-    if activation not in _UFUNCS:
-        raise ValueError(
-            "the numba backend supports the named activations "
-            f"{sorted(ACTIVATIONS)} (optionally scaled), got {activation!r}"
-        )
-    return _UFUNCS[activation], scale
-
 
 def _csr_arrays(matrix, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A torch matrix (dense or sparse) as the CSR arrays (indptr, indices, data) of the
@@ -77,55 +48,6 @@ def _bias_table(values, dofs, coefficients: np.ndarray, channels: int) -> np.nda
     return table.reshape(table.shape[0], -1)
 
 
-class _StageField:
-    """A field tabulated per depth dof (``table[k]``) at the depth of every stage of a pass.
-
-    The depth terms of each stage are looked up once, here. A stage where one basis function
-    is 1 (P0, the nodes of P1) reads a row of the table; any other combines rows into a
-    buffer, unless the buffer already holds the same combination (rk4's two midpoint stages,
-    and a step's first stage after the previous step's last one).
-
-    Parameters
-    ----------
-    table : numpy.ndarray
-        ``(n_depth_dofs, ...)``, C-contiguous.
-    lookup : DepthLookup
-        The depth axis' ``(dof, value)`` pairs at a stage.
-    stage_times : list of (float, tuple)
-        Every stage's time and step interval, in pass order.
-    """
-
-    def __init__(self, table: np.ndarray, lookup: DepthLookup, stage_times):
-        self.table = table
-        self._rows = table.reshape(table.shape[0], -1)
-        # per stage: a row of the table, a (dofs, weights) pair to combine into the buffer,
-        # or None where the buffer holds this stage's value already
-        self._sources, combined = [], None
-        for t, interval in stage_times:
-            terms = lookup(t, interval)
-            if len(terms) == 1 and terms[0][1] == 1.0:
-                self._sources.append(table[terms[0][0]])
-            elif terms == combined:
-                self._sources.append(None)
-            else:
-                dofs, weights = zip(*terms)
-                dofs, weights = np.array(dofs, dtype=np.int64), np.array(weights, dtype=table.dtype)
-                self._sources.append((dofs, weights))
-                combined = terms
-
-    def values(self):
-        """Yields the field at each stage of one pass, in order (a buffer's contents change
-        as the pass goes on: use each value before asking for the next)."""
-        buffer = np.empty(self.table.shape[1:], dtype=self.table.dtype)
-        flat = buffer.reshape(-1)
-        for source in self._sources:
-            if isinstance(source, tuple):
-                kernels.weighted_sum(self._rows, source[0], source[1], flat)
-                yield buffer
-            else:
-                yield buffer if source is None else source
-
-
 class NumbaNetwork:
     """A snapshot of a :class:`~fem_nn.ContinuumNetwork` evaluated with Numba kernels.
 
@@ -147,7 +69,7 @@ class NumbaNetwork:
     def __init__(self, network: ContinuumNetwork):
         if not isinstance(network, ContinuumNetwork):
             raise TypeError(f"network must be a ContinuumNetwork, got {type(network).__name__}")
-        self._activation, self._scale = _activation(network.activation)
+        self._activation, self._scale = activation_ufunc(network.activation)
         self.rhs = network.rhs
         self._rate = network.rate
         self.tableau, self.steps = network.tableau, network.steps
@@ -156,15 +78,9 @@ class NumbaNetwork:
         self.dtype = next(network.parameters()).detach().cpu().numpy().dtype
 
         def array(tensor):
-            return np.ascontiguousarray(tensor.detach().cpu().numpy())
+            return np.array(tensor.detach().cpu().numpy(), order="C")  # a copy: the snapshot stays
 
-        # the stage times as the torch integrator takes them: steps between the points of
-        # np.linspace, stage time t_k + c·dt
-        grid = np.linspace(0.0, 1.0, self.steps + 1).tolist()
-        intervals = [(grid[k], grid[k + 1]) for k in range(self.steps)]
-        stage_times = [
-            (start + c * (end - start), (start, end)) for start, end in intervals for c in self.tableau.c.tolist()
-        ]
+        self._pass = RungeKuttaPass(self.tableau, self.steps, self.dtype)
 
         basis = network.basis
         (xi, xi_dofs), (eta, eta_dofs), (bias_values, bias_dofs) = (
@@ -187,41 +103,9 @@ class NumbaNetwork:
                 table = np.ascontiguousarray(table.transpose(2, 0, 3, 1, 4)).reshape(n_depth, n_xi * self.channels, -1)
             else:
                 table = _kernel_table(xi, xi_dofs, eta, eta_dofs, coefficients, self.channels)
-            self._fields.append(_StageField(table, depth_weight, stage_times))
+            self._fields.append(StageField(table, depth_weight, self._pass.stage_times))
             table = _bias_table(bias_values, bias_dofs, array(getattr(network, bias)), self.channels)
-            self._fields.append(_StageField(table, depth_bias, stage_times))
-        self._stages, self._n_inputs = self._plan_stages([end - start for start, end in intervals])
-
-    def _plan_stages(self, step_sizes) -> tuple[list, int]:
-        """The Runge–Kutta bookkeeping of every stage of a pass, and the number of stage
-        input buffers.
-
-        Stage m's input ``h + dt Σ_j a[m, j] k_j`` is built up in buffer m − 1 as the slopes
-        come (none where ``a[m, :] = 0``: the input is h), the next state in a second state
-        buffer; so each slope is used once, right after it is computed. Per stage: the
-        buffer of its input (None: h), the targets of its slope (buffer index, −1 for the
-        next state), their weights ``dt·a`` (``dt·b``) in the network's dtype, whether each
-        is the target's first term in the step, and whether the stage ends the step.
-        """
-        a, b, s = self.tableau.a, self.tableau.b, self.tableau.stages
-        first_term = [int(np.flatnonzero(a[m])[0]) if np.any(a[m]) else None for m in range(s)]
-        first_final = int(np.flatnonzero(b)[0])
-        structure = []
-        for i in range(s):
-            uses = [(m - 1, a[m, i], i == first_term[m]) for m in range(i + 1, s) if a[m, i] != 0.0]
-            if b[i] != 0.0:
-                uses.append((-1, b[i], i == first_final))
-            targets = np.array([target for target, _, _ in uses], dtype=np.int64)
-            coefficients = np.array([coefficient for _, coefficient, _ in uses], dtype=np.float64)
-            first = np.array([is_first for _, _, is_first in uses], dtype=np.bool_)
-            input_buffer = None if first_term[i] is None else i - 1
-            structure.append((input_buffer, targets, coefficients, first, i == s - 1))
-        stages = [
-            (input_buffer, targets, (dt * coefficients).astype(self.dtype), first, last)
-            for dt in step_sizes
-            for input_buffer, targets, coefficients, first, last in structure
-        ]
-        return stages, s - 1
+            self._fields.append(StageField(table, depth_bias, self._pass.stage_times))
 
     def _activate(self, z: np.ndarray) -> np.ndarray:
         """In place: ``z ← scale·σ(z)``."""
@@ -269,20 +153,17 @@ class NumbaNetwork:
         h = self._read_in(x)
         if self._pointwise is not None:
             h = np.ascontiguousarray(lifted(h, self._pointwise[0]))
-        inputs = np.empty((self._n_inputs,) + h.shape, dtype=self.dtype)
-        h_next, slope = np.empty(h.shape, dtype=self.dtype), np.empty(h.shape, dtype=self.dtype)
         hidden = [np.empty(h.shape, dtype=self.dtype) for _ in range(self.rhs.hidden)]
         work = None
         if self.factored:
             work = [np.empty((n * self.channels, h.shape[1]), dtype=self.dtype) for n in self._width_dofs]
         integral, slope_of = self._integral(work), self.rhs.numpy_slope
-        fields = [field.values() for field in self._fields]
-        for (input_buffer, targets, weights, first, last), *values in zip(self._stages, *fields):
+
+        def slope(state, values, out):
             layers = list(zip(values[::2], values[1::2]))
-            slope_of(h if input_buffer is None else inputs[input_buffer], layers, integral, self._activate, self._rate, slope, hidden)
-            kernels.stage_update(slope, h, inputs, h_next, targets, weights, first)
-            if last:
-                h, h_next = h_next, h
+            slope_of(state, layers, integral, self._activate, self._rate, out, hidden)
+
+        h = self._pass.integrate(h, self._fields, slope)
         if self._pointwise is not None:
             h = projected(h, self._pointwise[1])
         return h.T if self._readout is None else (self._readout @ h).T

@@ -27,11 +27,11 @@ from .convolution import LocalKernel, SpectralKernel
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, uniform_axis
 from .odeblock import OdeBlock
 
-__all__ = ["ChannelMap", "KernelUnit", "OperatorNetwork"]
+__all__ = ["ChannelMap", "KernelUnit", "OperatorNetwork", "sample_cells"]
 
 
 @functools.lru_cache(maxsize=16)
-def _cells(n: int) -> Axis:
+def sample_cells(n: int) -> Axis:
     """n equal P0 cells on the width: the midpoint nodes of an n-sample signal."""
     return uniform_axis(WIDTH_INTERVAL, n, "p0", 0)
 
@@ -80,7 +80,7 @@ class KernelUnit(torch.nn.Module):
         self.activation = getattr(torch.nn.functional, activation)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.kernel(h, _cells(h.shape[-1])) + self.pointwise(h))
+        return self.activation(self.kernel(h, sample_cells(h.shape[-1])) + self.pointwise(h))
 
 
 def _kernel(kind: str, channels: int, modes: int, radius: float, dtype: torch.dtype) -> torch.nn.Module:

@@ -92,3 +92,18 @@ def test_relaxation_at_rate_zero_keeps_the_state():
                            dtype=torch.float64)
     x = np.random.default_rng(2).standard_normal((3, 8))
     assert np.array_equal(NumbaNetwork(net)(x), net(torch.as_tensor(x)).detach().numpy())
+
+
+def test_snapshot_is_a_copy():
+    """Training the network after the snapshot leaves the snapshot's outputs (lifting,
+    projection and read-out included) unchanged."""
+    net = ContinuumNetwork(weight_mesh(), bias_mesh(), output_mesh=Mesh([uniform_axis((-1, 1), 3, "p0", 0)]),
+                           channels=2, dtype=torch.float64)
+    snapshot = NumbaNetwork(net)
+    x = np.random.default_rng(0).standard_normal((2, 8))
+    before = snapshot(x)
+    with torch.no_grad():
+        for tensor in [*net.parameters(), *net.buffers()]:
+            if tensor.is_floating_point():
+                tensor.add_(1.0)
+    assert np.array_equal(snapshot(x), before)

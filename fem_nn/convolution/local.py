@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 import torch.nn.functional as F
 
 from .. import _checks
@@ -29,6 +30,8 @@ __all__ = ["LocalKernel", "LocalKernel2d"]
 _CONV = {1: F.conv1d, 2: F.conv2d}
 # the weight of the convolution path from the coefficients c and the taps of each axis
 _WEIGHT = {1: "doi,dabk->oaibk", 2: "deoi,dabk,eABl->oaAibBkl"}
+# signals per BLAS product of the numpy path: their columns stay in cache
+_CHUNK = 8
 
 
 def _kernel_axis(axis, name: str) -> Axis:
@@ -73,15 +76,20 @@ class _LocalKernel(torch.nn.Module):
         if key not in self._plans:
             stencils = [Stencil(w, k, self.boundary) for w, k in zip(widths, self.kernel_axes)]
             if all(s.uniform for s in stencils):
-                taps = [s.taps() for s in stencils]
-                index = None if not self.boundary.maps else [
-                    torch.as_tensor(s.padding_index(halo), device=c.device) for s, (_, halo) in zip(stencils, taps)]
-                plan = ("conv", [torch.as_tensor(t, dtype=c.dtype, device=c.device) for t, _ in taps],
-                        [halo for _, halo in taps], index, [w.quadrature_points for w in widths])
+                taps, halos, index = zip(*(self._lattice(s) for s in stencils))
+                index = None if index[0] is None else [torch.as_tensor(i, device=c.device) for i in index]
+                plan = ("conv", [torch.as_tensor(t, dtype=c.dtype, device=c.device) for t in taps],
+                        list(halos), index, [w.quadrature_points for w in widths])
             else:
                 plan = ("banded", [s.banded(c.dtype, c.device) for s in stencils])
             self._plans[key] = plan
         return self._plans[key]
+
+    def _lattice(self, stencil: Stencil) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """Equal cells along one width: the taps (:meth:`Stencil.taps`), the padding in
+        cells, and the node read at each point of the padded cells (None: zeros)."""
+        taps, halo = stencil.taps()
+        return taps, halo, stencil.padding_index(halo) if self.boundary.maps else None
 
     def _check_signal(self, h: torch.Tensor, widths: tuple[Axis, ...]) -> None:
         for name, w in zip(("width", "width_y"), widths):
@@ -263,6 +271,37 @@ class LocalKernel(_LocalKernel):
         True
         """
         return self._conv_weight((width,))
+
+    def numpy_plan(self, width: Axis) -> tuple:
+        """The geometry :meth:`numpy_apply` reads on `width` (equal cells): the taps, the
+        padding in cells, the boundary's padding index and the rule's points per cell."""
+        stencil = Stencil(check_width(width), self.kernel_axis, self.boundary)
+        if not stencil.uniform:
+            raise ValueError("width must have equal cells for the numba path (graded cells take the banded product)")
+        return (*self._lattice(stencil), width.quadrature_points)
+
+    def numpy_apply(self, coefficients: np.ndarray, h: np.ndarray, plan: tuple) -> np.ndarray:
+        """:meth:`forward` on numpy arrays, for the Numba backend: K h for a signal `h`
+        ``(batch, C_in, nodes)`` and `coefficients` of this layer's shape (a depth field's
+        value at a stage), on the width of `plan` (:meth:`numpy_plan`). The conv path's
+        correlation over cells (the rule's points as channels) as BLAS products: the taps'
+        windows of a few signals at a time gathered into columns (an im2col; measured 5x
+        faster in float32 than a Numba loop over taps)."""
+        taps, halo, index, points = plan
+        weight = np.einsum(_WEIGHT[1], coefficients, taps.astype(h.dtype))
+        weight = weight.reshape(self.out_channels * points, -1)  # (o, a), (i, b, k)
+        if index is None:
+            padded = np.pad(h, ((0, 0), (0, 0), (halo * points, halo * points)))
+        else:
+            padded = np.take(h, index, axis=2)
+        batch, cells = h.shape[0], padded.shape[2] // points - 2 * halo
+        split = padded.reshape(batch, self.in_channels, -1, points).transpose(0, 1, 3, 2)
+        out = np.empty((batch, weight.shape[0], cells), dtype=h.dtype)
+        for start in range(0, batch, _CHUNK):
+            windows = sliding_window_view(split[start:start + _CHUNK], 2 * halo + 1, axis=3)  # (b, i, p, e, k)
+            columns = np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 3)).reshape(len(windows), -1, cells)
+            np.matmul(weight, columns, out=out[start:start + _CHUNK])
+        return out.reshape(batch, self.out_channels, points, cells).transpose(0, 1, 3, 2).reshape(batch, self.out_channels, -1)
 
     def kernel_values(self, s) -> torch.Tensor:
         """κ(s) at offsets `s` in [-r, r] as the Nyström sum reads it (the mean of the

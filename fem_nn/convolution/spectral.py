@@ -14,6 +14,9 @@ matrices of the basis at the nodes otherwise.
 
 from __future__ import annotations
 
+import functools
+import types
+
 import numpy as np
 import torch
 
@@ -26,8 +29,37 @@ from .stencil import check_width, kernel_coefficients
 
 __all__ = ["SpectralKernel"]
 
+# the array functions of _applied for numpy arrays (torch's are torch's own)
+_NUMPY = types.SimpleNamespace(einsum=functools.partial(np.einsum, optimize=True), concatenate=np.concatenate,
+                               stack=np.stack, zeros_like=np.zeros_like, fft=np.fft)
 # equal node spacing and weights, relative to the spacing: the nodes of the rfft path
 _EQUISPACED = 1e-12
+
+
+def _spectral_weights(xp, c):
+    """``R_k`` from the coefficients c (2 modes − 1, out, in), in the array module `xp`
+    (torch, or numpy's functions in ``_NUMPY``: the layer and its Numba-backend twin do the
+    same arithmetic)."""
+    return xp.concatenate([2 * c[:1], c[1::2]]) - 1j * xp.concatenate([xp.zeros_like(c[:1]), c[2::2]])
+
+
+def _applied(xp, c, h, plan, modes: int):
+    """K h for coefficients `c` and signals `h` (batch, in, nodes) in the array module `xp`:
+    the rfft path where `plan` is None, else the dense path of its (synthesis, analysis)."""
+    n = h.shape[-1]
+    if plan is None:
+        spectrum = xp.fft.rfft(h)[..., :modes]
+        return xp.fft.irfft(xp.einsum("koi,bik->bok", _spectral_weights(xp, c), spectrum), n=n)
+    synthesis, analysis = plan
+    # per mode k: (A_k + i B_k) ↦ (c_{2k-1} + i c_{2k}) (A_k + i B_k), A_k, B_k = Σ w cos, Σ w sin
+    moments = xp.einsum("mj,bij->mbi", analysis, h)
+    constant = xp.einsum("oi,bi->bo", c[0], moments[0])[None]
+    a, b = moments[1::2], moments[2::2]
+    cosine = xp.einsum("koi,kbi->kbo", c[1::2], a) - xp.einsum("koi,kbi->kbo", c[2::2], b)
+    sine = xp.einsum("koi,kbi->kbo", c[2::2], a) + xp.einsum("koi,kbi->kbo", c[1::2], b)
+    paired = xp.stack([cosine, sine], 1)
+    out = xp.concatenate([constant, paired.reshape(-1, *paired.shape[2:])])  # (2 modes − 1, batch, out)
+    return xp.einsum("qm,mbo->boq", synthesis, out)
 
 
 class SpectralKernel(torch.nn.Module):
@@ -89,27 +121,27 @@ class SpectralKernel(torch.nn.Module):
 
     def spectral_weights(self) -> torch.Tensor:
         """The complex weights ``R_k`` (modes, C_out, C_in) of ``irfft(R · rfft(h))``."""
-        c = self.coefficients
-        cosine = torch.cat([2 * c[:1], c[1::2]])
-        sine = torch.cat([torch.zeros_like(c[:1]), c[2::2]])
-        return torch.complex(cosine, -sine)
+        return _spectral_weights(torch, self.coefficients)
+
+    def _geometry(self, width: Axis):
+        """None where the rfft path applies on `width`, else the dense path's synthesis
+        (nodes, 2 modes − 1) and analysis (2 modes − 1, nodes) matrices (numpy)."""
+        nodes, weights, _ = nystrom_nodes(check_width(width))
+        n, spacing = len(nodes), 2.0 / len(nodes)
+        equispaced = (
+            n >= 2 * self.modes
+            and np.all(np.abs(np.diff(nodes) - spacing) <= _EQUISPACED * spacing)
+            and np.all(np.abs(weights - spacing) <= _EQUISPACED * spacing)
+        )
+        return None if equispaced else self.numpy_plan(width)
 
     def _plan(self, width: Axis):
         c = self.coefficients
         key = (width.breakpoints.tobytes(), width.quadrature.value, width.quadrature_points, c.dtype, c.device)
         if key not in self._plans:
-            nodes, weights, _ = nystrom_nodes(width)
-            n, spacing = len(nodes), 2.0 / len(nodes)
-            equispaced = (
-                n >= 2 * self.modes
-                and np.all(np.abs(np.diff(nodes) - spacing) <= _EQUISPACED * spacing)
-                and np.all(np.abs(weights - spacing) <= _EQUISPACED * spacing)
-            )
-            if equispaced:
-                self._plans[key] = None
-            else:
-                basis = torch.as_tensor(fourier_tabulate(2 * (self.modes - 1), nodes)[0], dtype=c.dtype, device=c.device)
-                self._plans[key] = (basis, basis.T * torch.as_tensor(weights, dtype=c.dtype, device=c.device))
+            geometry = self._geometry(width)
+            self._plans[key] = None if geometry is None else tuple(
+                torch.as_tensor(m, dtype=c.dtype, device=c.device) for m in geometry)
         return self._plans[key]
 
     def forward(self, h: torch.Tensor, width: Axis) -> torch.Tensor:
@@ -122,21 +154,21 @@ class SpectralKernel(torch.nn.Module):
                              f"Nyström nodes), got {got}")
         if h.dtype != self.coefficients.dtype:
             raise TypeError(f"h must have the kernel's dtype {self.coefficients.dtype}, got {h.dtype}")
-        plan = self._plan(width)
-        if plan is None:
-            spectrum = torch.fft.rfft(h)[..., : self.modes]
-            mixed = torch.einsum("koi,bik->bok", self.spectral_weights(), spectrum)
-            return torch.fft.irfft(mixed, n=n)
-        synthesis, analysis = plan
-        # per mode k: (A_k + i B_k) ↦ (c_{2k-1} + i c_{2k}) (A_k + i B_k), A_k, B_k = Σ w cos, Σ w sin
-        moments = torch.einsum("mj,bij->mbi", analysis, h)
-        c = self.coefficients
-        constant = torch.einsum("oi,bi->bo", c[0], moments[0])[None]
-        a, b = moments[1::2], moments[2::2]
-        cosine = torch.einsum("koi,kbi->kbo", c[1::2], a) - torch.einsum("koi,kbi->kbo", c[2::2], b)
-        sine = torch.einsum("koi,kbi->kbo", c[2::2], a) + torch.einsum("koi,kbi->kbo", c[1::2], b)
-        out = torch.cat([constant, torch.stack([cosine, sine], 1).flatten(0, 1)])  # (2 modes − 1, batch, out)
-        return torch.einsum("qm,mbo->boq", synthesis, out)
+        return _applied(torch, self.coefficients, h, self._plan(width), self.modes)
+
+    def numpy_plan(self, width: Axis) -> tuple[np.ndarray, np.ndarray]:
+        """The geometry :meth:`numpy_apply` reads on `width`: the dense path's matrices on
+        any nodes (at the few modes of a layer, BLAS products outrun numpy's FFT)."""
+        nodes, weights, _ = nystrom_nodes(check_width(width))
+        basis = fourier_tabulate(2 * (self.modes - 1), nodes)[0]
+        return basis, np.ascontiguousarray(basis.T * weights)
+
+    def numpy_apply(self, coefficients: np.ndarray, h: np.ndarray, plan) -> np.ndarray:
+        """:meth:`forward` on numpy arrays, for the Numba backend: K h for a signal `h`
+        ``(batch, C_in, nodes)`` and `coefficients` of this layer's shape (a depth field's
+        value at a stage), on the width of `plan` (:meth:`numpy_plan`): the arithmetic of
+        the dense path."""
+        return _applied(_NUMPY, coefficients, h, tuple(m.astype(h.dtype) for m in plan), self.modes)
 
     def kernel_values(self, s) -> torch.Tensor:
         """κ(s) at offsets `s`: shape ``(len(s), out_channels, in_channels)``."""

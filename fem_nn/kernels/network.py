@@ -11,6 +11,8 @@ arrays (one batch of states, one kernel matrix) are too small to gain from threa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -114,3 +116,15 @@ def stage_update(slope, h, inputs, h_next, targets, weights, first):  # pragma: 
                 for q in range(n):
                     out[b, q] += w * slope[b, q]
     return h_next
+
+
+@njit(cache=True)
+def gelu(z, out):  # pragma: no cover
+    """``out = z Φ(z)`` (the exact GELU, ``0.5 z (1 + erf(z / √2))``) elementwise, in one
+    pass: numpy's chain of ufuncs around scipy's erf makes four temporaries and runs 3x
+    slower."""
+    values, results = z.reshape(-1), out.reshape(-1)
+    for i in range(values.size):
+        x = values[i]
+        results[i] = 0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))
+    return out
