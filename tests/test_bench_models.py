@@ -61,11 +61,12 @@ def test_without_neuraloperator_there_is_no_fno_peer():
 
 
 def test_bench_models_prints_its_figures(capsys):
-    assert main(["bench", "models", "--seconds", "0.3", "--train", "32", "--skip-forward", "--json"]) == 0
+    assert main(["bench", "models", "--seconds", "0.3", "--train", "32", "--skip-forward", "--seeds", "2", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"burgers_error", "burgers_resolution_ratio", "burgers_max_drop_depth", "digits_image_accuracy",
             "digits_image_vs_resnet", "digits_image_max_drop_depth"} <= set(figures)
     assert 0 < figures["burgers_error"] and 0 <= figures["digits_image_accuracy"] <= 1
+    assert figures["digits_image_seeds"] == 2
     assert figures["burgers_max_drop_depth"] >= 0 and figures["digits_image_max_drop_depth"] >= 0
     if importlib.util.find_spec("neuralop") is not None:
         assert figures["burgers_error_ratio_vs_fno"] == pytest.approx(figures["burgers_error"] / figures["burgers_fno_error"])

@@ -10,13 +10,13 @@
   depth (other schemes and step counts of the same fields).
 - Digits as 8 × 8 images: the ContinuousNet classifier
   (:class:`~fem_nn.models.ContinuousNetClassifier`) against a plain torch ResNet of the same
-  size, both trained on images shifted by ±1 pixel, the classifier's manifestation table
-  (schemes × steps), and the classifier with kernel fields for convolutions read at 8 × 8
-  and at 16 × 16.
+  size, both trained on images shifted by ±1 pixel (over ``--seeds`` seeds, the figures their
+  means), the classifier's manifestation table (schemes × steps), and the classifier with
+  kernel fields for convolutions read at 8 × 8 and at 16 × 16.
 - Forward times: the channel continuum against the same matrix RK loop in plain torch, and the
   spectral manifestation against neuraloperator's FNO forward at equal modes and channels.
 
-Runtime, one thread, an idle machine: about ``5 × --seconds`` plus a minute.
+Runtime, one thread, an idle machine: about ``(3 + 2 × --seeds) × --seconds`` plus a minute.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ IMAGE_KERNEL = uniform_axis((-0.5, 0.5), 2, "lagrange", 1)
 def add_arguments(parser) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per model (default 60)")
     parser.add_argument("--train", type=int, default=512, help="Burgers training pairs (default 512)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds of the image classifiers, the figures their means (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--skip-burgers", action="store_true", help="skip the operator comparison")
     parser.add_argument("--skip-images", action="store_true", help="skip the image classifiers")
@@ -139,37 +141,49 @@ def _accuracy(model, x, labels) -> float:
         return float((model(x).argmax(1) == labels).double().mean())
 
 
-def _images(seconds: float) -> dict:
+def _images(seconds: float, seeds: int) -> dict:
+    """The classifiers on digits images, each seed a fresh draw of both models and of the
+    batch order; the figures are means over the seeds (one test image is 0.22 points, about
+    the spread between seeds)."""
     task = load_task("digits_images")
-    classifier = ContinuousNetClassifier(**IMAGE, seed=0)
-    fields = ContinuousNetClassifier(**IMAGE, kernel=IMAGE_KERNEL, seed=0)
-    torch.manual_seed(0)
-    # a ResNet block per depth dof of the classifier's stages: the same parameter count
-    resnet = PlainResNet(1, 10, IMAGE["channels"], blocks=classifier.blocks[0].depth.n_dofs)
     loss = torch.nn.functional.cross_entropy
     fine = task.x_test.repeat_interleave(2, 2).repeat_interleave(2, 3)  # each pixel as 2 × 2 equal cells
     print(f"\ndigits as 8 × 8 images (shifted by ±1 pixel in training), {seconds:g} s of training each, "
           f"test accuracy (and at 16 × 16, the pixels split, for the kernel fields)")
-    rows = {}
-    for name, model in (("ContinuousNet (fem_nn)", classifier), ("plain ResNet", resnet), ("ContinuousNet, fields", fields)):
-        draws = IMAGE_DRAWS if isinstance(model, ContinuousNetClassifier) else None
-        epochs = fit_for(model, task.x_train, task.y_train, loss, seconds, learning_rate=1e-2, manifestations=draws,
-                         transform=random_shifts).epochs
-        rows[name] = _accuracy(model, task.x_test, task.y_test)
-        at_16 = f", at 16 × 16 {_accuracy(model, fine, task.y_test):.4f}" if model is fields else ""
-        print(f"  {name:<24} {parameter_count(model):>7} parameters, {epochs:>4} epochs: {rows[name]:.4f}{at_16}", flush=True)
-    trained = rows["ContinuousNet (fem_nn)"]
-    print(f"\nthe classifier's manifestations (trained: {IMAGE['scheme']} × {IMAGE['steps']})")
+    rows, tables = {}, []
+    for seed in range(seeds):
+        classifier = ContinuousNetClassifier(**IMAGE, seed=seed)
+        torch.manual_seed(seed)
+        # a ResNet block per depth dof of the classifier's stages: the same parameter count
+        resnet = PlainResNet(1, 10, IMAGE["channels"], blocks=classifier.blocks[0].depth.n_dofs)
+        models = [("ContinuousNet (fem_nn)", classifier), ("plain ResNet", resnet)]
+        if seed == 0:  # the width continuum's row: one seed
+            fields = ContinuousNetClassifier(**IMAGE, kernel=IMAGE_KERNEL, seed=0)
+            models.append(("ContinuousNet, fields", fields))
+        for name, model in models:
+            draws = IMAGE_DRAWS if isinstance(model, ContinuousNetClassifier) else None
+            epochs = fit_for(model, task.x_train, task.y_train, loss, seconds, learning_rate=1e-2, manifestations=draws,
+                             transform=random_shifts, seed=seed).epochs
+            rows.setdefault(name, []).append(_accuracy(model, task.x_test, task.y_test))
+            at_16 = f", at 16 × 16 {_accuracy(model, fine, task.y_test):.4f}" if name == "ContinuousNet, fields" else ""
+            print(f"  seed {seed} {name:<24} {parameter_count(model):>7} parameters, {epochs:>4} epochs: "
+                  f"{rows[name][-1]:.4f}{at_16}", flush=True)
+        tables.append([_accuracy(classifier.replaced(scheme=scheme, steps=steps), task.x_test, task.y_test)
+                       for scheme, steps in IMAGE_SET])
+    mean = {name: sum(accuracies) / len(accuracies) for name, accuracies in rows.items()}
+    trained = mean["ContinuousNet (fem_nn)"]
+    print(f"\nmeans over {seeds} seed(s): ContinuousNet {trained:.4f}, plain ResNet {mean['plain ResNet']:.4f}")
+    print(f"the classifier's manifestations (trained: {IMAGE['scheme']} × {IMAGE['steps']}; means over the seeds)")
     print(f"  {'scheme':>8} {'steps':>5} {'accuracy':>9} {'drop [points]':>14}")
     drops = []
-    for scheme, steps in IMAGE_SET:
-        accuracy = _accuracy(classifier.replaced(scheme=scheme, steps=steps), task.x_test, task.y_test)
+    for (scheme, steps), accuracies in zip(IMAGE_SET, zip(*tables)):
+        accuracy = sum(accuracies) / len(accuracies)
         drops.append(max(0.0, 100.0 * (trained - accuracy)))
         print(f"  {scheme:>8} {steps:>5} {accuracy:>9.4f} {drops[-1]:>14.2f}")
-    return {"digits_image_accuracy": trained, "digits_image_resnet_accuracy": rows["plain ResNet"],
-            "digits_image_vs_resnet": 100.0 * (trained - rows["plain ResNet"]),
+    return {"digits_image_accuracy": trained, "digits_image_resnet_accuracy": mean["plain ResNet"],
+            "digits_image_vs_resnet": 100.0 * (trained - mean["plain ResNet"]), "digits_image_seeds": seeds,
             "digits_image_parameters": parameter_count(classifier), "digits_image_max_drop_depth": max(drops),
-            "digits_image_fields_accuracy": rows["ContinuousNet, fields"],
+            "digits_image_fields_accuracy": mean["ContinuousNet, fields"],
             "digits_image_fields_accuracy_16": _accuracy(fields, fine, task.y_test)}
 
 
@@ -193,6 +207,8 @@ def _spectral_forward() -> dict:
 
 
 def run(args) -> dict:
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be a positive integer, got {args.seeds}")
     # steady: a numba projection (loading a task) would otherwise put torch on every core
     with steady_threads(args.threads):
         return _run(args)
@@ -204,7 +220,7 @@ def _run(args) -> dict:
     if not args.skip_burgers:
         figures.update(_burgers(args.seconds, args.train))
     if not args.skip_images:
-        figures.update(_images(args.seconds))
+        figures.update(_images(args.seconds, args.seeds))
     if not args.skip_forward:
         print("\nchannel continuum forward (fem-nn bench channels)")
         measured = channels.run(argparse.Namespace(channels=32, nodes=256, steps=2, repeat=3, device="cpu"))

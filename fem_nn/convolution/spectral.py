@@ -31,7 +31,7 @@ __all__ = ["SpectralKernel"]
 
 # the array functions of _applied for numpy arrays (torch's are torch's own)
 _NUMPY = types.SimpleNamespace(einsum=functools.partial(np.einsum, optimize=True), concatenate=np.concatenate,
-                               stack=np.stack, zeros_like=np.zeros_like, fft=np.fft)
+                               stack=np.stack, zeros_like=np.zeros_like)
 # equal node spacing and weights, relative to the spacing: the nodes of the rfft path
 _EQUISPACED = 1e-12
 
