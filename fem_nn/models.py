@@ -213,8 +213,23 @@ class ContinuousNetClassifier(torch.nn.Module):
         """A new classifier whose every stage is re-manifested by
         :meth:`~fem_nn.odeblock.OdeBlock.replaced` (fields L2-projected onto a new depth
         axis; another scheme, step count or rate); stem, stitches and head copied."""
+        return self.with_stages(b.replaced(depth, scheme, steps, rate) for b in self.blocks)
+
+    def with_stages(self, stages) -> "ContinuousNetClassifier":
+        """A copy whose stages are `stages` (e.g. each :meth:`~fem_nn.odeblock.OdeBlock.refined`);
+        stem, stitches and head copied.
+
+        Examples
+        --------
+        >>> model = ContinuousNetClassifier(channels=(4,), depth=2, seed=0)
+        >>> [b.depth.n_cells for b in model.with_stages(b.refined() for b in model.blocks).blocks]
+        [4]
+        """
+        stages = list(stages)
+        if len(stages) != len(self.channels) or not all(isinstance(b, OdeBlock) for b in stages):
+            raise ValueError(f"stages must be {len(self.channels)} OdeBlocks, got {[type(b).__name__ for b in stages]}")
         model = copy.deepcopy(self)
-        model.blocks = torch.nn.ModuleList(b.replaced(depth, scheme, steps, rate) for b in self.blocks)
+        model.blocks = torch.nn.ModuleList(stages)
         return model
 
     def parameter_meshes(self) -> dict[str, Mesh]:

@@ -7,7 +7,11 @@ A phase class holds, for its kind,
 - :meth:`~Phase.meshes`: its effect on the weight and bias meshes, replayed on the meshes alone
   by :meth:`~fem_nn.Schedule.check` before any training, so that a phase that cannot run or a
   network over ``max_parameters`` is found then;
-- :meth:`~Phase.run`: what it does to the live trainer (:class:`PhaseRun`).
+- :meth:`~Phase.run`: what it does to the live trainer (:class:`PhaseRun`);
+- :meth:`~Phase.model_refusal`: why it cannot run on a model of
+  :class:`~fem_nn.odeblock.OdeBlock` stages (a schedule's ``model`` table,
+  :mod:`fem_nn.schedule_models`), or None where it can; such a model's depth mesh stands for
+  both the weight and the bias mesh of :meth:`~Phase.meshes` (both have the depth axis δ).
 
 A new kind is one subclass and one :func:`register_phase`; an unknown kind is an error that
 lists the known ones, when a schedule is loaded, checked or run.
@@ -35,13 +39,14 @@ from .inference import format_project_down, project_down
 from .mesh import MESH_OPERATIONS, WIDTH_INTERVAL, Mesh, uniform_axis
 from .mgopt import MGOpt
 from .continuum import ContinuumNetwork, network_axes
+from .odeblock import OdeBlock
 from .refinement import adapted_network, coarsened_network, elevated_network, lowered_network, refined_network
 from .transfer import transfer_optimizer
 from .trainer import Trainer
 
 __all__ = [
     "Phase", "PhaseRun", "NetworkChange", "MeshChange", "Train", "Refine", "Coarsen", "Elevate", "Lower",
-    "Remanifest", "Adapt", "MGOptPhase", "ProjectDown", "PHASES", "register_phase", "phase_class",
+    "Remanifest", "Adapt", "MGOptPhase", "ProjectDown", "PHASES", "register_phase", "phase_class", "COARSER",
 ]
 
 PHASES: dict[str, type["Phase"]] = {}
@@ -50,13 +55,15 @@ PHASES: dict[str, type["Phase"]] = {}
 @dataclasses.dataclass
 class PhaseRun:
     """What a phase runs on: the live trainer, the schedule's training table, the epoch the
-    phase began at (a resumed phase began before the resumption) and the project-down rows
-    of the run so far."""
+    phase began at (a resumed phase began before the resumption), the project-down rows
+    of the run so far and the schedule's form (:class:`~fem_nn.schedule_models.ModelForm`:
+    how a change of the network is made on what the schedule built)."""
 
     trainer: Trainer
     training: dict
     phase_start: int
     reports: list
+    form: object
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +134,11 @@ class Phase:
         """Run this phase on ``run.trainer``."""
         raise NotImplementedError(f"phase {self.kind!r} has no run")
 
+    def model_refusal(self) -> str | None:
+        """Why this phase cannot run on a model of OdeBlock stages (depth fields only), or
+        None where it can. A kind runs on ContinuumNetworks only unless it says otherwise."""
+        return f"phase {self.kind!r} acts on a ContinuumNetwork only"
+
 
 def register_phase(cls: type[Phase]) -> type[Phase]:
     """Register the phase class `cls` under its :attr:`~Phase.kind` (a class decorator).
@@ -182,14 +194,23 @@ class Train(Phase):
             trainer.fit(remaining, lr_schedule=o["lr_schedule"] or run.training["lr_schedule"],
                         lr_span=(run.phase_start, o["epochs"]))
 
+    def model_refusal(self):
+        return None
+
 
 class NetworkChange(Phase):
     """A phase that replaces the trainer's network by :meth:`changed`, the optimizer state
     carried over by the same projection (:func:`~fem_nn.transfer_optimizer`), and records
-    the change as an event in the history."""
+    the change as an event in the history. The change is made by the schedule's form
+    (``run.form.changed``): :meth:`changed` on a ContinuumNetwork, :meth:`stage_changed` on
+    every stage of a model of OdeBlock stages."""
 
     def changed(self, network: ContinuumNetwork) -> ContinuumNetwork:
         raise NotImplementedError(f"phase {self.kind!r} has no changed network")
+
+    def stage_changed(self, block: OdeBlock) -> OdeBlock:
+        """One stage of a model of OdeBlock stages after this phase."""
+        raise NotImplementedError(f"phase {self.kind!r} has no changed stage")
 
     @property
     def event(self) -> str:
@@ -197,7 +218,7 @@ class NetworkChange(Phase):
 
     def run(self, run: PhaseRun) -> None:
         trainer = run.trainer
-        new = self.changed(trainer.network)
+        new = run.form.changed(self, trainer.network)
         trainer.replace(new, transfer_optimizer(trainer.optimizer, trainer.network, new), event=self.event)
 
 
@@ -237,6 +258,17 @@ class MeshChange(NetworkChange):
     def changed(self, network):
         return self.network_change(network, **self.options)
 
+    def stage_changed(self, block):
+        """The stage's own depth operation (:meth:`~fem_nn.odeblock.OdeBlock.refined`,
+        ``coarsened``, ``elevated``, ``lowered``) with this phase's options."""
+        method = MESH_OPERATIONS[self.kind].method
+        return getattr(block, method)(**{key: value for key, value in self.options.items() if key != "axis"})
+
+    def model_refusal(self):
+        if network_axes(self.options["axis"]) != network_axes("depth"):
+            return f"axis {self.options['axis']!r} is a width axis"
+        return None
+
 
 @register_phase
 class Refine(MeshChange):
@@ -273,6 +305,10 @@ class Lower(MeshChange):
     network_change = staticmethod(lowered_network)
 
 
+# one level down an MG/OPT hierarchy: depth cells and steps halved
+COARSER = Phase.from_dict({"phase": "coarsen", "axis": "depth", "steps": "halve"}, "COARSER")
+
+
 @register_phase
 class Remanifest(NetworkChange):
     """``remanifest``: the same fields with another ``scheme`` (required) and ``steps``
@@ -292,6 +328,12 @@ class Remanifest(NetworkChange):
 
     def changed(self, network):
         return network.remanifested(scheme=self.options["scheme"], steps=self.options["steps"])
+
+    def stage_changed(self, block):
+        return block.replaced(scheme=self.options["scheme"], steps=self.options["steps"])
+
+    def model_refusal(self):
+        return None
 
 
 @register_phase
@@ -343,6 +385,9 @@ class Adapt(NetworkChange):
         o = self.options
         return adapted_network(network, fraction=o["fraction"], steps=o["steps"], hp=o["hp"])
 
+    def model_refusal(self):
+        return "adapt's error indicators need a ContinuumNetwork's weight and bias fields"
+
 
 @register_phase
 class MGOptPhase(Phase):
@@ -359,16 +404,19 @@ class MGOptPhase(Phase):
 
     def meshes(self, weights, biases):
         """Unchanged; the hierarchy's coarsened depth meshes are checked to exist."""
-        coarse, coarsen = (weights, biases), MESH_OPERATIONS["coarsen"]
+        coarse = (weights, biases)
         for _ in range(self.options["levels"] - 1):
-            coarse = tuple(coarsen.apply(mesh, axes, 2) for mesh, axes in zip(coarse, network_axes("depth")))
+            coarse = COARSER.meshes(*coarse)
         return weights, biases
+
+    def model_refusal(self):
+        return None
 
     def run(self, run: PhaseRun) -> None:
         o, trainer = self.options, run.trainer
         levels = [trainer.network]
         for _ in range(o["levels"] - 1):
-            levels.append(coarsened_network(levels[-1], "depth", steps="halve"))
+            levels.append(run.form.changed(COARSER, levels[-1]))
         rate = o["learning_rate"] or trainer.optimizer.param_groups[0]["lr"]
         task, batch = trainer.task, {}
         cycle = MGOpt(levels, lambda net: task.loss(net, batch["x"], batch["y"]), rate,
@@ -418,6 +466,11 @@ class ProjectDown(Phase):
                 kind_of = "non-negative" if least == 0 else "positive"
                 raise ValueError(f"{where}: {key} must be a non-empty list of {kind_of} integers, got {value!r}")
         return options
+
+    def model_refusal(self):
+        if self.options["width_cells"] or self.options["width_orders"]:
+            return "width_cells and width_orders project width fields"
+        return None
 
     def meshes(self, weights, biases):
         """Unchanged; each width order is checked against the width family's orders."""

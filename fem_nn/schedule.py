@@ -23,6 +23,21 @@ The phase kinds are the classes registered in :data:`fem_nn.phases.PHASES`.
 :meth:`Schedule.check` replays every phase's effect on the meshes alone, so that a bad
 phase (an axis that cannot be coarsened, an order below the family's minimum, a network
 larger than ``max_parameters``) is reported before any training starts.
+
+A ``model`` table in place of the ``network`` table builds a model of OdeBlock stages of a
+registered kind (:data:`fem_nn.schedule_models.MODEL_KINDS`) and runs the phases on its
+depth fields; a phase that needs width fields is refused when the schedule is loaded:
+
+.. code-block:: toml
+
+    task = "digits_images"
+    model = { kind = "continuousnet", channels = [8, 16], depth = 2, scheme = "rk4", steps = 2 }
+    phases = [
+        { phase = "train", epochs = 3 },
+        { phase = "refine", axis = "depth" },
+        { phase = "train", epochs = 3 },
+        { phase = "project_down", depth_cells = [2, 1] },
+    ]
 """
 
 from __future__ import annotations
@@ -35,10 +50,11 @@ from importlib import resources
 from pathlib import Path
 
 from . import _checks, _options
-from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Mesh, bias_mesh, uniform_axis, weight_mesh
+from .mesh import Mesh
 from .optimizers import OPTIMIZERS
 from .continuum import read_ins, right_hand_sides
 from .phases import Phase, phase_class
+from .schedule_models import ContinuumForm, ModelForm, ModelKind
 from .tasks import TASKS, TRANSFORMS
 from .trainer import Manifestations
 
@@ -83,12 +99,15 @@ class Schedule:
         A key of :data:`fem_nn.tasks.TASKS`.
     phases : tuple of Phase
     network : dict
-        Options of the first manifestation (see ``NETWORK_OPTIONS``).
+        Options of the first manifestation (see ``NETWORK_OPTIONS``); empty with `model`.
     training : dict
         Optimizer, learning rate, batch size, weight decay (see ``TRAINING_OPTIONS``).
     seed : int
     max_parameters : int
         The largest network any phase may create (checked before training).
+    model : ModelKind, optional
+        A model of OdeBlock stages to build instead of a network
+        (:mod:`fem_nn.schedule_models`).
 
     Examples
     --------
@@ -104,10 +123,11 @@ class Schedule:
     training: dict
     seed: int = 0
     max_parameters: int = 10_000_000
+    model: ModelKind | None = None
 
     @classmethod
     def from_dict(cls, data, source: str = "schedule") -> "Schedule":
-        known = {"task", "phases", "network", "training", "seed", "max_parameters"}
+        known = {"task", "phases", "network", "training", "seed", "max_parameters", "model"}
         if not isinstance(data, dict):
             raise ValueError(f"{source}: expected a table / object at the top level")
         unknown = set(data) - known
@@ -117,7 +137,11 @@ class Schedule:
         phases = data.get("phases")
         if not isinstance(phases, list) or not phases:
             raise ValueError(f"{source}: phases must be a non-empty list of phase tables")
-        network = _options.options(data.get("network", {}), NETWORK_OPTIONS, f"{source}: network")
+        if "network" in data and "model" in data:
+            raise ValueError(f"{source}: give a network table (a ContinuumNetwork) or a model table (a model of "
+                             "OdeBlock stages), not both")
+        model = None if "model" not in data else ModelKind.from_dict(data["model"], f"{source}: model")
+        network = {} if model is not None else cls._network(data.get("network", {}), source)
         training = _options.options(data.get("training", {}), TRAINING_OPTIONS, f"{source}: training")
         _options.named(training["optimizer"], OPTIMIZERS, f"{source}: training.optimizer")
         # checked here, not when training starts: a run folder is prepared before that
@@ -125,6 +149,22 @@ class Schedule:
         _options.number(training["weight_decay"], f"{source}: training.weight_decay", 0, strict=False)
         _checks.integer(training["batch_size"], f"{source}: training.batch_size", 1)
         _training_extras(training, source)
+        schedule = cls(
+            task=data["task"],
+            phases=tuple(Phase.from_dict(p, f"{source}: phases[{i}]") for i, p in enumerate(phases)),
+            network=network,
+            training=training,
+            seed=_checks.integer(data.get("seed", 0), f"{source}: seed", 0),
+            max_parameters=_checks.integer(data.get("max_parameters", 10_000_000), f"{source}: max_parameters", 1),
+            model=model,
+        )
+        schedule.check(source)
+        return schedule
+
+    @staticmethod
+    def _network(table, source: str) -> dict:
+        """The network table completed with ``NETWORK_OPTIONS`` and checked."""
+        network = _options.options(table, NETWORK_OPTIONS, f"{source}: network")
         _options.scheme(network["scheme"], f"{source}: network.scheme")
         for key, registry in (("rhs", right_hand_sides), ("read_in_form", read_ins)):
             if network[key] is not None:
@@ -133,57 +173,39 @@ class Schedule:
             _checks.integer(network["steps"], f"{source}: network.steps", 1)
         _checks.integer(network["channels"], f"{source}: network.channels", 1)
         _options.number(network["scale"], f"{source}: network.scale")
-        schedule = cls(
-            task=data["task"],
-            phases=tuple(Phase.from_dict(p, f"{source}: phases[{i}]") for i, p in enumerate(phases)),
-            network=network,
-            training=training,
-            seed=_checks.integer(data.get("seed", 0), f"{source}: seed", 0),
-            max_parameters=_checks.integer(data.get("max_parameters", 10_000_000), f"{source}: max_parameters", 1),
-        )
-        schedule.check(source)
-        return schedule
+        return network
 
     def to_dict(self) -> dict:
+        first = {"network": dict(self.network)} if self.model is None else {"model": self.model.to_dict()}
         return {
             "task": self.task, "seed": self.seed, "max_parameters": self.max_parameters,
-            "network": dict(self.network), "training": dict(self.training),
+            **first, "training": dict(self.training),
             "phases": [p.to_dict() for p in self.phases],
         }
 
+    @property
+    def form(self) -> ModelForm:
+        """What the schedule builds and its phases act on (:mod:`fem_nn.schedule_models`):
+        the model kind, or the network table's :class:`~fem_nn.schedule_models.ContinuumForm`."""
+        return ContinuumForm(self.network) if self.model is None else self.model
+
     def first_meshes(self) -> tuple[Mesh, Mesh]:
-        """The weight and bias meshes of the first manifestation."""
-        n = self.network
-        width = uniform_axis(WIDTH_INTERVAL, n["width_cells"], n["width_family"], n["width_order"])
-        depth = uniform_axis(DEPTH_INTERVAL, n["depth_cells"], n["depth_family"], n["depth_order"])
-        return weight_mesh(width, depth), bias_mesh(width, depth)
+        """The weight and bias meshes of the first manifestation (of the network table)."""
+        return ContinuumForm(self.network).first_meshes()
 
     def check(self, source: str = "schedule") -> list[Mesh]:
-        """Replay the phases' effects on the meshes alone (:meth:`fem_nn.phases.Phase.meshes`);
-        returns the weight mesh after each phase, or raises ValueError naming the first phase
-        that cannot run or would make more than ``max_parameters`` parameters per field pair
-        (C² per weight dof and C per bias dof, for C channels)."""
-        try:
-            weights, biases = self.first_meshes()
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{source}: network: {error}") from None
-        meshes = []
+        """Replay the phases' effects on the meshes alone (:meth:`fem_nn.phases.Phase.meshes`,
+        :meth:`~fem_nn.schedule_models.ModelForm.replay`); returns the weight mesh after each
+        phase (a model's depth mesh), or raises ValueError naming the first phase that cannot
+        run or would make more than ``max_parameters`` parameters: per field pair of a
+        network (C² per weight dof and C per bias dof, for C channels), in the depth fields
+        of a model. A model kind is also checked to fit the task and the training table."""
         for i, phase in enumerate(self.phases):
-            where = f"{source}: phases[{i}]"
-            registered(phase, where)
-            try:
-                weights, biases = phase.meshes(weights, biases)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"{where} ({phase.kind}): {error}") from None
-            channels = self.network["channels"]
-            parameters = weights.n_dofs * channels**2 + biases.n_dofs * channels
-            if parameters > self.max_parameters:
-                raise ValueError(
-                    f"{where} ({phase.kind}) would make {parameters} parameters per field pair, "
-                    f"more than max_parameters = {self.max_parameters}"
-                )
-            meshes.append(weights)
-        return meshes
+            registered(phase, f"{source}: phases[{i}]")
+        form = self.form
+        form.fits(self.task, source)
+        form.check_training(self.training, source)
+        return form.replay(self.phases, self.max_parameters, source)
 
 
 def registered(phase, where: str = "phase") -> Phase:
@@ -198,7 +220,8 @@ def registered(phase, where: str = "phase") -> Phase:
 
 def load_schedule(path: str | os.PathLike) -> Schedule:
     """Read and validate a schedule file (``.toml`` or ``.json``), or a bundled schedule by
-    name (a file of ``fem_nn/schedules``: ``progressive``, ``burgers``, ``mgopt``).
+    name (a file of ``fem_nn/schedules``: ``progressive``, ``burgers``, ``mgopt``,
+    ``continuousnet``).
 
     Examples
     --------

@@ -1,6 +1,8 @@
 """Run a :class:`~fem_nn.schedule.Schedule` on one live network.
 
-Each phase acts on the trainer's network by its :meth:`~fem_nn.phases.Phase.run` (the kinds:
+Each phase acts on the trainer's network — a continuum network, or a model of OdeBlock
+stages of a schedule's ``model`` table (:mod:`fem_nn.schedule_models`) — by its
+:meth:`~fem_nn.phases.Phase.run` (the kinds:
 :mod:`fem_nn.phases`): ``train`` runs epochs; ``refine`` / ``coarsen`` / ``elevate`` /
 ``lower`` / ``adapt`` replace it by the L2 projection onto new meshes and carry the optimizer
 state over by the same projection; ``remanifest`` changes scheme or steps; ``mgopt`` runs
@@ -28,7 +30,7 @@ from .optimizers import make_optimizer
 from .phases import PhaseRun
 from .run_folder import run_folder
 from .schedule import Schedule, registered
-from .tasks import TRANSFORMS, Task, load_task, task_network
+from .tasks import TRANSFORMS, Task, load_task
 from .trainer import Trainer
 
 __all__ = ["run_schedule", "resume_schedule", "project_down", "projected_depth", "projected_width"]
@@ -53,8 +55,8 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
     -------
     dict
         ``history`` (per-epoch records and events), ``project_down`` (the rows of each
-        project-down phase), ``network`` (the final network) and ``final`` (its epochs, test
-        metric and parameter count).
+        project-down phase), ``network`` (the final network, or model) and ``final`` (its
+        epochs, test metric and parameter count).
 
     Examples
     --------
@@ -73,7 +75,7 @@ def run_schedule(schedule: Schedule, out: str | Path | None = None, progress: bo
         plots = _curve_possible(folder)
         torch.manual_seed(schedule.seed)
         task = load_task(schedule.task)
-        network = task_network(task, **schedule.network)
+        network = schedule.form.build(task)
         t = schedule.training
         trainer = _trainer(schedule, task, folder, progress,
                            network, make_optimizer(network, t["optimizer"], t["learning_rate"], t["weight_decay"]))
@@ -187,7 +189,7 @@ def _run_phases(schedule: Schedule, task: Task, trainer: Trainer, folder, plots:
     for i in range(position["phase"], len(schedule.phases)):
         phase = registered(schedule.phases[i], f"schedule: phases[{i}]")
         trainer.checkpoint_metadata = record(i, phase_start)
-        phase.run(PhaseRun(trainer, schedule.training, phase_start, reports))
+        phase.run(PhaseRun(trainer, schedule.training, phase_start, reports, schedule.form))
         phase_start = trainer.epoch
         trainer.checkpoint_metadata = record(i + 1, phase_start)
         if writer:  # the phase is done: a resume starts at the next one
