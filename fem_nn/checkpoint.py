@@ -71,8 +71,14 @@ def _optimizer_data(optimizer: torch.optim.Optimizer, network: torch.nn.Module) 
 def _checksum(tensor: torch.Tensor) -> int:
     """The CRC-32 of a CPU tensor's bytes (as safetensors stores them: contiguous). Flattened
     first: torch calls a tensor contiguous whatever the stride of a size-1 last axis, which a
-    byte view refuses (a depth of one P0 cell)."""
-    return zlib.crc32(tensor.reshape(-1).view(torch.uint8).numpy()) if tensor.numel() else 0
+    byte view refuses (a depth of one P0 cell); and one element at stride 0 (a counter of one
+    depth dof, expanded and cloned) copied at stride 1, which torch's ``contiguous`` leaves."""
+    if not tensor.numel():
+        return 0
+    flat = tensor.reshape(-1)
+    if flat.stride(0) != 1:
+        flat = flat.clone(memory_format=torch.contiguous_format)
+    return zlib.crc32(flat.view(torch.uint8).numpy())
 
 
 def save_checkpoint(path, network: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
