@@ -30,7 +30,7 @@ import copy
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
@@ -43,6 +43,9 @@ from .odeblock import OdeBlock
 from .refinement import adapted_network, coarsened_network, elevated_network, lowered_network, refined_network
 from .transfer import transfer_optimizer
 from .trainer import Trainer
+
+if TYPE_CHECKING:  # the forms import the models; the phases need only their methods
+    from .schedule_models import ModelForm
 
 __all__ = [
     "Phase", "PhaseRun", "NetworkChange", "MeshChange", "Train", "Refine", "Coarsen", "Elevate", "Lower",
@@ -63,7 +66,7 @@ class PhaseRun:
     training: dict
     phase_start: int
     reports: list
-    form: object
+    form: ModelForm
 
 
 @dataclasses.dataclass(frozen=True)
