@@ -484,8 +484,10 @@ def build_parser(benchmarks: bool = True) -> argparse.ArgumentParser:
         "train", help="run a schedule file (TOML or JSON) on a bundled task; write metrics, checkpoint and curve"
     )
     train.add_argument("schedule", metavar="SCHEDULE", nargs="?",
-                       help="schedule file (.toml or .json), or a bundled schedule's name: progressive, burgers, mgopt")
-    train.add_argument("--task", type=_task, help="override the schedule's task (a bundled task: digits, burgers, waveforms)")
+                       help="schedule file (.toml or .json), or a bundled schedule's name: "
+                            "progressive, burgers, mgopt, continuousnet")
+    train.add_argument("--task", type=_task, help="override the schedule's task (a bundled task: "
+                                                  "digits, burgers, waveforms, digits_images, shapes_images)")
     train.add_argument("--out", metavar="DIR", help=f"the run folder, new or empty (default ./{DEFAULT_RUN_FOLDER})")
     train.add_argument("--force", action="store_true", help="replace the run in --out (its files are removed first)")
     train.add_argument("--resume", metavar="DIR",

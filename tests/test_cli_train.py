@@ -82,3 +82,18 @@ def test_without_matplotlib_train_warns_once_up_front_and_writes_everything_but_
     assert len(warned) == 1 and trained[0] == 1  # the warning came before the first epoch
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".fem-nn.lock", "checkpoint.safetensors",
                                                                    "history.json"]
+
+
+def test_train_help_names_every_bundled_schedule_and_task(capsys):
+    """The help's lists are written out (the help stays light): they must follow the files."""
+    from importlib import resources
+
+    from fem_nn.tasks import TASKS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    bundled = [f.name.removesuffix(".toml") for f in (resources.files("fem_nn") / "schedules").iterdir()
+               if f.name.endswith(".toml")]
+    assert bundled and all(name in text for name in bundled)
+    assert all(name in text for name in TASKS)
