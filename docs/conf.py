@@ -123,6 +123,7 @@ SECTIONS = [
     ("fem_nn.checkpoint", "Checkpoints"),
     ("fem_nn.schedule", "Schedules"),
     ("fem_nn.phases", "Schedule phases"),
+    ("fem_nn.schedule_models", "Schedule models"),
     ("fem_nn.training", "Running schedules"),
     ("fem_nn.inference", "Projecting down for inference"),
     ("fem_nn.mgopt", "MG/OPT"),

@@ -66,6 +66,7 @@ _LAZY = {
         "refinement",
     ),
     **dict.fromkeys(["Phase", "register_phase"], "phases"),
+    **dict.fromkeys(["ModelKind", "register_model_kind"], "schedule_models"),
     **dict.fromkeys(["Schedule", "load_schedule"], "schedule"),
     **dict.fromkeys(["Task", "burgers_task", "digits_task", "digits_images_task", "shapes_images_task", "task_network", "register_task"], "tasks"),
     **dict.fromkeys(["OdeBlock", "Residual"], "odeblock"),

@@ -177,6 +177,18 @@ class ModelKind(ModelForm):
     ``depth_family``, ``depth_order``, ``scheme`` and ``steps``: all stages share one depth
     axis, changed by the phases through the stages' own depth operations
     (:meth:`~fem_nn.odeblock.OdeBlock.refined`, …) and the model's ``with_stages``.
+
+    Examples
+    --------
+    A schedule's ``model`` table, completed with the kind's defaults and checked:
+
+    >>> model = ModelKind.from_dict({"kind": "continuousnet", "channels": [4, 8], "depth": 3})
+    >>> model.options["channels"], model.options["scheme"], model.depth_axis().n_cells
+    ([4, 8], 'rk4', 3)
+    >>> ModelKind.from_dict({"kind": "continuousnet", "depth": 0})
+    Traceback (most recent call last):
+    ...
+    ValueError: model.depth must be >= 1, got 0
     """
 
     kind: ClassVar[str] = ""
