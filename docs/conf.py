@@ -110,6 +110,7 @@ SECTIONS = [
     ("fem_nn.continuum.initialization", "Initialization"),
     ("fem_nn.convolution.local", "Local kernels"),
     ("fem_nn.convolution.spectral", "Spectral kernels"),
+    ("fem_nn.convolution.spectral2d", "Spectral kernels on the box"),
     ("fem_nn.numba_backend", "Numba backend"),
     ("fem_nn.odeblock", "Depth fields for any torch module"),
     ("fem_nn.models", "Models"),

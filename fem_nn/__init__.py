@@ -53,7 +53,7 @@ __all__ = [
 # name -> the module that defines it, imported on first access
 _LAZY = {
     **dict.fromkeys(["ConvergenceResult", "convergence_test"], "convergence"),
-    **dict.fromkeys(["LocalKernel", "LocalKernel2d", "SpectralKernel"], "convolution"),
+    **dict.fromkeys(["LocalKernel", "LocalKernel2d", "SpectralKernel", "SpectralKernel2d"], "convolution"),
     **dict.fromkeys(["load_field", "save_field", "write_paraview"], "export"),
     **dict.fromkeys(["load_checkpoint", "save_checkpoint"], "checkpoint"),
     **dict.fromkeys(["MeshTransfer", "transfer_optimizer"], "transfer"),

@@ -45,6 +45,8 @@ class NumbaOperatorNetwork:
     def __init__(self, network: OperatorNetwork):
         if not isinstance(network, OperatorNetwork):
             raise TypeError(f"network must be an OperatorNetwork, got {type(network).__name__}")
+        if network.dim != 1:
+            raise ValueError(f"the numba backend evaluates signals (dim 1), got an OperatorNetwork of dim {network.dim}")
         block, unit = network.block, network.block.unit_at(0)
         self.in_channels, self.out_channels = network.in_channels, network.out_channels
         self.dtype = network.lift.weight.detach().numpy().dtype

@@ -12,7 +12,9 @@ a continuous convolution κ (a spectral or a local kernel field,
 :mod:`fem_nn.convolution`) plus a pointwise channel map, every parameter a depth field, and
 projected pointwise to the output channels. Nothing depends on n: the same fields answer at
 any sample count (the kernel integrates; it does not index samples), and the depth fields
-answer under any scheme and step count.
+answer under any scheme and step count. With ``dim=2`` the signals are images on the box
+[-1, 1]² (n_x × n_y equal cells, both coordinates as inputs) and the kernels their 2D fields
+(:class:`~fem_nn.convolution.SpectralKernel2d`, :class:`~fem_nn.convolution.LocalKernel2d`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import functools
 import torch
 
 from . import _checks
-from .convolution import LocalKernel, SpectralKernel
+from .convolution import LocalKernel, LocalKernel2d, SpectralKernel, SpectralKernel2d
 from .mesh import DEPTH_INTERVAL, WIDTH_INTERVAL, Axis, Mesh, uniform_axis
 from .odeblock import OdeBlock
 
@@ -37,9 +39,9 @@ def sample_cells(n: int) -> Axis:
 
 
 class ChannelMap(torch.nn.Module):
-    """``h ↦ W h + b`` per sample on signals ``(batch, C_in, n)``: a 1×1 convolution by one
-    matmul (on the CPU several times faster than ``Conv1d``'s kernel at these sizes), with
-    Conv1d's initialization.
+    """``h ↦ W h + b`` per sample on signals ``(batch, C_in, n)`` or images ``(batch, C_in,
+    n_x, n_y)``: a 1×1 convolution by one matmul (on the CPU several times faster than
+    ``Conv1d``'s kernel at these sizes), with Conv1d's initialization.
 
     Examples
     --------
@@ -57,12 +59,15 @@ class ChannelMap(torch.nn.Module):
         self.bias = torch.nn.Parameter(conv.bias.detach().clone())
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.matmul(self.weight, h) + self.bias[:, None]
+        if h.ndim == 3:
+            return torch.matmul(self.weight, h) + self.bias[:, None]
+        return (torch.matmul(self.weight, h.flatten(2)) + self.bias[:, None]).unflatten(2, h.shape[2:])
 
 
 class KernelUnit(torch.nn.Module):
-    """``R(h) = σ(κ ∗ h + P h + b)`` on signals ``(batch, C, n)`` read as n equal cells: a
-    continuous convolution `kernel` (``kernel(h, width)``) plus a pointwise channel map.
+    """``R(h) = σ(κ ∗ h + P h + b)`` on signals ``(batch, C, n)`` read as n equal cells (or
+    images ``(batch, C, n_x, n_y)``, n_x × n_y cells): a continuous convolution `kernel`
+    (``kernel(h, width, ...)``, a width per signal axis) plus a pointwise channel map.
 
     Examples
     --------
@@ -80,15 +85,18 @@ class KernelUnit(torch.nn.Module):
         self.activation = getattr(torch.nn.functional, activation)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.kernel(h, sample_cells(h.shape[-1])) + self.pointwise(h))
+        widths = [sample_cells(n) for n in h.shape[2:]]
+        return self.activation(self.kernel(h, *widths) + self.pointwise(h))
 
 
-def _kernel(kind: str, channels: int, modes: int, radius: float, dtype: torch.dtype) -> torch.nn.Module:
+def _kernel(kind: str, dim: int, channels: int, modes: int, radius: float, dtype: torch.dtype) -> torch.nn.Module:
     if kind == "spectral":
-        return SpectralKernel(channels, channels, modes, dtype=dtype)
-    if kind == "local":  # a P1 field over `modes` cells of [-r, r]
+        return (SpectralKernel if dim == 1 else SpectralKernel2d)(channels, channels, modes, dtype=dtype)
+    if kind == "local":  # a P1 field over `modes` cells of [-r, r] (on each axis)
         axis = uniform_axis((-radius, radius), modes, "legendre", 1)
-        return LocalKernel(axis, channels, channels, boundary="periodic", dtype=dtype)
+        if dim == 1:
+            return LocalKernel(axis, channels, channels, boundary="periodic", dtype=dtype)
+        return LocalKernel2d((axis, axis), channels, channels, boundary="periodic", dtype=dtype)
     raise ValueError(f"kernel must be 'spectral' or 'local', got {kind!r}")
 
 
@@ -98,7 +106,8 @@ class OperatorNetwork(torch.nn.Module):
     Parameters
     ----------
     in_channels, out_channels : int, default 1
-        Signals ``(batch, samples)`` in and out where both are 1, else ``(batch, C, samples)``.
+        Signals ``(batch, samples)`` in and out where both are 1, else ``(batch, C, samples)``
+        (with ``dim=2``: ``(batch, n_x, n_y)``, else ``(batch, C, n_x, n_y)``).
     channels : int, default 33
         C, the lifted channels.
     modes : int, default 9
@@ -106,7 +115,9 @@ class OperatorNetwork(torch.nn.Module):
         keeps 9); cells of a local kernel's field.
     kernel : {"spectral", "local"}, default "spectral"
     radius : float, default 0.25
-        The support radius of a local kernel (periodic boundary).
+        The support radius of a local kernel (periodic boundary; on each axis for ``dim=2``).
+    dim : {1, 2}, default 1
+        The signals' axes: functions on the periodic width [-1, 1) or on the box [-1, 1)².
     depth : Axis or int, default 1
         The depth axis of every field, or a number of continuous P1 cells.
     scheme : default "midpoint"
@@ -127,10 +138,13 @@ class OperatorNetwork(torch.nn.Module):
     ((3, 32), (3, 64))
     >>> net.replaced(scheme="rk4", steps=8).block.steps
     8
+    >>> images = OperatorNetwork(channels=4, modes=3, dim=2, seed=0)
+    >>> tuple(images(torch.rand(3, 16, 12)).shape)
+    (3, 16, 12)
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, channels: int = 33, modes: int = 9, *,
-                 kernel: str = "spectral", radius: float = 0.25, depth: Axis | int = 1, scheme="midpoint",
+                 kernel: str = "spectral", radius: float = 0.25, dim: int = 1, depth: Axis | int = 1, scheme="midpoint",
                  steps: int | None = None, projection_channels: int = 64,
                  dtype: torch.dtype = torch.float32, seed: int | None = None):
         super().__init__()
@@ -138,15 +152,18 @@ class OperatorNetwork(torch.nn.Module):
         self.out_channels = _checks.integer(out_channels, "out_channels", 1)
         channels = _checks.integer(channels, "channels", 1)
         modes = _checks.integer(modes, "modes", 1)
+        if dim not in (1, 2) or isinstance(dim, bool):
+            raise ValueError(f"dim must be 1 or 2 (signals or images), got {dim!r}")
+        self.dim = dim
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
         if seed is not None:
             torch.manual_seed(_checks.integer(seed, "seed", 0))
         if not isinstance(depth, Axis):
             depth = uniform_axis(DEPTH_INTERVAL, _checks.integer(depth, "depth", 1), "lagrange", 1)
-        self.lift = ChannelMap(self.in_channels + 1, channels, dtype)
+        self.lift = ChannelMap(self.in_channels + dim, channels, dtype)
         steps = 2 * depth.n_cells if steps is None else steps
-        self.block = OdeBlock.drawn(lambda: KernelUnit(_kernel(kernel, channels, modes, radius, dtype), channels), depth,
+        self.block = OdeBlock.drawn(lambda: KernelUnit(_kernel(kernel, dim, channels, modes, radius, dtype), channels), depth,
                                     scheme=scheme, steps=steps)
         self.project = torch.nn.Sequential(
             ChannelMap(channels, projection_channels, dtype), torch.nn.GELU(),
@@ -155,17 +172,19 @@ class OperatorNetwork(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The output signals at the input's samples."""
-        signals = self.in_channels == 1 and isinstance(x, torch.Tensor) and x.ndim == 2
+        signals = self.in_channels == 1 and isinstance(x, torch.Tensor) and x.ndim == self.dim + 1
         if signals:
             x = x[:, None]
-        if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"x must be signals (batch, {self.in_channels}, samples)"
-                             f"{' or (batch, samples)' if self.in_channels == 1 else ''}, "
+        if not isinstance(x, torch.Tensor) or x.ndim != self.dim + 2 or x.shape[1] != self.in_channels:
+            samples = "samples" if self.dim == 1 else "n_x, n_y"
+            raise ValueError(f"x must be signals (batch, {self.in_channels}, {samples})"
+                             f"{f' or (batch, {samples})' if self.in_channels == 1 else ''}, "
                              f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
         x = x.to(self.lift.weight.dtype)
-        n = x.shape[-1]
-        xi = (-1.0 + (2.0 * torch.arange(n, dtype=x.dtype, device=x.device) + 1.0) / n).expand(len(x), 1, n)
-        y = self.project(self.block(self.lift(torch.cat([x, xi], 1))))
+        # the cells' midpoints along each axis: the coordinates, as the FNO's positional embedding
+        axes = [-1.0 + (2.0 * torch.arange(n, dtype=x.dtype, device=x.device) + 1.0) / n for n in x.shape[2:]]
+        coordinates = torch.stack(torch.meshgrid(*axes, indexing="ij"))[None].expand(len(x), -1, *x.shape[2:])
+        y = self.project(self.block(self.lift(torch.cat([x, coordinates], 1))))
         return y[:, 0] if signals and self.out_channels == 1 else y
 
     def replaced(self, depth: Axis | int | None = None, scheme=None, steps: int | None = None) -> "OperatorNetwork":

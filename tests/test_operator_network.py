@@ -1,22 +1,22 @@
 """The channel operator network (fem_nn.operator_network) against hand-written torch loops:
 P0 depth and Euler are a plain FNO-like loop ``h += dt · σ(irfft(R · rfft(h)) + P h + b)``
 (spectral kernel) or the Nyström sum of a P1 kernel field (local kernel); nested depth
-refinement; the sample count; replaced(); bad input."""
+refinement; the sample count; replaced(); the same on images (dim 2); bad input."""
 
 import numpy as np
 import pytest
 import torch
 
-from fem_nn import DEPTH_INTERVAL, Field, Mesh, uniform_axis
+from fem_nn import DEPTH_INTERVAL, Field, Mesh, SpectralKernel2d, uniform_axis
 from fem_nn.operator_network import KernelUnit, OperatorNetwork
 
 gelu = torch.nn.functional.gelu
 
 
-def p0_network(kernel="spectral", cells=3, **options) -> OperatorNetwork:
+def p0_network(kernel="spectral", cells=3, modes=5, **options) -> OperatorNetwork:
     """A float64 network on P0 depth, Euler one step per cell: a ResNet of `cells` units."""
     depth = uniform_axis(DEPTH_INTERVAL, cells, "p0", 0)
-    return OperatorNetwork(channels=4, modes=5, kernel=kernel, depth=depth, scheme="euler", steps=cells,
+    return OperatorNetwork(channels=4, modes=modes, kernel=kernel, depth=depth, scheme="euler", steps=cells,
                            projection_channels=6, dtype=torch.float64, seed=3, **options)
 
 
@@ -175,8 +175,62 @@ def test_bad_input():
         OperatorNetwork(in_channels=2, channels=2, modes=2)(torch.zeros(3, 8))
     with pytest.raises(ValueError, match="kernel must be"):
         OperatorNetwork(kernel="dense")
+    with pytest.raises(ValueError, match="dim must be 1 or 2"):
+        OperatorNetwork(dim=3)
+    with pytest.raises(ValueError, match=r"x must be signals \(batch, 1, n_x, n_y\)"):
+        OperatorNetwork(channels=2, modes=2, dim=2)(torch.zeros(3, 8))
     with pytest.raises(ValueError, match="dtype"):
         OperatorNetwork(dtype=torch.int64)
     for name in ("channels", "modes", "in_channels", "out_channels", "depth"):
         with pytest.raises((ValueError, TypeError), match=name):
             OperatorNetwork(**{name: 0})
+
+
+def image_reference(network, x):
+    """lift with (ξ, η) → Euler over the P0 cells → projection, by hand; the kernel by the
+    Nyström sum of its values at the offsets between the nodes."""
+    p = dict(network.named_parameters())
+    n_x, n_y = x.shape[1:]
+    X, Y = torch.meshgrid(midpoints(n_x), midpoints(n_y), indexing="ij")
+    inputs = torch.stack([x, X.expand_as(x), Y.expand_as(x)], 1)
+
+    def pointwise(weight, bias, h):
+        return torch.einsum("oi,bixy->boxy", weight, h) + bias[None, :, None, None]
+
+    s, t = np.meshgrid((X[:, :1] - X[None, :, 0]).ravel().numpy(), (Y[:1] - Y[0][:, None]).T.ravel().numpy(),
+                       indexing="ij")
+    h = pointwise(p["lift.weight"], p["lift.bias"], inputs)
+    cells = network.block.depth.n_cells
+    for k in range(cells):
+        c = p["block.kernel__coefficients"][k]
+        kernel = SpectralKernel2d(c.shape[3], c.shape[2], (c.shape[0] + 1) // 2, coefficients=c.detach())
+        kappa = kernel.kernel_values(s, t).reshape(n_x, n_x, n_y, n_y, *c.shape[2:])
+        convolved = torch.einsum("qjrloi,bijl->boqr", kappa, h) * (2.0 / n_x) * (2.0 / n_y)
+        velocity = convolved + pointwise(p["block.pointwise__weight"][k], p["block.pointwise__bias"][k], h)
+        h = h + gelu(velocity) / cells
+    h = gelu(pointwise(p["project.0.weight"], p["project.0.bias"], h))
+    return pointwise(p["project.2.weight"], p["project.2.bias"], h)[:, 0]
+
+
+def test_p0_euler_on_images_is_the_nystrom_loop():
+    network = p0_network(dim=2, modes=3)
+    x = torch.randn(2, 8, 6, dtype=torch.float64)
+    torch.testing.assert_close(network(x), image_reference(network, x), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["spectral", "local"])
+def test_nested_depth_refinement_keeps_the_function_on_images(kernel):
+    network = OperatorNetwork(channels=3, modes=3, kernel=kernel, dim=2, depth=2, scheme="rk4", steps=4,
+                              dtype=torch.float64, seed=1)
+    x = torch.randn(2, 12, 12, dtype=torch.float64)
+    fine = network.replaced(depth=network.block.depth.refined())
+    torch.testing.assert_close(fine(x), network(x), rtol=0, atol=1e-12)
+
+
+def test_pointwise_parts_are_exact_at_nested_samples_on_images():
+    network = p0_network(dim=2, modes=3)
+    with torch.no_grad():
+        network.block.get_parameter("kernel__coefficients").zero_()
+    x = torch.randn(2, 24, 24, dtype=torch.float64)
+    coarse = x.reshape(2, 8, 3, 8, 3)[:, :, 1, :, 1]  # the images' values at the 8 × 8 midpoints
+    torch.testing.assert_close(network(x)[:, 1::3, 1::3], network(coarse), rtol=0, atol=1e-12)

@@ -36,6 +36,18 @@ _NUMPY = types.SimpleNamespace(einsum=functools.partial(np.einsum, optimize=True
 _EQUISPACED = 1e-12
 
 
+def fft_applies(width: Axis, modes: int) -> bool:
+    """Whether the Nyström sum on `width` is the discrete Fourier transform of `modes` modes:
+    equispaced nodes of equal weights (the midpoint rule on equal cells), at least 2 · modes."""
+    nodes, weights, _ = nystrom_nodes(check_width(width))
+    n, spacing = len(nodes), 2.0 / len(nodes)
+    return bool(
+        n >= 2 * modes
+        and np.all(np.abs(np.diff(nodes) - spacing) <= _EQUISPACED * spacing)
+        and np.all(np.abs(weights - spacing) <= _EQUISPACED * spacing)
+    )
+
+
 def _spectral_weights(xp, c):
     """``R_k`` from the coefficients c (2 modes − 1, out, in), in the array module `xp`
     (torch, or numpy's functions in ``_NUMPY``: the layer and its Numba-backend twin do the
@@ -126,14 +138,7 @@ class SpectralKernel(torch.nn.Module):
     def _geometry(self, width: Axis):
         """None where the rfft path applies on `width`, else the dense path's synthesis
         (nodes, 2 modes − 1) and analysis (2 modes − 1, nodes) matrices (numpy)."""
-        nodes, weights, _ = nystrom_nodes(check_width(width))
-        n, spacing = len(nodes), 2.0 / len(nodes)
-        equispaced = (
-            n >= 2 * self.modes
-            and np.all(np.abs(np.diff(nodes) - spacing) <= _EQUISPACED * spacing)
-            and np.all(np.abs(weights - spacing) <= _EQUISPACED * spacing)
-        )
-        return None if equispaced else self.numpy_plan(width)
+        return None if fft_applies(width, self.modes) else self.numpy_plan(width)
 
     def _plan(self, width: Axis):
         c = self.coefficients
