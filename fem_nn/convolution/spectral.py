@@ -27,7 +27,7 @@ from ..mesh import WIDTH_INTERVAL, Axis, Mesh
 from ..transfer import projected_coefficients
 from .stencil import check_width, kernel_coefficients
 
-__all__ = ["SpectralKernel"]
+__all__ = ["SpectralField", "SpectralKernel"]
 
 # the array functions of _applied for numpy arrays (torch's are torch's own)
 _NUMPY = types.SimpleNamespace(einsum=functools.partial(np.einsum, optimize=True), concatenate=np.concatenate,
@@ -74,7 +74,55 @@ def _applied(xp, c, h, plan, modes: int):
     return xp.einsum("qm,mbo->boq", synthesis, out)
 
 
-class SpectralKernel(torch.nn.Module):
+class SpectralField(torch.nn.Module):
+    """What the spectral kernels share: their channels, their modes and the coefficients of
+    the kernel field on :attr:`kernel_axes`, one ``fourier`` cell on [-1, 1] of order
+    2(modes − 1) per width (:attr:`dimensions` of them), shaped ``(2 modes − 1, …, C_out,
+    C_in)``. Subclasses set :attr:`dimensions` and apply the field.
+
+    Examples
+    --------
+    >>> SpectralKernel(2, 3, modes=4).projected(2).coefficients.shape
+    torch.Size([3, 3, 2])
+    """
+
+    dimensions = 1
+
+    def __init__(self, in_channels: int, out_channels: int, modes: int, coefficients, size: float, dtype, device):
+        super().__init__()
+        self.in_channels = _checks.integer(in_channels, "in_channels", 1)
+        self.out_channels = _checks.integer(out_channels, "out_channels", 1)
+        self.modes = _checks.integer(modes, "modes", 1)
+        shape = (2 * self.modes - 1,) * self.dimensions + (self.out_channels, self.in_channels)
+        layout = ", ".join(["2 modes − 1"] * self.dimensions + ["out", "in"])
+        self.coefficients = kernel_coefficients(coefficients, shape, size, layout, dtype, device)
+        self._plans: dict = {}
+
+    @property
+    def kernel_axes(self) -> tuple[Axis, ...]:
+        """The kernel field's axes: one ``fourier`` cell on [-1, 1] of order 2(modes − 1) per width."""
+        return (Axis(WIDTH_INTERVAL, "fourier", 2 * (self.modes - 1)),) * self.dimensions
+
+    def projected(self, modes: int):
+        """The same layer with `modes` modes (along each width): κ L2-projected in the
+        Fourier family (exact for more modes, the truncation for fewer)."""
+        modes = _checks.integer(modes, "modes", 1)
+        target = Mesh((Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1)),) * self.dimensions)
+        c = self.coefficients
+        projected = projected_coefficients(c, Mesh(self.kernel_axes), target)
+        return type(self)(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype,
+                          device=c.device)
+
+    def parameter_meshes(self) -> dict[str, Mesh]:
+        """The mesh of the coefficients' leading axes, by name (for
+        :func:`~fem_nn.transfer_optimizer`)."""
+        return {"coefficients": Mesh(self.kernel_axes)}
+
+    def extra_repr(self) -> str:
+        return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"
+
+
+class SpectralKernel(SpectralField):
     """κ(ξ − ξ') ∈ R^{C_out × C_in} with `modes` Fourier modes (k = 0 … modes − 1) on the
     periodic width, applied to signals ``(batch, C_in, nodes)`` at the Nyström nodes of a
     width axis (see the module notes).
@@ -116,20 +164,14 @@ class SpectralKernel(torch.nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, modes: int, *, coefficients=None,
                  dtype: torch.dtype = torch.float64, device=None):
-        super().__init__()
-        self.in_channels = _checks.integer(in_channels, "in_channels", 1)
-        self.out_channels = _checks.integer(out_channels, "out_channels", 1)
-        self.modes = _checks.integer(modes, "modes", 1)
-        shape = (2 * self.modes - 1, self.out_channels, self.in_channels)
         # ∫ κ h over the period keeps the size of h
-        self.coefficients = kernel_coefficients(coefficients, shape, 1 / np.sqrt(2 * self.in_channels),
-                                                "2 modes − 1, out, in", dtype, device)
-        self._plans: dict = {}
+        super().__init__(in_channels, out_channels, modes, coefficients, 1 / np.sqrt(2 * _checks.integer(
+            in_channels, "in_channels", 1)), dtype, device)
 
     @property
     def kernel_axis(self) -> Axis:
         """The kernel field's axis: one ``fourier`` cell on [-1, 1] of order 2(modes − 1)."""
-        return Axis(WIDTH_INTERVAL, "fourier", 2 * (self.modes - 1))
+        return self.kernel_axes[0]
 
     def spectral_weights(self) -> torch.Tensor:
         """The complex weights ``R_k`` (modes, C_out, C_in) of ``irfft(R · rfft(h))``."""
@@ -179,20 +221,3 @@ class SpectralKernel(torch.nn.Module):
         """κ(s) at offsets `s`: shape ``(len(s), out_channels, in_channels)``."""
         basis = fourier_tabulate(2 * (self.modes - 1), np.ravel(np.asarray(s, dtype=float)))[0]
         return torch.tensordot(torch.as_tensor(basis, dtype=self.coefficients.dtype), self.coefficients, dims=([1], [0]))
-
-    def projected(self, modes: int) -> "SpectralKernel":
-        """The same layer with `modes` modes: κ L2-projected in the Fourier family (exact for
-        more modes, the truncation for fewer)."""
-        modes = _checks.integer(modes, "modes", 1)
-        target = Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1))
-        projected = projected_coefficients(self.coefficients, Mesh((self.kernel_axis,)), Mesh((target,)))
-        c = self.coefficients
-        return SpectralKernel(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype, device=c.device)
-
-    def parameter_meshes(self) -> dict[str, Mesh]:
-        """The mesh of the coefficients' leading axis, by name (for
-        :func:`~fem_nn.transfer_optimizer`)."""
-        return {"coefficients": Mesh((self.kernel_axis,))}
-
-    def extra_repr(self) -> str:
-        return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"

@@ -20,10 +20,9 @@ import torch
 from .. import _checks
 from ..continuum.width import nystrom_nodes
 from ..elements import fourier_tabulate
-from ..mesh import WIDTH_INTERVAL, Axis, Mesh
-from ..transfer import projected_coefficients
-from .spectral import fft_applies
-from .stencil import check_width, kernel_coefficients
+from ..mesh import Axis
+from .spectral import SpectralField, fft_applies
+from .stencil import check_width
 
 __all__ = ["SpectralKernel2d"]
 
@@ -39,7 +38,7 @@ def _exponential_map(modes: int) -> np.ndarray:
     return T
 
 
-class SpectralKernel2d(torch.nn.Module):
+class SpectralKernel2d(SpectralField):
     """κ(ξ − ξ', η − η') ∈ R^{C_out × C_in} with `modes` Fourier modes along each width of
     the periodic box, applied to images ``(batch, C_in, nodes_x, nodes_y)`` at the tensor
     Nyström nodes of two width axes (see the module notes).
@@ -84,23 +83,12 @@ class SpectralKernel2d(torch.nn.Module):
     32 True
     """
 
+    dimensions = 2
+
     def __init__(self, in_channels: int, out_channels: int, modes: int, *, coefficients=None,
                  dtype: torch.dtype = torch.float64, device=None):
-        super().__init__()
-        self.in_channels = _checks.integer(in_channels, "in_channels", 1)
-        self.out_channels = _checks.integer(out_channels, "out_channels", 1)
-        self.modes = _checks.integer(modes, "modes", 1)
-        n = 2 * self.modes - 1
-        self.coefficients = kernel_coefficients(coefficients, (n, n, self.out_channels, self.in_channels),
-                                                0.5 / np.sqrt(self.in_channels), "2 modes − 1, 2 modes − 1, out, in",
-                                                dtype, device)
-        self._plans: dict = {}
-
-    @property
-    def kernel_axes(self) -> tuple[Axis, Axis]:
-        """The kernel field's axes: one ``fourier`` cell on [-1, 1] of order 2(modes − 1), twice."""
-        axis = Axis(WIDTH_INTERVAL, "fourier", 2 * (self.modes - 1))
-        return axis, axis
+        super().__init__(in_channels, out_channels, modes, coefficients, 0.5 / np.sqrt(_checks.integer(
+            in_channels, "in_channels", 1)), dtype, device)
 
     def exponential_weights(self) -> torch.Tensor:
         """The complex coefficients a_{kl} of κ, shape (2K + 1, 2K + 1, C_out, C_in), row
@@ -163,21 +151,3 @@ class SpectralKernel2d(torch.nn.Module):
         c = self.coefficients
         phi_s, phi_t = (torch.as_tensor(fourier_tabulate(order, x)[0], dtype=c.dtype, device=c.device) for x in (s, t))
         return torch.einsum("na,nb,aboi->noi", phi_s, phi_t, c)
-
-    def projected(self, modes: int) -> "SpectralKernel2d":
-        """The same layer with `modes` modes along each width: κ L2-projected in the Fourier
-        family (exact for more modes, the truncation for fewer)."""
-        modes = _checks.integer(modes, "modes", 1)
-        target = Axis(WIDTH_INTERVAL, "fourier", 2 * (modes - 1))
-        c = self.coefficients
-        projected = projected_coefficients(c, Mesh(self.kernel_axes), Mesh((target, target)))
-        return SpectralKernel2d(self.in_channels, self.out_channels, modes, coefficients=projected, dtype=c.dtype,
-                                device=c.device)
-
-    def parameter_meshes(self) -> dict[str, Mesh]:
-        """The mesh of the coefficients' two leading axes, by name (for
-        :func:`~fem_nn.transfer_optimizer`)."""
-        return {"coefficients": Mesh(self.kernel_axes)}
-
-    def extra_repr(self) -> str:
-        return f"in_channels={self.in_channels}, out_channels={self.out_channels}, modes={self.modes}"
