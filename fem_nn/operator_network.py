@@ -59,8 +59,6 @@ class ChannelMap(torch.nn.Module):
         self.bias = torch.nn.Parameter(conv.bias.detach().clone())
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if h.ndim == 3:
-            return torch.matmul(self.weight, h) + self.bias[:, None]
         return (torch.matmul(self.weight, h.flatten(2)) + self.bias[:, None]).unflatten(2, h.shape[2:])
 
 

@@ -132,8 +132,10 @@ class SpectralKernel2d(SpectralField):
         a, plan, K = self.exponential_weights(), self._plan(widths), self.modes - 1
         if plan is not None:
             synthesis_x, analysis_x, synthesis_y, analysis_y = plan
-            spectrum = torch.einsum("kj,lm,bijm->bikl", analysis_x, analysis_y, h.to(a.dtype))
-            return torch.einsum("qk,rl,kloi,bikl->boqr", synthesis_x, synthesis_y, a, spectrum).real
+            # one width at a time: never a (nodes × modes)² intermediate
+            spectrum = torch.einsum("lm,bikm->bikl", analysis_y, torch.einsum("kj,bijm->bikm", analysis_x, h.to(a.dtype)))
+            mixed = torch.einsum("kloi,bikl->bokl", a, spectrum)
+            return torch.einsum("rl,boql->boqr", synthesis_y, torch.einsum("qk,bokl->boql", synthesis_x, mixed)).real
         nx, ny = shape
         # rfft2 keeps l >= 0 and irfft2 adds the conjugate half; 4 = (2/nx)(2/ny) · nx ny, the
         # node weights against irfft2's 1/(nx ny)
